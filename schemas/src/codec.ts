@@ -1,0 +1,127 @@
+import { type SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { currentSchema, type EventKind, type EventTypes } from './events.ts';
+
+/** Confluent TopicNameStrategy: the value subject of a topic. */
+export const valueSubject = (topic: string): string => `${topic}-value`;
+
+/** Thrown for bytes that are not a decodable Confluent-framed Avro record. */
+export class UndecodableRecordError extends Error {
+  override readonly name = 'UndecodableRecordError';
+}
+
+interface Resolved {
+  reader: avro.Type;
+  resolver: avro.Resolver | null;
+}
+
+/**
+ * Avro with Confluent framing (magic byte 0, 4-byte big-endian schema id) for the hub's event
+ * families. Each kind's current schema is registered under its topic's value subject at start-up.
+ * Decoding accepts any schema id the registry knows and resolves the writer's schema to the current
+ * one, so a record an operator produced with an older (backward-compatible) version still decodes.
+ * Types and resolvers are cached per schema id: the hot path does no registry round trips.
+ */
+export class EventCodec {
+  private readonly writeIds = new Map<EventKind, number>();
+  private readonly readerTypes = new Map<EventKind, avro.Type>();
+  private readonly resolved = new Map<string, Resolved>();
+  private readonly writerTypes = new Map<number, Promise<avro.Type>>();
+
+  constructor(private readonly registry: SchemaRegistry) {}
+
+  /** Registers (idempotently) the current schema of `kind` for `topic` and remembers its id. */
+  async register(kind: EventKind, topic: string): Promise<number> {
+    const schema = currentSchema(kind);
+    const { id } = await this.registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject: valueSubject(topic) },
+    );
+    this.writeIds.set(kind, id);
+    this.readerType(kind);
+    return id;
+  }
+
+  schemaId(kind: EventKind): number {
+    const id = this.writeIds.get(kind);
+    if (id === undefined) throw new Error(`schema for ${kind} not registered`);
+    return id;
+  }
+
+  encode<K extends EventKind>(kind: K, value: EventTypes[K]): Buffer {
+    const body = this.readerType(kind).toBuffer(value);
+    const frame = Buffer.allocUnsafe(5 + body.length);
+    frame.writeUInt8(0, 0);
+    frame.writeUInt32BE(this.schemaId(kind), 1);
+    body.copy(frame, 5);
+    return frame;
+  }
+
+  async decode<K extends EventKind>(kind: K, bytes: Buffer | null): Promise<EventTypes[K]> {
+    if (!bytes || bytes.length < 6)
+      throw new UndecodableRecordError('record value is empty or shorter than a frame');
+    if (bytes.readUInt8(0) !== 0) {
+      throw new UndecodableRecordError(`magic byte is ${bytes.readUInt8(0)}, expected 0 (Confluent framing)`);
+    }
+    const id = bytes.readUInt32BE(1);
+    const { reader, resolver } = await this.resolve(kind, id);
+    try {
+      return (
+        resolver ? reader.fromBuffer(bytes.subarray(5), resolver) : reader.fromBuffer(bytes.subarray(5))
+      ) as EventTypes[K];
+    } catch (err) {
+      throw new UndecodableRecordError(
+        `Avro payload does not match schema id ${id}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  private readerType(kind: EventKind): avro.Type {
+    let t = this.readerTypes.get(kind);
+    if (!t) {
+      t = avro.Type.forSchema(currentSchema(kind) as avro.Schema);
+      this.readerTypes.set(kind, t);
+    }
+    return t;
+  }
+
+  private async resolve(kind: EventKind, id: number): Promise<Resolved> {
+    const key = `${kind}:${id}`;
+    const hit = this.resolved.get(key);
+    if (hit) return hit;
+    const writer = await this.writerType(id);
+    const reader = this.readerType(kind);
+    let resolver: avro.Resolver | null = null;
+    if (!reader.equals(writer)) {
+      try {
+        resolver = reader.createResolver(writer);
+      } catch (err) {
+        throw new UndecodableRecordError(
+          `schema id ${id} cannot be read as ${kind}: ${(err as Error).message}`,
+        );
+      }
+    }
+    const entry = { reader, resolver };
+    this.resolved.set(key, entry);
+    return entry;
+  }
+
+  private writerType(id: number): Promise<avro.Type> {
+    let p = this.writerTypes.get(id);
+    if (!p) {
+      p = this.registry.getSchema(id).then(
+        (s) => avro.Type.forSchema(JSON.parse(JSON.stringify(s)) as avro.Schema),
+        (err: Error & { status?: number }) => {
+          this.writerTypes.delete(id);
+          // Only a definite "not found" makes the record undecodable; anything else is retried.
+          if (err.status === 404) {
+            throw new UndecodableRecordError(`schema id ${id} is unknown to the registry`);
+          }
+          throw err;
+        },
+      );
+      this.writerTypes.set(id, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,187 @@
+import { z } from '@hono/zod-openapi';
+import { checkDate, todayInLagos } from '../dates.ts';
+import type { TelecomStatus } from '../events.ts';
+import { normaliseMsisdn } from '../msisdn.ts';
+
+/** Statuses an operator may send; BARRED is TIRMS's synonym for BLACKLISTED. */
+export const SUBMITTED_STATUSES = [
+  'CHURNED',
+  'SWAPPED',
+  'BLACKLISTED',
+  'BARRED',
+  'REASSIGNED',
+  'NORMAL',
+] as const;
+
+export const MAX_BULK_STATUS_RECORDS = 100_000;
+export const MAX_BULK_VERIFY_NUMBERS = 500;
+
+const requiredString = (what: string) =>
+  z.string({
+    error: (iss) => (iss.input === undefined ? 'is required' : `must be a string (${what})`),
+  });
+
+const calendarDate = (what: string) =>
+  requiredString('YYYY-MM-DD').superRefine((value, ctx) => {
+    const check = checkDate(value);
+    if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
+    else if (what === 'occurrence' && value > todayInLagos()) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${value}' is in the future (today in Lagos is ${todayInLagos()})`,
+      });
+    }
+  });
+
+const phoneNumberField = requiredString('10, 11 or 13 digits').openapi({
+  description: 'MSISDN in 10, 11 or 13-digit form (8012345678, 08012345678, 2348012345678), optional +.',
+  example: '07059316841',
+});
+
+/** One operator status update, as in the TIRMS single and bulk requests. */
+export const StatusUpdateRecord = z
+  .object({
+    status: z
+      .enum(SUBMITTED_STATUSES, {
+        error: (iss) =>
+          iss.input === undefined ? 'is required' : `must be one of ${SUBMITTED_STATUSES.join(', ')}`,
+      })
+      .openapi({ description: 'New status; BARRED is accepted as BLACKLISTED.', example: 'BARRED' }),
+    phoneNumber: phoneNumberField.optional(),
+    uid: requiredString('MSISDN')
+      .optional()
+      .openapi({ description: 'Alternative name of phoneNumber in the TIRMS bulk field list.' }),
+    reassignmentDate: calendarDate('reassignment')
+      .nullable()
+      .optional()
+      .openapi({
+        description: 'YYYY-MM-DD; required when status is SWAPPED or CHURNED.',
+        example: '2025-09-15',
+      }),
+    occurrenceOfStatusDate: calendarDate('occurrence').openapi({
+      description: 'YYYY-MM-DD the status became effective; not in the future.',
+      example: '2025-09-15',
+    }),
+    remarks: z
+      .string({ error: 'must be a string' })
+      .max(500, { error: 'must be at most 500 characters' })
+      .nullable()
+      .optional()
+      .openapi({ example: 'Number reassigned to new user' }),
+  })
+  .superRefine((r, ctx) => {
+    const number = r.phoneNumber ?? r.uid;
+    const field = r.phoneNumber !== undefined ? 'phoneNumber' : 'uid';
+    if (number === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['phoneNumber'], message: 'is required' });
+    } else {
+      const check = normaliseMsisdn(number);
+      if (!check.ok) ctx.addIssue({ code: 'custom', path: [field], message: check.reason });
+    }
+    if ((r.status === 'SWAPPED' || r.status === 'CHURNED') && !r.reassignmentDate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reassignmentDate'],
+        message: `is required when status is ${r.status}`,
+      });
+    }
+  })
+  .openapi('StatusUpdateRequest');
+export type StatusUpdateRecordInput = z.input<typeof StatusUpdateRecord>;
+
+/** A validated record, normalised: canonical MSISDN, BARRED folded into BLACKLISTED. */
+export interface NormalisedStatusUpdate {
+  msisdn: string;
+  submittedNumber: string;
+  submittedStatus: string;
+  status: TelecomStatus;
+  occurrenceDate: string;
+  reassignmentDate: string | null;
+  remarks: string | null;
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export type RecordCheck =
+  | { ok: true; value: NormalisedStatusUpdate }
+  | { ok: false; problems: FieldProblem[] };
+
+export function checkStatusUpdate(input: unknown): RecordCheck {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, problems: [{ field: '', message: 'must be a JSON object' }] };
+  }
+  const parsed = StatusUpdateRecord.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+    };
+  }
+  const r = parsed.data;
+  const submittedNumber = (r.phoneNumber ?? r.uid) as string;
+  const check = normaliseMsisdn(submittedNumber);
+  if (!check.ok) return { ok: false, problems: [{ field: 'phoneNumber', message: check.reason }] };
+  return {
+    ok: true,
+    value: {
+      msisdn: check.msisdn,
+      submittedNumber,
+      submittedStatus: r.status,
+      status: r.status === 'BARRED' ? 'BLACKLISTED' : r.status,
+      occurrenceDate: r.occurrenceOfStatusDate,
+      reassignmentDate: r.reassignmentDate ?? null,
+      remarks: r.remarks ?? null,
+    },
+  };
+}
+
+export const BulkStatusUpdateRequest = z
+  .array(StatusUpdateRecord)
+  .openapi('BulkStatusUpdateRequest', { description: `Up to ${MAX_BULK_STATUS_RECORDS} records.` });
+
+export const BulkUploadRequest = z
+  .object({ phoneNumbers: z.array(StatusUpdateRecord) })
+  .openapi('BulkUploadRequest', { description: `Up to ${MAX_BULK_STATUS_RECORDS} records in phoneNumbers.` });
+
+/** The TIRMS response envelope: { status, data, statusCode }. */
+export const tirmsEnvelope = <T extends z.ZodType>(data: T, name: string) =>
+  z
+    .object({
+      status: z.string().openapi({ example: 'Success', description: 'Success or Failure.' }),
+      data,
+      statusCode: z.string().openapi({ example: '200' }),
+    })
+    .openapi(name);
+
+export const StatusUpdateResult = tirmsEnvelope(
+  z.object({
+    phoneNumber: z.string().openapi({ example: '07059316841' }),
+    status: z.string().openapi({ example: 'BARRED' }),
+    updateTimestamp: z.string().openapi({ example: '2025-09-09 10:20:26' }),
+    remarks: z.string().nullable().openapi({ example: 'Number reassigned to new user' }),
+  }),
+  'StatusUpdateResponse',
+);
+
+export const BulkAccepted = tirmsEnvelope(
+  z.object({
+    message: z.string().openapi({ example: 'Request accepted: 2 of 2 records published, 0 rejected' }),
+    link: z.string().openapi({ example: '/api/v1/phone/api/phone-numbers/status/bulk/7f1c…' }),
+  }),
+  'BulkAcceptedResponse',
+);
+
+export const TirmsError = tirmsEnvelope(
+  z.object({
+    code: z.string().openapi({ example: 'VALIDATION_ERROR' }),
+    message: z.string().openapi({ example: 'occurrenceOfStatusDate: is required' }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: 'Every problem found, by field.' }),
+  }),
+  'TirmsError',
+);
