@@ -1,0 +1,211 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Repository root: two levels above this file (infra/src). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const NODE_ENVS = ['development', 'test', 'production'] as const;
+
+/**
+ * Development-only secrets. They are long enough to pass validation so a fresh
+ * checkout runs, and say what they are so nobody mistakes them for real keys.
+ * In production the variables are required and these are never used.
+ */
+export const DEV_TOKEN_SECRET = 'local-development-only-token-secret-do-not-use-in-production';
+export const DEV_JWT_SECRET = 'local-development-only-jwt-secret-do-not-use-in-production';
+
+export interface ConfigVariable {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Every environment variable the hub reads, for the README and `--help` output. */
+export const configVariables = [
+  {
+    name: 'HUB_DATA_DIR',
+    default: '<repo root>/.data',
+    description: 'Folder for local service data, logs and pid files',
+  },
+  {
+    name: 'KAFKA_BROKERS',
+    default: '127.0.0.1:19092',
+    description: 'Comma-separated Kafka bootstrap brokers (host:port)',
+  },
+  { name: 'KAFKA_CLIENT_ID', default: 'msisdn-hub', description: 'Kafka client id' },
+  {
+    name: 'KAFKA_PARTITIONS',
+    default: '6',
+    description: 'Partition count of the keyed topics (integer ≥ 1)',
+  },
+  { name: 'TOPIC_PREFIX', default: 'hub.', description: 'Prefix of every topic name' },
+  {
+    name: 'SCHEMA_REGISTRY_URL',
+    default: 'http://127.0.0.1:18081',
+    description: 'Confluent-compatible schema registry',
+  },
+  { name: 'REDIS_URL', default: 'redis://127.0.0.1:16379', description: 'Redis connection URL' },
+  { name: 'REDIS_KEY_PREFIX', default: 'hub:', description: 'Prefix of every Redis key' },
+  {
+    name: 'CLICKHOUSE_URL',
+    default: 'http://127.0.0.1:18123',
+    description: 'ClickHouse HTTP endpoint (writes)',
+  },
+  {
+    name: 'CLICKHOUSE_READ_URL',
+    default: '',
+    description: 'Optional ClickHouse read replica; reads use CLICKHOUSE_URL when unset',
+  },
+  { name: 'CLICKHOUSE_DATABASE', default: 'hub', description: 'ClickHouse database' },
+  { name: 'CLICKHOUSE_USER', default: 'default', description: 'ClickHouse user' },
+  { name: 'CLICKHOUSE_PASSWORD', default: '', description: 'ClickHouse password' },
+  { name: 'HOST', default: '127.0.0.1', description: 'Address the query API listens on' },
+  { name: 'PORT', default: '8080', description: 'Port the query API listens on' },
+  {
+    name: 'NIMC_URL',
+    default: 'http://127.0.0.1:18091',
+    description: 'NIMC service (local simulator by default)',
+  },
+  {
+    name: 'NIBSS_URL',
+    default: 'http://127.0.0.1:18092',
+    description: 'NIBSS service (local simulator by default)',
+  },
+  {
+    name: 'TOKEN_SECRET',
+    default: '(development value; required in production)',
+    description: 'HMAC key for NIN/BVN tokens, at least 32 characters',
+  },
+  {
+    name: 'JWT_SECRET',
+    default: '(development value; required in production)',
+    description: 'Key for signing session tokens, at least 32 characters',
+  },
+  { name: 'LOG_LEVEL', default: 'info', description: 'debug, info, warn or error' },
+  { name: 'NODE_ENV', default: 'development', description: 'development, test or production' },
+] as const satisfies readonly ConfigVariable[];
+
+const brokerPattern = /^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/;
+
+const brokers = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b.length > 0),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(brokerPattern, { error: (iss) => `"${String(iss.input)}" is not host:port` }))
+      .min(1, { error: 'must list at least one broker' }),
+  );
+
+function integer(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, { error: (iss) => `must be an integer, got "${String(iss.input)}"` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }),
+    );
+}
+
+function url(protocols: RegExp, label: string) {
+  return z.url({ protocol: protocols, error: (iss) => `must be a ${label} URL, got "${String(iss.input)}"` });
+}
+
+const httpUrl = () => url(/^https?$/, 'http(s)');
+
+function secret(production: boolean, devValue: string) {
+  const base = z.string({
+    error: (iss) => (iss.input === undefined ? 'is required when NODE_ENV=production' : 'must be a string'),
+  });
+  const checked = base.min(32, { error: 'must be at least 32 characters' });
+  return production ? checked : checked.default(devValue);
+}
+
+function buildSchema(production: boolean) {
+  return z.object({
+    HUB_DATA_DIR: z.string().min(1).default(resolve(repoRoot, '.data')),
+    KAFKA_BROKERS: z.string().default('127.0.0.1:19092').pipe(brokers),
+    KAFKA_CLIENT_ID: z.string().min(1).default('msisdn-hub'),
+    KAFKA_PARTITIONS: z.string().default('6').pipe(integer(1, 10_000)),
+    TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*$/, { error: 'may only contain letters, digits, ".", "_" and "-"' })
+      .default('hub.'),
+    SCHEMA_REGISTRY_URL: httpUrl().default('http://127.0.0.1:18081'),
+    REDIS_URL: url(/^rediss?$/, 'redis(s)').default('redis://127.0.0.1:16379'),
+    REDIS_KEY_PREFIX: z.string().default('hub:'),
+    CLICKHOUSE_URL: httpUrl().default('http://127.0.0.1:18123'),
+    CLICKHOUSE_READ_URL: httpUrl().optional(),
+    CLICKHOUSE_DATABASE: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a plain identifier (letters, digits, _)' })
+      .default('hub'),
+    CLICKHOUSE_USER: z.string().min(1).default('default'),
+    CLICKHOUSE_PASSWORD: z.string().default(''),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.string().default('8080').pipe(integer(0, 65_535)),
+    NIMC_URL: httpUrl().default('http://127.0.0.1:18091'),
+    NIBSS_URL: httpUrl().default('http://127.0.0.1:18092'),
+    TOKEN_SECRET: secret(production, DEV_TOKEN_SECRET),
+    JWT_SECRET: secret(production, DEV_JWT_SECRET),
+    LOG_LEVEL: z
+      .enum(LOG_LEVELS, {
+        error: (iss) => `must be one of ${LOG_LEVELS.join(', ')}, got "${String(iss.input)}"`,
+      })
+      .default('info'),
+    NODE_ENV: z
+      .enum(NODE_ENVS, {
+        error: (iss) => `must be one of ${NODE_ENVS.join(', ')}, got "${String(iss.input)}"`,
+      })
+      .default('development'),
+  });
+}
+
+export type Config = z.infer<ReturnType<typeof buildSchema>>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  readonly problems: readonly { variable: string; message: string }[];
+
+  constructor(problems: readonly { variable: string; message: string }[]) {
+    super(
+      `Invalid environment (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+        .map((p) => `  - ${p.variable}: ${p.message}`)
+        .join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parses the environment once. Empty variables count as unset (a blank line in
+ * an env file should mean "use the default", not "use the empty string").
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = new Set<string>(configVariables.map((v) => v.name));
+  const input: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (known.has(key) && value !== undefined && value !== '') input[key] = value;
+  }
+  const result = buildSchema(input.NODE_ENV === 'production').safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: issue.message,
+      })),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,31 @@
+export {
+  type ClickHouseOptions,
+  createClickHouse,
+  createDatabase,
+  quoteIdentifier,
+} from './clients/clickhouse.ts';
+export { createKafka, createProducer, kafkaLogLevel } from './clients/kafka.ts';
+export { createRedis } from './clients/redis.ts';
+export { createSchemaRegistry } from './clients/registry.ts';
+export {
+  type Config,
+  ConfigError,
+  type ConfigVariable,
+  configVariables,
+  DEV_JWT_SECRET,
+  DEV_TOKEN_SECRET,
+  type LogLevel,
+  loadConfig,
+  repoRoot,
+} from './config.ts';
+export {
+  deadLetterTopic,
+  type EnsureTopicsResult,
+  ensureTopics,
+  type SourceTopic,
+  sourceTopics,
+  type TopicNames,
+  type TopicSpec,
+  topicNames,
+  topicSpecs,
+} from './topics.ts';
