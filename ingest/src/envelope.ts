@@ -1,0 +1,65 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Error codes of the TIRMS surface and the HTTP status each maps to: one table, used everywhere. */
+export const TIRMS_ERRORS = {
+  VALIDATION_ERROR: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+export type TirmsErrorCode = keyof typeof TIRMS_ERRORS;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export function tirmsOk<T>(c: Context, data: T, status: ContentfulStatusCode = 200) {
+  return c.json({ status: 'Success', data, statusCode: String(status) }, status);
+}
+
+export function tirmsError(c: Context, code: TirmsErrorCode, message: string, errors?: FieldError[]) {
+  const status = TIRMS_ERRORS[code];
+  return c.json(
+    {
+      status: 'Failure',
+      data: errors ? { code, message, errors } : { code, message },
+      statusCode: String(status),
+    },
+    status,
+  );
+}
+
+/** "field: message; field: message" — the first line a client reads names every problem. */
+export function summarise(errors: FieldError[]): string {
+  return errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+}
+
+/** Error codes of the Reconix-style surface (`/api/v1/...` outside TIRMS) and their HTTP statuses. */
+export const RECONIX_ERRORS = {
+  VALIDATION_ERROR: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  ACCOUNT_LOCKED: 423,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+export type ReconixErrorCode = keyof typeof RECONIX_ERRORS;
+
+/** `{ detail, code, errors? }`: `detail` is the human message, `code` the stable machine code. */
+export function reconixError(c: Context, code: ReconixErrorCode, detail: string, errors?: FieldError[]) {
+  return c.json(errors ? { detail, code, errors } : { detail, code }, RECONIX_ERRORS[code]);
+}

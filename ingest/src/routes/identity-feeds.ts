@@ -1,0 +1,182 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { BvnLinkageEvent, NinLinkageEvent } from '@hub/schemas';
+import type { IngestApp, IngestContext } from '../context.ts';
+import { type FieldError, reconixError, summarise } from '../envelope.ts';
+import { checkFeedRecord } from '../feeds.ts';
+import { KafkaUnavailableError } from '../publisher.ts';
+import { readJsonBody } from '../request-body.ts';
+
+export const MAX_FEED_EVENTS = 10_000;
+
+const FeedRecord = z
+  .object({
+    msisdn: z.string().openapi({ example: '08031234567' }),
+    action: z.enum(['LINK', 'UNLINK']),
+    nin: z
+      .string()
+      .optional()
+      .openapi({
+        description: 'NIMC feeds: the 11-digit NIN (tokenised on arrival)',
+        example: '12345678901',
+      }),
+    bvn: z
+      .string()
+      .optional()
+      .openapi({
+        description: 'NIBSS feeds: the 11-digit BVN (tokenised on arrival)',
+        example: '22123456789',
+      }),
+    holderNin: z
+      .string()
+      .optional()
+      .openapi({ description: "NIBSS feeds: the BVN holder's NIN, when known" }),
+    nuban: z
+      .string()
+      .optional()
+      .openapi({ description: 'NIBSS feeds: a 10-digit account number under the BVN' }),
+    bankCode: z.string().optional().openapi({ example: '058' }),
+    date: z.string().openapi({ description: 'YYYY-MM-DD of the link or unlink', example: '2024-03-01' }),
+  })
+  .openapi('IdentityFeedRecord');
+
+const FeedRequest = z
+  .object({
+    source: z.enum(['NIMC', 'NIBSS']),
+    events: z.array(FeedRecord).min(1).max(MAX_FEED_EVENTS),
+  })
+  .openapi('IdentityFeedRequest');
+
+const FeedAccepted = z
+  .object({
+    accepted: z.number().int(),
+    rejected: z.number().int(),
+    rejections: z.array(z.object({ index: z.number().int(), field: z.string(), reason: z.string() })),
+  })
+  .openapi('IdentityFeedAccepted');
+
+const ReconixErrorBody = z
+  .object({
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Error');
+
+const receiveRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/webhooks/receive',
+  tags: ['Webhooks'],
+  summary: 'Receive NIMC NIN-linkage or NIBSS BVN-linkage events',
+  description:
+    'API-key authenticated (X-API-Key or Authorization: Bearer). Identifiers are tokenised (keyed hash) and masked before they are published; valid events are accepted even when others in the same request are rejected.',
+  security: [{ ApiKey: [] }],
+  request: { body: { content: { 'application/json': { schema: FeedRequest } }, required: true } },
+  responses: {
+    202: { description: 'Valid events published', content: { 'application/json': { schema: FeedAccepted } } },
+    400: {
+      description: 'Invalid request; every problem listed',
+      content: { 'application/json': { schema: ReconixErrorBody } },
+    },
+    401: {
+      description: 'Missing or invalid API key',
+      content: { 'application/json': { schema: ReconixErrorBody } },
+    },
+    403: {
+      description: 'Key may not post this source',
+      content: { 'application/json': { schema: ReconixErrorBody } },
+    },
+    503: {
+      description: 'Kafka unavailable; nothing accepted',
+      content: { 'application/json': { schema: ReconixErrorBody } },
+    },
+  },
+});
+
+/** Identity feeds from NIMC and NIBSS, pushed to the hub as webhooks. */
+export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): void {
+  app.openAPIRegistry.registerPath(receiveRoute);
+  app.post(receiveRoute.path, async (c) => {
+    const apiKey = c.req.header('x-api-key');
+    const principal = await ctx.authenticate(apiKey ? `Bearer ${apiKey}` : c.req.header('authorization'));
+    if (!principal)
+      return reconixError(
+        c,
+        'UNAUTHORIZED',
+        'a valid API key is required (X-API-Key or Authorization: Bearer)',
+      );
+
+    const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
+    if (!body.ok) return reconixError(c, body.code, body.message);
+    const value = body.value as { source?: unknown; events?: unknown };
+    const problems: FieldError[] = [];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return reconixError(c, 'VALIDATION_ERROR', 'body: must be a JSON object with source and events', [
+        { field: 'body', message: 'must be a JSON object' },
+      ]);
+    }
+    if (value.source !== 'NIMC' && value.source !== 'NIBSS') {
+      problems.push({
+        field: 'source',
+        message: value.source === undefined ? 'is required' : 'must be NIMC or NIBSS',
+      });
+    }
+    if (!Array.isArray(value.events))
+      problems.push({ field: 'events', message: 'is required and must be an array' });
+    else if (value.events.length === 0)
+      problems.push({ field: 'events', message: 'must contain at least one event' });
+    else if (value.events.length > MAX_FEED_EVENTS) {
+      return reconixError(
+        c,
+        'PAYLOAD_TOO_LARGE',
+        `events: has ${value.events.length} events; at most ${MAX_FEED_EVENTS} per request`,
+      );
+    }
+    if (problems.length > 0) return reconixError(c, 'VALIDATION_ERROR', summarise(problems), problems);
+    const source = value.source as 'NIMC' | 'NIBSS';
+    if (
+      principal.type !== 'HUB' &&
+      !(principal.type === 'IDENTITY_SOURCE' && principal.organisation === source)
+    ) {
+      return reconixError(c, 'FORBIDDEN', `this key may not post ${source} events`);
+    }
+
+    const receivedAt = ctx.now();
+    const nin: { key: string; value: NinLinkageEvent }[] = [];
+    const bvn: { key: string; value: BvnLinkageEvent }[] = [];
+    const rejections: { index: number; field: string; reason: string }[] = [];
+    (value.events as unknown[]).forEach((record, index) => {
+      const check = checkFeedRecord(source, record, ctx.tokenSecret, 'WEBHOOK', receivedAt);
+      if (!check.ok) {
+        for (const p of check.problems) rejections.push({ index, field: p.field, reason: p.message });
+      } else if (check.event.kind === 'nin-linkage')
+        nin.push({ key: check.event.value.msisdn, value: check.event.value });
+      else bvn.push({ key: check.event.value.msisdn, value: check.event.value });
+    });
+    const accepted = nin.length + bvn.length;
+    if (accepted === 0) {
+      const errors = rejections
+        .slice(0, 50)
+        .map((r) => ({ field: `events[${r.index}].${r.field}`, message: r.reason }));
+      return reconixError(
+        c,
+        'VALIDATION_ERROR',
+        `every event was rejected; first: ${summarise(errors.slice(0, 3))}`,
+        errors,
+      );
+    }
+    try {
+      if (nin.length > 0) await ctx.publisher.publish('nin-linkage', ctx.topics.ninLinkages, nin);
+      if (bvn.length > 0) await ctx.publisher.publish('bvn-linkage', ctx.topics.bvnLinkages, bvn);
+    } catch (err) {
+      if (!(err instanceof KafkaUnavailableError)) throw err;
+      c.header('Retry-After', '5');
+      return reconixError(
+        c,
+        'SERVICE_UNAVAILABLE',
+        'the event store is unavailable; nothing was accepted, retry later',
+      );
+    }
+    const rejected = new Set(rejections.map((r) => r.index)).size;
+    return c.json({ accepted, rejected, rejections }, 202);
+  });
+}

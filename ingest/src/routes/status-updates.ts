@@ -1,0 +1,295 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  BulkAccepted,
+  BulkStatusUpdateRequest,
+  BulkUploadRequest,
+  checkStatusUpdate,
+  MAX_BULK_STATUS_RECORDS,
+  StatusUpdateRecord,
+  StatusUpdateResult,
+  TirmsError,
+} from '@hub/schemas';
+import type { Context } from 'hono';
+import { requireApiKey } from '../auth.ts';
+import type { BulkReport, Rejection } from '../bulk-reports.ts';
+import type { IngestApp, IngestContext, IngestEnv } from '../context.ts';
+import { summarise, tirmsError, tirmsOk } from '../envelope.ts';
+import { newBatchId } from '../event-ids.ts';
+import { KafkaUnavailableError } from '../publisher.ts';
+import { readJsonBody } from '../request-body.ts';
+import { rangeViolation, toStatusEvent } from '../status-events.ts';
+
+export const TIRMS_BASE = '/api/v1/phone/api';
+const SINGLE_BODY_BYTES = 16 * 1024;
+const RETRY_AFTER_SECONDS = '5';
+
+const errorResponses = {
+  400: {
+    description: 'Missing or invalid field (every problem listed)',
+    content: { 'application/json': { schema: TirmsError } },
+  },
+  401: { description: 'Missing or invalid API key', content: { 'application/json': { schema: TirmsError } } },
+  403: {
+    description: 'Not an operator, or the number is outside its ranges',
+    content: { 'application/json': { schema: TirmsError } },
+  },
+  413: {
+    description: 'Body or record count too large',
+    content: { 'application/json': { schema: TirmsError } },
+  },
+  503: {
+    description: 'Kafka unavailable; nothing was accepted; retry after Retry-After',
+    content: { 'application/json': { schema: TirmsError } },
+  },
+} as const;
+
+const security = [{ ApiKey: [] }];
+
+const singleRoute = createRoute({
+  method: 'put',
+  path: `${TIRMS_BASE}/phone-numbers/status`,
+  tags: ['TIRMS operators'],
+  summary: 'Update the status of one phone number',
+  description: 'Acknowledged once Kafka (acks=all) holds the event.',
+  security,
+  request: { body: { content: { 'application/json': { schema: StatusUpdateRecord } }, required: true } },
+  responses: {
+    200: { description: 'Accepted', content: { 'application/json': { schema: StatusUpdateResult } } },
+    ...errorResponses,
+  },
+});
+
+const bulkRoute = createRoute({
+  method: 'put',
+  path: `${TIRMS_BASE}/phone-numbers/status/bulk`,
+  tags: ['TIRMS operators'],
+  summary: `Update the status of up to ${MAX_BULK_STATUS_RECORDS} phone numbers`,
+  description:
+    'Valid records are published; each rejected one is reported (index, number, field, reason) at the returned link.',
+  security,
+  request: { body: { content: { 'application/json': { schema: BulkStatusUpdateRequest } }, required: true } },
+  responses: {
+    202: { description: 'Valid records accepted', content: { 'application/json': { schema: BulkAccepted } } },
+    ...errorResponses,
+  },
+});
+
+const uploadRoute = createRoute({
+  method: 'post',
+  path: `${TIRMS_BASE}/phone-numbers/upload/bulk`,
+  tags: ['TIRMS operators'],
+  summary: 'Bulk phone number upload for legacy integrations',
+  security,
+  request: { body: { content: { 'application/json': { schema: BulkUploadRequest } }, required: true } },
+  responses: {
+    202: { description: 'Valid records accepted', content: { 'application/json': { schema: BulkAccepted } } },
+    ...errorResponses,
+  },
+});
+
+const reportRoute = createRoute({
+  method: 'get',
+  path: `${TIRMS_BASE}/phone-numbers/bulk-reports/{batchId}`,
+  tags: ['TIRMS operators'],
+  summary: 'Per-record outcome of a bulk request (the link in its response)',
+  security,
+  request: { params: z.object({ batchId: z.string().openapi({ example: '0b5d8c7e-…' }) }) },
+  responses: {
+    200: {
+      description: 'Report',
+      content: {
+        'application/json': {
+          schema: z.object({ status: z.string(), data: z.unknown(), statusCode: z.string() }),
+        },
+      },
+    },
+    401: errorResponses[401],
+    404: { description: 'Unknown or expired batch', content: { 'application/json': { schema: TirmsError } } },
+  },
+});
+
+/** TIRMS operator endpoints: single and bulk status updates, bulk upload, and the bulk report link. */
+export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): void {
+  const operatorsOnly = requireApiKey(ctx, ['OPERATOR', 'HUB']);
+  // Documented from the zod schemas; validated by hand so one bad record never sinks a bulk request.
+  for (const route of [singleRoute, bulkRoute, uploadRoute, reportRoute])
+    app.openAPIRegistry.registerPath(route);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Authorization: Bearer <API key>',
+  });
+
+  app.put(singleRoute.path, operatorsOnly, async (c) => {
+    const body = await readJsonBody(c, SINGLE_BODY_BYTES);
+    if (!body.ok) return tirmsError(c, body.code, body.message);
+    const check = checkStatusUpdate(body.value);
+    if (!check.ok) return tirmsError(c, 'VALIDATION_ERROR', summarise(check.problems), check.problems);
+    const principal = c.get('principal');
+    const violation = rangeViolation(principal, check.value.msisdn);
+    if (violation) {
+      return tirmsError(c, 'FORBIDDEN', `phoneNumber: ${violation}`, [
+        { field: 'phoneNumber', message: violation },
+      ]);
+    }
+    const receivedAt = ctx.now();
+    const event = toStatusEvent(check.value, operatorOf(principal), 'HTTP', receivedAt, null);
+    try {
+      await ctx.publisher.publish('status-update', ctx.topics.statusUpdates, [
+        { key: event.msisdn, value: event },
+      ]);
+    } catch (err) {
+      return unavailable(c, err);
+    }
+    return tirmsOk(c, {
+      phoneNumber: check.value.submittedNumber,
+      status: check.value.submittedStatus,
+      updateTimestamp: tirmsTimestamp(receivedAt),
+      remarks: check.value.remarks,
+    });
+  });
+
+  app.put(bulkRoute.path, operatorsOnly, async (c) => {
+    const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
+    if (!body.ok) return tirmsError(c, body.code, body.message);
+    if (!Array.isArray(body.value)) {
+      return tirmsError(c, 'VALIDATION_ERROR', 'body: must be a JSON array of status update records', [
+        { field: 'body', message: 'must be a JSON array of status update records' },
+      ]);
+    }
+    return ingestBulk(c, ctx, body.value, 'body', 'STATUS_UPDATE');
+  });
+
+  app.post(uploadRoute.path, operatorsOnly, async (c) => {
+    const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
+    if (!body.ok) return tirmsError(c, body.code, body.message);
+    const value = body.value as { phoneNumbers?: unknown };
+    if (typeof value !== 'object' || value === null || !Array.isArray(value.phoneNumbers)) {
+      return tirmsError(c, 'VALIDATION_ERROR', 'phoneNumbers: is required and must be an array of records', [
+        { field: 'phoneNumbers', message: 'is required and must be an array of records' },
+      ]);
+    }
+    return ingestBulk(c, ctx, value.phoneNumbers, 'phoneNumbers', 'UPLOAD');
+  });
+
+  app.get(reportRoute.path, requireApiKey(ctx, ['OPERATOR', 'HUB', 'SERVICE_PROVIDER']), async (c) => {
+    const report = await ctx.reports.get(c.req.param('batchId') ?? '');
+    const principal = c.get('principal');
+    // Another organisation's report is reported as absent, not forbidden: ids are not disclosed.
+    if (!report || (principal.type !== 'HUB' && report.organisation !== principal.organisation)) {
+      return tirmsError(c, 'NOT_FOUND', 'no bulk report with this id (reports expire)');
+    }
+    return tirmsOk(c, report);
+  });
+}
+
+async function ingestBulk(
+  c: Context<IngestEnv>,
+  ctx: IngestContext,
+  records: unknown[],
+  /** Where the records sit in the body, for error paths: `body[3].status`, `phoneNumbers[3].status`. */
+  base: string,
+  kind: BulkReport['kind'],
+) {
+  if (records.length === 0) {
+    return tirmsError(c, 'VALIDATION_ERROR', `${base}: must contain at least one record`);
+  }
+  if (records.length > MAX_BULK_STATUS_RECORDS) {
+    const message = `${base}: has ${records.length} records; at most ${MAX_BULK_STATUS_RECORDS} are accepted per request`;
+    return tirmsError(c, 'PAYLOAD_TOO_LARGE', message);
+  }
+  const principal = c.get('principal');
+  const receivedAt = ctx.now();
+  const batchId = newBatchId();
+  const operator = operatorOf(principal);
+  const rejections: Rejection[] = [];
+  const events = [];
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index];
+    const check = checkStatusUpdate(record);
+    if (!check.ok) {
+      for (const p of check.problems) {
+        rejections.push({ index, phoneNumber: numberOf(record), field: p.field, reason: p.message });
+      }
+      continue;
+    }
+    const violation = rangeViolation(principal, check.value.msisdn);
+    if (violation) {
+      rejections.push({
+        index,
+        phoneNumber: check.value.submittedNumber,
+        field: 'phoneNumber',
+        reason: violation,
+      });
+      continue;
+    }
+    const event = toStatusEvent(check.value, operator, 'HTTP', receivedAt, batchId);
+    events.push({ key: event.msisdn, value: event });
+  }
+  const rejected = new Set(rejections.map((r) => r.index)).size;
+  const report: BulkReport = {
+    batchId,
+    organisation: principal.organisation,
+    kind,
+    receivedAt: new Date(receivedAt).toISOString(),
+    total: records.length,
+    accepted: events.length,
+    rejected,
+    rejections,
+  };
+  if (events.length > 0) {
+    try {
+      await ctx.publisher.publish('status-update', ctx.topics.statusUpdates, events);
+    } catch (err) {
+      return unavailable(c, err);
+    }
+  }
+  await ctx.reports.save(report);
+  const link = `${TIRMS_BASE}/phone-numbers/bulk-reports/${batchId}`;
+  if (events.length === 0) {
+    const first = rejections
+      .slice(0, 20)
+      .map((r) => ({ field: `${base}[${r.index}]${r.field ? `.${r.field}` : ''}`, message: r.reason }));
+    return c.json(
+      {
+        status: 'Failure',
+        data: {
+          code: 'VALIDATION_ERROR',
+          message: `all ${records.length} records were rejected; first: ${summarise(first.slice(0, 3))}`,
+          errors: first,
+          link,
+        },
+        statusCode: '400',
+      },
+      400,
+    );
+  }
+  const message = `Request accepted: ${events.length} of ${records.length} records published, ${rejected} rejected`;
+  return tirmsOk(c, { message, link }, 202);
+}
+
+function operatorOf(principal: { operatorCode: string | null; organisation: string }): string {
+  return principal.operatorCode ?? principal.organisation;
+}
+
+function numberOf(record: unknown): string | null {
+  if (typeof record !== 'object' || record === null) return null;
+  const r = record as Record<string, unknown>;
+  const n = r.phoneNumber ?? r.uid;
+  return typeof n === 'string' ? n : null;
+}
+
+function unavailable(c: Context, err: unknown) {
+  if (!(err instanceof KafkaUnavailableError)) throw err;
+  c.header('Retry-After', RETRY_AFTER_SECONDS);
+  return tirmsError(
+    c,
+    'SERVICE_UNAVAILABLE',
+    'the event store is unavailable; nothing was accepted, retry later',
+  );
+}
+
+/** TIRMS shows update times as "YYYY-MM-DD HH:mm:ss" (UTC). */
+function tirmsTimestamp(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
