@@ -12,20 +12,14 @@ const FeedRecord = z
   .object({
     msisdn: z.string().openapi({ example: '08031234567' }),
     action: z.enum(['LINK', 'UNLINK']),
-    nin: z
-      .string()
-      .optional()
-      .openapi({
-        description: 'NIMC feeds: the 11-digit NIN (tokenised on arrival)',
-        example: '12345678901',
-      }),
-    bvn: z
-      .string()
-      .optional()
-      .openapi({
-        description: 'NIBSS feeds: the 11-digit BVN (tokenised on arrival)',
-        example: '22123456789',
-      }),
+    nin: z.string().optional().openapi({
+      description: 'NIMC feeds: the 11-digit NIN (tokenised on arrival)',
+      example: '12345678901',
+    }),
+    bvn: z.string().optional().openapi({
+      description: 'NIBSS feeds: the 11-digit BVN (tokenised on arrival)',
+      example: '22123456789',
+    }),
     holderNin: z
       .string()
       .optional()
