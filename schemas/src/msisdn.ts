@@ -1,5 +1,3 @@
-import { allocatedOperator } from './operators.ts';
-
 export type MsisdnCheck = { ok: true; msisdn: string } | { ok: false; reason: string };
 
 /**
@@ -45,11 +43,9 @@ export function normaliseMsisdn(input: unknown): MsisdnCheck {
   if (national.startsWith('0')) {
     return { ok: false, reason: `'${input}' has a 0 after the country or trunk code` };
   }
-  const msisdn = `234${national}`;
-  if (!allocatedOperator(msisdn)) {
-    return { ok: false, reason: `'${input}' is not in any Nigerian mobile number range` };
-  }
-  return { ok: true, msisdn };
+  // A number outside the published allocations is still a well-formed number: it verifies as
+  // unknown network rather than failing, and no operator may update it (see allocatedOperator).
+  return { ok: true, msisdn: `234${national}` };
 }
 
 /** The 11-digit national form (0 + 10 digits) of a canonical MSISDN. */

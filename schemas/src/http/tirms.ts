@@ -51,13 +51,10 @@ export const StatusUpdateRecord = z
     uid: requiredString('MSISDN')
       .optional()
       .openapi({ description: 'Alternative name of phoneNumber in the TIRMS bulk field list.' }),
-    reassignmentDate: calendarDate('reassignment')
-      .nullable()
-      .optional()
-      .openapi({
-        description: 'YYYY-MM-DD; required when status is SWAPPED or CHURNED.',
-        example: '2025-09-15',
-      }),
+    reassignmentDate: calendarDate('reassignment').nullable().optional().openapi({
+      description: 'YYYY-MM-DD; required when status is SWAPPED or CHURNED.',
+      example: '2025-09-15',
+    }),
     occurrenceOfStatusDate: calendarDate('occurrence').openapi({
       description: 'YYYY-MM-DD the status became effective; not in the future.',
       example: '2025-09-15',
@@ -70,21 +67,8 @@ export const StatusUpdateRecord = z
       .openapi({ example: 'Number reassigned to new user' }),
   })
   .superRefine((r, ctx) => {
-    const number = r.phoneNumber ?? r.uid;
-    const field = r.phoneNumber !== undefined ? 'phoneNumber' : 'uid';
-    if (number === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['phoneNumber'], message: 'is required' });
-    } else {
-      const check = normaliseMsisdn(number);
-      if (!check.ok) ctx.addIssue({ code: 'custom', path: [field], message: check.reason });
-    }
-    if ((r.status === 'SWAPPED' || r.status === 'CHURNED') && !r.reassignmentDate) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['reassignmentDate'],
-        message: `is required when status is ${r.status}`,
-      });
-    }
+    for (const p of crossFieldProblems(r))
+      ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
   })
   .openapi('StatusUpdateRequest');
 export type StatusUpdateRecordInput = z.input<typeof StatusUpdateRecord>;
@@ -109,16 +93,41 @@ export type RecordCheck =
   | { ok: true; value: NormalisedStatusUpdate }
   | { ok: false; problems: FieldProblem[] };
 
+/**
+ * Checks that need more than one field: the number (phoneNumber or its alias uid) and the
+ * reassignment date that SWAPPED and CHURNED require. Run on the raw input too, because zod skips
+ * refinements when a field's own type check failed, and a client should hear every problem at once.
+ */
+function crossFieldProblems(r: Record<string, unknown>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const field = r.phoneNumber !== undefined ? 'phoneNumber' : 'uid';
+  const number = r[field];
+  if (number === undefined) problems.push({ field: 'phoneNumber', message: 'is required' });
+  else if (typeof number === 'string') {
+    const check = normaliseMsisdn(number);
+    if (!check.ok) problems.push({ field, message: check.reason });
+  }
+  if (
+    (r.status === 'SWAPPED' || r.status === 'CHURNED') &&
+    (r.reassignmentDate === undefined || r.reassignmentDate === null || r.reassignmentDate === '')
+  ) {
+    problems.push({ field: 'reassignmentDate', message: `is required when status is ${r.status}` });
+  }
+  return problems;
+}
+
 export function checkStatusUpdate(input: unknown): RecordCheck {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, problems: [{ field: '', message: 'must be a JSON object' }] };
   }
   const parsed = StatusUpdateRecord.safeParse(input);
   if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
-    };
+    const problems = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+    const reported = new Set(problems.map((p) => p.field));
+    for (const p of crossFieldProblems(input as Record<string, unknown>)) {
+      if (!reported.has(p.field)) problems.push(p);
+    }
+    return { ok: false, problems };
   }
   const r = parsed.data;
   const submittedNumber = (r.phoneNumber ?? r.uid) as string;

@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type Config,
+  createKafka,
+  createProducer,
+  createRedis,
+  createSchemaRegistry,
+  type TopicNames,
+  topicNames,
+} from '@hub/infra';
+import { EventCodec } from '@hub/schemas';
+import type { Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import { BulkReportStore } from './bulk-reports.ts';
+import type { IngestContext } from './context.ts';
+import { type Authenticator, type StaticApiKey, staticApiKeyAuthenticator } from './principal.ts';
+import { Publisher } from './publisher.ts';
+
+export const BULK_REPORT_TTL_SECONDS = 7 * 24 * 3600;
+export const MAX_BULK_BODY_BYTES = 64 * 1024 * 1024;
+
+/** Where the local API keys live until keys are issued through the accounts topic. */
+export const apiKeysFile = (config: Pick<Config, 'HUB_DATA_DIR'>): string => join(config.HUB_DATA_DIR, 'api-keys.json');
+
+export function loadStaticApiKeys(file: string): StaticApiKey[] {
+  if (!existsSync(file)) return [];
+  return JSON.parse(readFileSync(file, 'utf8')) as StaticApiKey[];
+}
+
+/** Registers the current schema of every event kind ingest writes, under its topic's subject. */
+export async function registerIngestSchemas(codec: EventCodec, topics: TopicNames): Promise<void> {
+  await codec.register('status-update', topics.statusUpdates);
+  await codec.register('nin-linkage', topics.ninLinkages);
+  await codec.register('bvn-linkage', topics.bvnLinkages);
+  await codec.register('delink', topics.delink);
+}
+
+export interface IngestResources {
+  ctx: IngestContext;
+  producer: Producer;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function createIngestContext(
+  config: Config,
+  options: { authenticate?: Authenticator; now?: () => number } = {},
+): Promise<IngestResources> {
+  const topics = topicNames(config.TOPIC_PREFIX);
+  const codec = new EventCodec(createSchemaRegistry(config));
+  await registerIngestSchemas(codec, topics);
+  const producer = createProducer(createKafka(config));
+  await producer.connect();
+  const redis = createRedis(config);
+  const ctx: IngestContext = {
+    topics,
+    publisher: new Publisher(producer, codec),
+    reports: new BulkReportStore(redis, config.REDIS_KEY_PREFIX, BULK_REPORT_TTL_SECONDS),
+    authenticate: options.authenticate ?? staticApiKeyAuthenticator(loadStaticApiKeys(apiKeysFile(config))),
+    tokenSecret: config.TOKEN_SECRET,
+    maxBulkBodyBytes: MAX_BULK_BODY_BYTES,
+    now: options.now ?? Date.now,
+  };
+  return {
+    ctx,
+    producer,
+    redis,
+    async close() {
+      await producer.disconnect();
+      redis.disconnect();
+    },
+  };
+}

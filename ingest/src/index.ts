@@ -1,0 +1,14 @@
+export { createIngestApp } from './app.ts';
+export {
+  apiKeysFile,
+  createIngestContext,
+  type IngestResources,
+  loadStaticApiKeys,
+  registerIngestSchemas,
+} from './bootstrap.ts';
+export { type BulkReport, BulkReportStore, type Rejection } from './bulk-reports.ts';
+export type { IngestContext, IngestEnv } from './context.ts';
+export * from './envelope.ts';
+export { checkFeedRecord, type FeedSource } from './feeds.ts';
+export * from './principal.ts';
+export { KafkaUnavailableError, Publisher } from './publisher.ts';
