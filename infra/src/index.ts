@@ -18,6 +18,7 @@ export {
   loadConfig,
   repoRoot,
 } from './config.ts';
+export { murmur2, partitionFor } from './partitioning.ts';
 export {
   deadLetterTopic,
   type EnsureTopicsResult,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logLevel } from 'kafkajs';
-import { createKafka } from '../../src/clients/kafka.ts';
+import { createKafka, createProducer } from '../../src/clients/kafka.ts';
 import { repoRoot } from '../../src/config.ts';
 import { ensureTopics, topicSpecs } from '../../src/topics.ts';
 import { isPortOpen, run, spawnDetached, writePid } from '../process.ts';
@@ -206,14 +206,20 @@ export const kafka: LocalService = {
   },
 
   async afterStart(ctx) {
-    const admin = createKafka(ctx.config, { logLevel: logLevel.WARN }).admin();
+    const client = createKafka(ctx.config, { logLevel: logLevel.NOTHING });
+    const admin = client.admin();
     await admin.connect();
     try {
-      const { created } = await ensureTopics(
-        admin,
-        topicSpecs(ctx.config.TOPIC_PREFIX, ctx.config.KAFKA_PARTITIONS),
-      );
+      const specs = topicSpecs(ctx.config.TOPIC_PREFIX, ctx.config.KAFKA_PARTITIONS);
+      const { created } = await ensureTopics(admin, specs);
       if (created.length > 0) ctx.log(`kafka: created ${created.length} topics`);
+      // A fresh broker creates its group-offsets topic and loads its coordinators on first use;
+      // doing that here keeps the first consumer and idempotent producer from logging retries.
+      const groupId = `${ctx.config.KAFKA_CLIENT_ID}-local-warm-up`;
+      await admin.fetchOffsets({ groupId, topics: [specs[0]!.topic] });
+      const producer = createProducer(client);
+      await producer.connect();
+      await producer.disconnect();
     } finally {
       await admin.disconnect();
     }
