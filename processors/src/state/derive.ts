@@ -1,0 +1,125 @@
+import { allocatedOperator, type TelecomStatus } from '@hub/schemas';
+import type { BvnLink, NinLink, OpenDelink, StateRecord } from './record.ts';
+
+export const CONFLICT_CODES = [
+  'STALE_LINKAGE',
+  'MULTIPLE_ACTIVE_NIN',
+  'NIN_BVN_MISMATCH',
+  'BLACKLISTED_WITH_LINKAGES',
+] as const;
+export type ConflictCode = (typeof CONFLICT_CODES)[number];
+
+export interface Conflict {
+  code: ConflictCode;
+  /** YYYY-MM-DD */
+  since: string;
+}
+
+export type LifecycleStatus = 'ACTIVE' | 'RECYCLED' | 'CONFLICTED' | 'BLOCKED' | 'AVAILABLE';
+export type CleanupStatus = 'not_required' | 'pending' | 'in_progress' | 'completed';
+
+/** Stored facts plus everything docs/state-model.md derives from them. */
+export interface StateView {
+  msisdn: string;
+  version: number;
+  /** Serving operator: the newest status event's, else the prefix's allocated operator, else null. */
+  operator: string | null;
+  telecomStatus: TelecomStatus | null;
+  statusDate: string | null;
+  reassignmentDate: string | null;
+  lastSwappedDate: string | null;
+  lastChurnedDate: string | null;
+  lastReassignedDate: string | null;
+  recycleDate: string | null;
+  isRecycled: boolean;
+  activeNinLinkages: number;
+  activeBvnLinkages: number;
+  conflicts: Conflict[];
+  cleanupStatus: CleanupStatus;
+  canAssignToNewUser: boolean;
+  lifecycleStatus: LifecycleStatus;
+  openDelink: OpenDelink | null;
+  ninLinkages: NinLink[];
+  bvnLinkages: BvnLink[];
+}
+
+function maxDate(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a > b ? a : b;
+}
+
+export function recycleDateOf(r: StateRecord): string | null {
+  return maxDate(r.lastChurnedDate, r.lastReassignedDate);
+}
+
+/** Old = linked strictly before the recycle date (the previous owner's). */
+export function isOld(link: NinLink, recycleDate: string | null): boolean {
+  return recycleDate !== null && link.linkDate < recycleDate;
+}
+
+export function deriveView(msisdn: string, r: StateRecord): StateView {
+  const recycleDate = recycleDateOf(r);
+  const isRecycled = recycleDate !== null;
+  const activeNin = r.nin.filter((l) => l.clearedDate === null);
+  const activeBvn = r.bvn.filter((l) => l.clearedDate === null);
+  const hasStale = [...activeNin, ...activeBvn].some((l) => isOld(l, recycleDate));
+
+  const conflicts: Conflict[] = [];
+  if (hasStale && recycleDate !== null) conflicts.push({ code: 'STALE_LINKAGE', since: recycleDate });
+  if (activeNin.length >= 2) {
+    conflicts.push({
+      code: 'MULTIPLE_ACTIVE_NIN',
+      since: activeNin.reduce((m, l) => maxDate(m, l.linkDate)!, ''),
+    });
+  }
+  if (activeNin.length > 0) {
+    const ninTokens = new Set(activeNin.map((l) => l.token));
+    const mismatching = activeBvn.filter(
+      (b) => b.holderNinToken !== null && !ninTokens.has(b.holderNinToken),
+    );
+    if (mismatching.length > 0) {
+      // Every mismatching BVN pairs with every active NIN: the max over pairs is the max of both sides.
+      const since = [...mismatching, ...activeNin].reduce((m, l) => maxDate(m, l.linkDate)!, '');
+      conflicts.push({ code: 'NIN_BVN_MISMATCH', since });
+    }
+  }
+  if (r.telecomStatus === 'BLACKLISTED' && activeNin.length + activeBvn.length > 0 && r.statusDate !== null) {
+    conflicts.push({ code: 'BLACKLISTED_WITH_LINKAGES', since: r.statusDate });
+  }
+
+  let cleanupStatus: CleanupStatus;
+  if (!isRecycled) cleanupStatus = 'not_required';
+  else if (!hasStale) cleanupStatus = 'completed';
+  else cleanupStatus = r.openDelink?.action === 'APPROVED' ? 'in_progress' : 'pending';
+
+  let lifecycleStatus: LifecycleStatus;
+  if (r.telecomStatus === 'BLACKLISTED') lifecycleStatus = 'BLOCKED';
+  else if (conflicts.some((c) => c.code !== 'STALE_LINKAGE')) lifecycleStatus = 'CONFLICTED';
+  else if (hasStale) lifecycleStatus = 'RECYCLED';
+  else if (isRecycled && r.telecomStatus === 'CHURNED') lifecycleStatus = 'AVAILABLE';
+  else lifecycleStatus = 'ACTIVE';
+
+  return {
+    msisdn,
+    version: r.version,
+    operator: r.operator ?? allocatedOperator(msisdn)?.code ?? null,
+    telecomStatus: r.telecomStatus,
+    statusDate: r.statusDate,
+    reassignmentDate: r.reassignmentDate,
+    lastSwappedDate: r.lastSwappedDate,
+    lastChurnedDate: r.lastChurnedDate,
+    lastReassignedDate: r.lastReassignedDate,
+    recycleDate,
+    isRecycled,
+    activeNinLinkages: activeNin.length,
+    activeBvnLinkages: activeBvn.length,
+    conflicts,
+    cleanupStatus,
+    canAssignToNewUser: isRecycled && !hasStale && r.telecomStatus !== 'BLACKLISTED',
+    lifecycleStatus,
+    openDelink: r.openDelink,
+    ninLinkages: r.nin,
+    bvnLinkages: r.bvn,
+  };
+}

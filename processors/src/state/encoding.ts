@@ -1,0 +1,323 @@
+import { dateToDays, daysToDate, OPERATORS, TELECOM_STATUSES, type TelecomStatus } from '@hub/schemas';
+import { DATE_EPOCH } from './machine.ts';
+import { type BvnLink, INPUTS, type NinLink, type OpenDelinkAction, type StateRecord } from './record.ts';
+
+/**
+ * Compact binary form of a StateRecord, the value stored in Redis (typically ~45-50 bytes, so a
+ * bucket of 100 numbers stays a listpack-encoded hash). Layout, format 1:
+ *
+ *   u8 flags      bits 0-2 telecom status (0 none, else index in TELECOM_STATUSES + 1),
+ *                 bit 3 reassignmentDate, bit 4 lastSwappedDate, bit 5 lastChurnedDate,
+ *                 bit 6 lastReassignedDate present, bit 7 extension byte follows
+ *   [u8 ext]      bits 0-1 open delink (0 none, 1 REQUESTED, 2 APPROVED), bit 2 custom operator,
+ *                 bits 4-7 format - 1 (absent byte = format 1 with all zero)
+ *   varint        version
+ *   u8 operator   0 none, else index in OPERATORS + 1; with custom operator: varint length + UTF-8
+ *   [u16 days]    statusDate (when a status is present), then each present optional date in bit order
+ *   4 × varint    offset + 1 per input topic (status, nin, bvn, delink); 0 = none
+ *   varint n      NIN linkages, each: 8-byte token, u16 linkDate, u16 mask word, [u16 clearedDate]
+ *   varint n      BVN linkages, each: 8-byte token, u16 linkDate, u16 mask word, [8-byte holder NIN
+ *                 token], [u16 clearedDate]
+ *   [open delink] u8 0 + 16 bytes (UUID request id) or u8 1 + varint length + UTF-8
+ *
+ * Dates are days since 1990-01-01 (u16, big-endian). A mask word holds the last 4 digits of the
+ * masked identifier in bits 0-13, "has holder NIN token" in bit 14 and "cleared" in bit 15.
+ */
+
+export class StateEncodingError extends Error {
+  override readonly name = 'StateEncodingError';
+}
+
+const EPOCH_DAYS = dateToDays(DATE_EPOCH);
+const MASK_PREFIX = '*******';
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const OPERATOR_INDEX = new Map(OPERATORS.map((o, i) => [o.code, i + 1]));
+const OPEN_ACTIONS: readonly OpenDelinkAction[] = ['REQUESTED', 'APPROVED'];
+
+class Writer {
+  private buf = Buffer.allocUnsafe(96);
+  private pos = 0;
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.pos++] = v;
+  }
+
+  u16(v: number): void {
+    this.room(2);
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  varint(v: bigint | number): void {
+    let n = BigInt(v);
+    if (n < 0n) throw new StateEncodingError(`cannot encode negative varint ${n}`);
+    do {
+      let byte = Number(n & 0x7fn);
+      n >>= 7n;
+      if (n > 0n) byte |= 0x80;
+      this.u8(byte);
+    } while (n > 0n);
+  }
+
+  bytes(b: Buffer): void {
+    this.room(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  text(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    this.varint(b.length);
+    this.bytes(b);
+  }
+
+  date(d: string): void {
+    const days = dateToDays(d) - EPOCH_DAYS;
+    if (!Number.isInteger(days) || days < 0 || days > 0xffff) {
+      throw new StateEncodingError(`date '${d}' is outside the storable range`);
+    }
+    this.u16(days);
+  }
+
+  token(t: string): void {
+    if (!/^[0-9a-f]{16}$/.test(t))
+      throw new StateEncodingError(`token '${t}' is not 16 lowercase hex characters`);
+    this.bytes(Buffer.from(t, 'hex'));
+  }
+
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+}
+
+class Reader {
+  private pos = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.buf.length) {
+      throw new StateEncodingError(
+        `state record truncated reading ${what} at byte ${this.pos} of ${this.buf.length}`,
+      );
+    }
+  }
+
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(what: string): number {
+    this.need(2, what);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  varint(what: string): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const byte = this.u8(what);
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result;
+      shift += 7n;
+      if (shift > 63n) throw new StateEncodingError(`varint ${what} is longer than 64 bits`);
+    }
+  }
+
+  smallInt(what: string, max: number): number {
+    const v = this.varint(what);
+    if (v > BigInt(max)) throw new StateEncodingError(`${what} ${v} exceeds ${max}`);
+    return Number(v);
+  }
+
+  bytes(n: number, what: string): Buffer {
+    this.need(n, what);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  text(what: string): string {
+    return this.bytes(this.smallInt(`${what} length`, 1024), what).toString('utf8');
+  }
+
+  date(what: string): string {
+    return daysToDate(EPOCH_DAYS + this.u16(what));
+  }
+
+  token(what: string): string {
+    return this.bytes(8, what).toString('hex');
+  }
+
+  end(): void {
+    if (this.pos !== this.buf.length) {
+      throw new StateEncodingError(`state record has ${this.buf.length - this.pos} trailing bytes`);
+    }
+  }
+}
+
+function maskDigits(masked: string): number {
+  if (masked.length !== 11 || !masked.startsWith(MASK_PREFIX) || !/^\d{4}$/.test(masked.slice(7))) {
+    throw new StateEncodingError(`mask '${masked}' is not 7 '*' and 4 digits`);
+  }
+  return Number(masked.slice(7));
+}
+
+function maskFrom(word: number): string {
+  const digits = word & 0x3fff;
+  if (digits > 9999) throw new StateEncodingError(`mask digits ${digits} exceed 9999`);
+  return `${MASK_PREFIX}${String(digits).padStart(4, '0')}`;
+}
+
+export function encodeState(r: StateRecord): Buffer {
+  const w = new Writer();
+  const statusCode = r.telecomStatus === null ? 0 : TELECOM_STATUSES.indexOf(r.telecomStatus) + 1;
+  if (statusCode < 0) throw new StateEncodingError(`unknown telecom status ${r.telecomStatus}`);
+  if ((r.telecomStatus === null) !== (r.statusDate === null)) {
+    throw new StateEncodingError('telecomStatus and statusDate must be both set or both null');
+  }
+  const operatorIndex = r.operator === null ? 0 : (OPERATOR_INDEX.get(r.operator) ?? -1);
+  const openCode = r.openDelink === null ? 0 : OPEN_ACTIONS.indexOf(r.openDelink.action) + 1;
+  const ext = openCode | (operatorIndex === -1 ? 0b100 : 0);
+  const flags =
+    statusCode |
+    (r.reassignmentDate !== null ? 1 << 3 : 0) |
+    (r.lastSwappedDate !== null ? 1 << 4 : 0) |
+    (r.lastChurnedDate !== null ? 1 << 5 : 0) |
+    (r.lastReassignedDate !== null ? 1 << 6 : 0) |
+    (ext !== 0 ? 1 << 7 : 0);
+  w.u8(flags);
+  if (ext !== 0) w.u8(ext);
+  w.varint(r.version);
+  if (operatorIndex === -1) w.text(r.operator!);
+  else w.u8(operatorIndex);
+  if (r.statusDate !== null) w.date(r.statusDate);
+  for (const d of [r.reassignmentDate, r.lastSwappedDate, r.lastChurnedDate, r.lastReassignedDate]) {
+    if (d !== null) w.date(d);
+  }
+  for (const input of INPUTS) {
+    const o = r.offsets[input];
+    w.varint(o === null ? 0n : o + 1n);
+  }
+  w.varint(r.nin.length);
+  for (const l of r.nin) {
+    w.token(l.token);
+    w.date(l.linkDate);
+    w.u16(maskDigits(l.masked) | (l.clearedDate !== null ? 0x8000 : 0));
+    if (l.clearedDate !== null) w.date(l.clearedDate);
+  }
+  w.varint(r.bvn.length);
+  for (const l of r.bvn) {
+    w.token(l.token);
+    w.date(l.linkDate);
+    w.u16(
+      maskDigits(l.masked) | (l.holderNinToken !== null ? 0x4000 : 0) | (l.clearedDate !== null ? 0x8000 : 0),
+    );
+    if (l.holderNinToken !== null) w.token(l.holderNinToken);
+    if (l.clearedDate !== null) w.date(l.clearedDate);
+  }
+  if (r.openDelink !== null) {
+    const id = r.openDelink.requestId;
+    if (UUID_RE.test(id)) {
+      w.u8(0);
+      w.bytes(Buffer.from(id.replaceAll('-', ''), 'hex'));
+    } else {
+      w.u8(1);
+      w.text(id);
+    }
+  }
+  return w.done();
+}
+
+function uuidFrom(b: Buffer): string {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function decodeState(bytes: Buffer): StateRecord {
+  const r = new Reader(bytes);
+  const flags = r.u8('flags');
+  const ext = flags & 0x80 ? r.u8('extension') : 0;
+  if (ext >> 4 !== 0) throw new StateEncodingError(`state record format ${(ext >> 4) + 1} is not supported`);
+  if (ext & 0b1000) throw new StateEncodingError('state record extension has reserved bit 3 set');
+  const statusCode = flags & 0b111;
+  const telecomStatus: TelecomStatus | null =
+    statusCode === 0 ? null : (TELECOM_STATUSES[statusCode - 1] ?? null);
+  if (statusCode !== 0 && telecomStatus === null)
+    throw new StateEncodingError(`status code ${statusCode} is unknown`);
+  const openCode = ext & 0b11;
+  if (openCode === 3) throw new StateEncodingError('open delink code 3 is unknown');
+  const version = r.smallInt('version', Number.MAX_SAFE_INTEGER);
+  let operator: string | null;
+  if (ext & 0b100) {
+    operator = r.text('operator');
+  } else {
+    const idx = r.u8('operator');
+    if (idx > OPERATORS.length) throw new StateEncodingError(`operator index ${idx} is unknown`);
+    operator = idx === 0 ? null : OPERATORS[idx - 1]!.code;
+  }
+  const statusDate = telecomStatus === null ? null : r.date('statusDate');
+  const reassignmentDate = flags & (1 << 3) ? r.date('reassignmentDate') : null;
+  const lastSwappedDate = flags & (1 << 4) ? r.date('lastSwappedDate') : null;
+  const lastChurnedDate = flags & (1 << 5) ? r.date('lastChurnedDate') : null;
+  const lastReassignedDate = flags & (1 << 6) ? r.date('lastReassignedDate') : null;
+  const offsets = { status: null, nin: null, bvn: null, delink: null } as StateRecord['offsets'];
+  for (const input of INPUTS) {
+    const v = r.varint(`${input} offset`);
+    offsets[input] = v === 0n ? null : v - 1n;
+  }
+  const nin: NinLink[] = [];
+  const ninCount = r.smallInt('NIN count', 10_000);
+  for (let i = 0; i < ninCount; i++) {
+    const token = r.token('NIN token');
+    const linkDate = r.date('NIN linkDate');
+    const word = r.u16('NIN mask');
+    if (word & 0x4000) throw new StateEncodingError('NIN linkage has the holder bit set');
+    const clearedDate = word & 0x8000 ? r.date('NIN clearedDate') : null;
+    nin.push({ token, masked: maskFrom(word), linkDate, clearedDate });
+  }
+  const bvn: BvnLink[] = [];
+  const bvnCount = r.smallInt('BVN count', 10_000);
+  for (let i = 0; i < bvnCount; i++) {
+    const token = r.token('BVN token');
+    const linkDate = r.date('BVN linkDate');
+    const word = r.u16('BVN mask');
+    const holderNinToken = word & 0x4000 ? r.token('BVN holder NIN token') : null;
+    const clearedDate = word & 0x8000 ? r.date('BVN clearedDate') : null;
+    bvn.push({ token, masked: maskFrom(word), holderNinToken, linkDate, clearedDate });
+  }
+  let openDelink: StateRecord['openDelink'] = null;
+  if (openCode !== 0) {
+    const tag = r.u8('delink request id tag');
+    let requestId: string;
+    if (tag === 0) requestId = uuidFrom(r.bytes(16, 'delink request id'));
+    else if (tag === 1) requestId = r.text('delink request id');
+    else throw new StateEncodingError(`delink request id tag ${tag} is unknown`);
+    openDelink = { requestId, action: OPEN_ACTIONS[openCode - 1]! };
+  }
+  r.end();
+  return {
+    version,
+    operator,
+    telecomStatus,
+    statusDate,
+    reassignmentDate,
+    lastSwappedDate,
+    lastChurnedDate,
+    lastReassignedDate,
+    nin,
+    bvn,
+    openDelink,
+    offsets,
+  };
+}

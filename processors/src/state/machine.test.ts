@@ -1,0 +1,401 @@
+import type {
+  BvnLinkageEvent,
+  DelinkAction,
+  DelinkEvent,
+  DelinkScope,
+  NinLinkageEvent,
+  StatusUpdateEvent,
+  TelecomStatus,
+} from '@hub/schemas';
+import { describe, expect, it } from 'vitest';
+import { deriveView } from './derive.ts';
+import { applyEvent } from './machine.ts';
+import { emptyRecord, type StateEvent, type StateRecord } from './record.ts';
+
+const MSISDN = '2348031234567';
+const NIN_A = 'aaaaaaaaaaaaaaaa';
+const NIN_B = 'bbbbbbbbbbbbbbbb';
+const BVN_X = 'cccccccccccccccc';
+const BVN_Y = 'dddddddddddddddd';
+
+const envelope = {
+  eventId: 'e',
+  source: 'KAFKA',
+  occurredAt: Date.UTC(2024, 0, 1),
+  receivedAt: Date.UTC(2024, 0, 1),
+};
+
+function status(s: TelecomStatus, date: string, extra: Partial<StatusUpdateEvent> = {}): StateEvent {
+  return {
+    input: 'status',
+    event: {
+      ...envelope,
+      operator: 'MTN',
+      msisdn: MSISDN,
+      status: s,
+      occurrenceDate: date,
+      reassignmentDate: null,
+      remarks: null,
+      batchId: null,
+      ...extra,
+    },
+  };
+}
+
+function nin(action: 'LINK' | 'UNLINK', token: string, date: string, masked = '*******1234'): StateEvent {
+  const event: NinLinkageEvent = {
+    ...envelope,
+    msisdn: MSISDN,
+    action,
+    ninToken: token,
+    ninMasked: masked,
+    linkDate: date,
+  };
+  return { input: 'nin', event };
+}
+
+function bvn(
+  action: 'LINK' | 'UNLINK',
+  token: string,
+  date: string,
+  holder: string | null = null,
+): StateEvent {
+  const event: BvnLinkageEvent = {
+    ...envelope,
+    msisdn: MSISDN,
+    action,
+    bvnToken: token,
+    bvnMasked: '*******9876',
+    holderNinToken: holder,
+    nubanToken: null,
+    nubanMasked: null,
+    bankCode: null,
+    linkDate: date,
+  };
+  return { input: 'bvn', event };
+}
+
+function delink(action: DelinkAction, scope: DelinkScope, date: string, requestId = 'req-1'): StateEvent {
+  const event: DelinkEvent = {
+    ...envelope,
+    occurredAt: Date.parse(`${date}T09:00:00Z`),
+    requestId,
+    msisdn: MSISDN,
+    action,
+    scope,
+    actor: 'admin',
+    reason: null,
+  };
+  return { input: 'delink', event };
+}
+
+/** Applies events in order, each at the next offset of its own topic. */
+function run(events: StateEvent[], start: StateRecord = emptyRecord()): StateRecord {
+  const offsets = new Map<string, bigint>();
+  let r = start;
+  for (const ev of events) {
+    const offset = (offsets.get(ev.input) ?? r.offsets[ev.input] ?? -1n) + 1n;
+    offsets.set(ev.input, offset);
+    const out = applyEvent(r, ev, offset);
+    if (out.status !== 'applied') throw new Error(`event not applied: ${JSON.stringify(out)}`);
+    r = out.record;
+  }
+  return r;
+}
+
+const view = (events: StateEvent[]) => deriveView(MSISDN, run(events));
+
+describe('state machine: status events', () => {
+  it('takes the newest status, its date, reassignment date and operator', () => {
+    const v = view([
+      status('NORMAL', '2024-01-01'),
+      status('REASSIGNED', '2024-03-01', { reassignmentDate: '2024-02-28', operator: 'AIRTEL' }),
+    ]);
+    expect(v.telecomStatus).toBe('REASSIGNED');
+    expect(v.statusDate).toBe('2024-03-01');
+    expect(v.reassignmentDate).toBe('2024-02-28');
+    expect(v.operator).toBe('AIRTEL');
+    expect(v.version).toBe(2);
+  });
+
+  it('falls back to the allocated operator of the prefix before any status event', () => {
+    expect(view([nin('LINK', NIN_A, '2024-01-01')]).operator).toBe('MTN');
+    expect(deriveView(MSISDN, emptyRecord()).operator).toBe('MTN');
+  });
+
+  it('keeps a newer status when a late, older event arrives, but records its recency date', () => {
+    const v = view([status('NORMAL', '2024-05-01', { operator: 'GLO' }), status('SWAPPED', '2024-04-01')]);
+    expect(v.telecomStatus).toBe('NORMAL');
+    expect(v.statusDate).toBe('2024-05-01');
+    expect(v.operator).toBe('GLO');
+    expect(v.lastSwappedDate).toBe('2024-04-01');
+    expect(v.version).toBe(2);
+  });
+
+  it('lets a later arrival with the same date replace the status', () => {
+    const v = view([status('SWAPPED', '2024-05-01'), status('NORMAL', '2024-05-01', { operator: 'GLO' })]);
+    expect(v.telecomStatus).toBe('NORMAL');
+    expect(v.operator).toBe('GLO');
+    expect(v.lastSwappedDate).toBe('2024-05-01');
+  });
+
+  it('keeps the greatest recency dates whatever the arrival order', () => {
+    const v = view([
+      status('CHURNED', '2024-06-01'),
+      status('CHURNED', '2023-01-01'),
+      status('REASSIGNED', '2024-07-01'),
+      status('REASSIGNED', '2022-01-01'),
+      status('SWAPPED', '2021-01-01'),
+    ]);
+    expect(v.lastChurnedDate).toBe('2024-06-01');
+    expect(v.lastReassignedDate).toBe('2024-07-01');
+    expect(v.lastSwappedDate).toBe('2021-01-01');
+    expect(v.recycleDate).toBe('2024-07-01');
+    expect(v.telecomStatus).toBe('REASSIGNED');
+  });
+
+  it('clears the reassignment date when the newer status event has none', () => {
+    const v = view([
+      status('REASSIGNED', '2024-01-01', { reassignmentDate: '2024-01-01' }),
+      status('NORMAL', '2024-02-01'),
+    ]);
+    expect(v.reassignmentDate).toBeNull();
+  });
+});
+
+describe('state machine: offsets and duplicates', () => {
+  it('skips an event at or below the offset already applied for its topic', () => {
+    const r = run([status('NORMAL', '2024-01-01')]);
+    expect(r.offsets.status).toBe(0n);
+    expect(applyEvent(r, status('CHURNED', '2024-02-01'), 0n)).toEqual({ status: 'skipped' });
+    // A different topic's offsets are independent.
+    expect(applyEvent(r, nin('LINK', NIN_A, '2024-01-01'), 0n).status).toBe('applied');
+  });
+
+  it('re-applies a duplicate event with a new offset without changing derived facts, counting it in version', () => {
+    const events = [status('CHURNED', '2024-01-01'), nin('LINK', NIN_A, '2023-01-01')];
+    const once = run(events);
+    const twice = run([...events, nin('LINK', NIN_A, '2023-01-01'), status('CHURNED', '2024-01-01')]);
+    const a = deriveView(MSISDN, once);
+    const b = deriveView(MSISDN, twice);
+    expect(b.version).toBe(a.version + 2);
+    expect({ ...b, version: 0 }).toEqual({ ...a, version: 0 });
+  });
+
+  it('does not modify the record it was given', () => {
+    const r = run([nin('LINK', NIN_A, '2024-01-01')]);
+    const copy = structuredClone(r);
+    applyEvent(r, nin('UNLINK', NIN_A, '2024-02-01'), 5n);
+    expect(r).toEqual(copy);
+  });
+});
+
+describe('state machine: linkages', () => {
+  it('counts active linkages and clears one on UNLINK with the unlink date', () => {
+    const r = run([
+      nin('LINK', NIN_A, '2024-01-01'),
+      bvn('LINK', BVN_X, '2024-01-02'),
+      nin('UNLINK', NIN_A, '2024-03-01'),
+    ]);
+    const v = deriveView(MSISDN, r);
+    expect(v.activeNinLinkages).toBe(0);
+    expect(v.activeBvnLinkages).toBe(1);
+    expect(r.nin).toEqual([
+      { token: NIN_A, masked: '*******1234', linkDate: '2024-01-01', clearedDate: '2024-03-01' },
+    ]);
+  });
+
+  it('re-activates a known token on LINK with the new link date and mask', () => {
+    const r = run([
+      nin('LINK', NIN_A, '2024-01-01'),
+      nin('UNLINK', NIN_A, '2024-02-01'),
+      nin('LINK', NIN_A, '2024-04-01', '*******5555'),
+    ]);
+    expect(r.nin).toEqual([
+      { token: NIN_A, masked: '*******5555', linkDate: '2024-04-01', clearedDate: null },
+    ]);
+  });
+
+  it('ignores an UNLINK of an unknown token except for version and offset', () => {
+    const before = run([nin('LINK', NIN_A, '2024-01-01')]);
+    const after = run([nin('UNLINK', NIN_B, '2024-02-01')], before);
+    expect(after.nin).toEqual(before.nin);
+    expect(after.version).toBe(2);
+    expect(after.offsets.nin).toBe(1n);
+  });
+
+  it('reports two active NINs since the later link date', () => {
+    const v = view([nin('LINK', NIN_A, '2024-01-01'), nin('LINK', NIN_B, '2024-02-01')]);
+    expect(v.conflicts).toEqual([{ code: 'MULTIPLE_ACTIVE_NIN', since: '2024-02-01' }]);
+    expect(v.lifecycleStatus).toBe('CONFLICTED');
+  });
+
+  it('reports a NIN/BVN mismatch when the BVN holder NIN is not an active NIN', () => {
+    const v = view([nin('LINK', NIN_A, '2024-01-05'), bvn('LINK', BVN_X, '2024-02-01', NIN_B)]);
+    expect(v.conflicts).toEqual([{ code: 'NIN_BVN_MISMATCH', since: '2024-02-01' }]);
+    expect(v.lifecycleStatus).toBe('CONFLICTED');
+  });
+
+  it('takes the max link date over all mismatching pairs', () => {
+    const v = view([
+      nin('LINK', NIN_A, '2024-06-01'),
+      bvn('LINK', BVN_X, '2024-02-01', NIN_B),
+      bvn('LINK', BVN_Y, '2024-01-01', NIN_A),
+    ]);
+    expect(v.conflicts).toEqual([{ code: 'NIN_BVN_MISMATCH', since: '2024-06-01' }]);
+  });
+
+  it('sees no mismatch when sources agree, when the holder is unknown, or without an active NIN', () => {
+    expect(
+      view([nin('LINK', NIN_A, '2024-01-01'), bvn('LINK', BVN_X, '2024-01-01', NIN_A)]).conflicts,
+    ).toEqual([]);
+    expect(
+      view([nin('LINK', NIN_A, '2024-01-01'), bvn('LINK', BVN_X, '2024-01-01', null)]).conflicts,
+    ).toEqual([]);
+    expect(view([bvn('LINK', BVN_X, '2024-01-01', NIN_B)]).conflicts).toEqual([]);
+  });
+});
+
+describe('state machine: recycling and cleanup', () => {
+  const recycled = [
+    nin('LINK', NIN_A, '2020-01-01'),
+    bvn('LINK', BVN_X, '2020-01-02', NIN_A),
+    status('CHURNED', '2024-01-01'),
+  ];
+
+  it('marks old active linkages as stale after a churn: RECYCLED, cleanup pending', () => {
+    const v = view(recycled);
+    expect(v.isRecycled).toBe(true);
+    expect(v.recycleDate).toBe('2024-01-01');
+    expect(v.conflicts).toEqual([{ code: 'STALE_LINKAGE', since: '2024-01-01' }]);
+    expect(v.lifecycleStatus).toBe('RECYCLED');
+    expect(v.cleanupStatus).toBe('pending');
+    expect(v.canAssignToNewUser).toBe(false);
+  });
+
+  it('treats a linkage made on the recycle date as the new owner’s, not stale', () => {
+    const v = view([status('REASSIGNED', '2024-01-01'), nin('LINK', NIN_A, '2024-01-01')]);
+    expect(v.conflicts).toEqual([]);
+    expect(v.cleanupStatus).toBe('completed');
+    expect(v.lifecycleStatus).toBe('ACTIVE');
+    expect(v.canAssignToNewUser).toBe(true);
+  });
+
+  it('moves cleanup to in_progress when a delink is APPROVED, keeps pending when only REQUESTED', () => {
+    expect(view([...recycled, delink('REQUESTED', 'ALL', '2024-01-05')]).cleanupStatus).toBe('pending');
+    expect(view([...recycled, delink('APPROVED', 'ALL', '2024-01-06')]).cleanupStatus).toBe('in_progress');
+    expect(
+      view([...recycled, delink('APPROVED', 'ALL', '2024-01-06'), delink('REJECTED', 'ALL', '2024-01-07')])
+        .cleanupStatus,
+    ).toBe('pending');
+  });
+
+  it('keeps the open request when another request id is cancelled', () => {
+    const r = run([
+      ...recycled,
+      delink('APPROVED', 'ALL', '2024-01-06', 'r1'),
+      delink('CANCELLED', 'ALL', '2024-01-07', 'r2'),
+    ]);
+    expect(r.openDelink).toEqual({ requestId: 'r1', action: 'APPROVED' });
+  });
+
+  it('becomes AVAILABLE and assignable once a COMPLETED delink clears every old linkage', () => {
+    const r = run([
+      ...recycled,
+      delink('APPROVED', 'ALL', '2024-01-06'),
+      delink('COMPLETED', 'ALL', '2024-01-08'),
+    ]);
+    const v = deriveView(MSISDN, r);
+    expect(v.conflicts).toEqual([]);
+    expect(v.cleanupStatus).toBe('completed');
+    expect(v.lifecycleStatus).toBe('AVAILABLE');
+    expect(v.canAssignToNewUser).toBe(true);
+    expect(v.activeNinLinkages).toBe(0);
+    expect(r.nin[0]?.clearedDate).toBe('2024-01-08');
+    expect(r.openDelink).toBeNull();
+  });
+
+  it('clears only the scope of the delink and never the new owner’s linkages', () => {
+    const r = run([...recycled, nin('LINK', NIN_B, '2024-02-01'), delink('COMPLETED', 'NIN', '2024-02-02')]);
+    expect(r.nin.map((l) => l.clearedDate)).toEqual(['2024-02-02', null]);
+    expect(r.bvn.map((l) => l.clearedDate)).toEqual([null]);
+    const v = deriveView(MSISDN, r);
+    // The old BVN is still stale; its holder NIN_A is no longer among active NINs (NIN_B).
+    expect(v.conflicts.map((c) => c.code)).toEqual(['STALE_LINKAGE', 'NIN_BVN_MISMATCH']);
+    expect(v.canAssignToNewUser).toBe(false);
+  });
+
+  it('ACTIVE, not AVAILABLE, once a cleared recycled number is reassigned and in NORMAL use', () => {
+    const v = view([
+      ...recycled,
+      delink('COMPLETED', 'ALL', '2024-01-08'),
+      status('REASSIGNED', '2024-02-01'),
+      status('NORMAL', '2024-02-02'),
+    ]);
+    expect(v.lifecycleStatus).toBe('ACTIVE');
+    expect(v.cleanupStatus).toBe('completed');
+  });
+
+  it('a COMPLETED delink on a number that was never recycled clears nothing', () => {
+    const r = run([nin('LINK', NIN_A, '2020-01-01'), delink('COMPLETED', 'ALL', '2024-01-08')]);
+    expect(r.nin[0]?.clearedDate).toBeNull();
+    expect(deriveView(MSISDN, r).cleanupStatus).toBe('not_required');
+  });
+});
+
+describe('state machine: blacklisting', () => {
+  it('is BLOCKED with a conflict since the status date while linkages are live, and never assignable', () => {
+    const v = view([
+      nin('LINK', NIN_A, '2020-01-01'),
+      status('CHURNED', '2023-01-01'),
+      status('BLACKLISTED', '2024-01-01'),
+    ]);
+    expect(v.lifecycleStatus).toBe('BLOCKED');
+    expect(v.conflicts).toEqual([
+      { code: 'STALE_LINKAGE', since: '2023-01-01' },
+      { code: 'BLACKLISTED_WITH_LINKAGES', since: '2024-01-01' },
+    ]);
+    expect(v.canAssignToNewUser).toBe(false);
+  });
+
+  it('is BLOCKED without conflicts when nothing is linked', () => {
+    const v = view([status('BLACKLISTED', '2024-01-01')]);
+    expect(v.lifecycleStatus).toBe('BLOCKED');
+    expect(v.conflicts).toEqual([]);
+    expect(v.cleanupStatus).toBe('not_required');
+  });
+});
+
+describe('state machine: invalid events', () => {
+  const cases: [string, StateEvent, RegExp][] = [
+    [
+      'a bad occurrence date',
+      status('NORMAL', '2024-02-30'),
+      /occurrenceDate '2024-02-30' is not a real calendar date/,
+    ],
+    ['a date before the storable range', status('NORMAL', '1989-12-31'), /outside the supported range/],
+    [
+      'a bad reassignment date',
+      status('NORMAL', '2024-01-01', { reassignmentDate: '01/02/2024' }),
+      /reassignmentDate/,
+    ],
+    [
+      'an empty operator',
+      status('NORMAL', '2024-01-01', { operator: '' }),
+      /operator must be a non-empty string/,
+    ],
+    ['an unknown status', status('BARRED' as TelecomStatus, '2024-01-01'), /status 'BARRED' is unknown/],
+    ['a short token', nin('LINK', 'abc', '2024-01-01'), /ninToken must be 16 lowercase hex/],
+    ['an unmasked NIN', nin('LINK', NIN_A, '2024-01-01', '12345678901'), /ninMasked must be 7 '\*'/],
+    [
+      'a bad holder token',
+      bvn('LINK', BVN_X, '2024-01-01', 'XYZ'),
+      /holderNinToken must be 16 lowercase hex/,
+    ],
+  ];
+  it.each(cases)('rejects %s with a specific reason', (_name, ev, reason) => {
+    const out = applyEvent(emptyRecord(), ev, 0n);
+    expect(out.status).toBe('invalid');
+    expect(out.status === 'invalid' && out.reason).toMatch(reason);
+  });
+});

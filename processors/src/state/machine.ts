@@ -1,0 +1,203 @@
+import {
+  type BvnLinkageEvent,
+  checkDate,
+  type DelinkEvent,
+  type NinLinkageEvent,
+  type StatusUpdateEvent,
+  TELECOM_STATUSES,
+  todayInLagos,
+} from '@hub/schemas';
+import { isOld, recycleDateOf } from './derive.ts';
+import { cloneRecord, type NinLink, type StateEvent, type StateRecord } from './record.ts';
+
+/** Dates are stored as uint16 days since this epoch, so only this range is representable. */
+export const DATE_EPOCH = '1990-01-01';
+export const DATE_MAX = '2169-06-06';
+
+const TOKEN_RE = /^[0-9a-f]{16}$/;
+const MASK_RE = /^\*{7}\d{4}$/;
+const MAX_TEXT = 64;
+
+export type ApplyOutcome =
+  | { status: 'applied'; record: StateRecord }
+  | { status: 'skipped' }
+  | { status: 'invalid'; reason: string };
+
+/**
+ * Applies one event, read at `offset` of its input topic, to a record (docs/state-model.md).
+ * Returns a new record; the input is not modified. An event at or below the offset the record
+ * already holds for that topic is `skipped` (a redelivery after a crash), which makes replay safe.
+ */
+export function applyEvent(record: StateRecord, ev: StateEvent, offset: bigint): ApplyOutcome {
+  const last = record.offsets[ev.input];
+  if (last !== null && offset <= last) return { status: 'skipped' };
+  const problem = validate(ev);
+  if (problem) return { status: 'invalid', reason: problem };
+  const next = cloneRecord(record);
+  switch (ev.input) {
+    case 'status':
+      applyStatus(next, ev.event);
+      break;
+    case 'nin':
+      applyNin(next, ev.event);
+      break;
+    case 'bvn':
+      applyBvn(next, ev.event);
+      break;
+    case 'delink':
+      applyDelink(next, ev.event);
+      break;
+  }
+  next.version += 1;
+  next.offsets[ev.input] = offset;
+  return { status: 'applied', record: next };
+}
+
+function maxDate(a: string | null, b: string): string {
+  return a === null || b > a ? b : a;
+}
+
+function applyStatus(r: StateRecord, e: StatusUpdateEvent): void {
+  const date = e.occurrenceDate;
+  if (e.status === 'SWAPPED') r.lastSwappedDate = maxDate(r.lastSwappedDate, date);
+  if (e.status === 'CHURNED') r.lastChurnedDate = maxDate(r.lastChurnedDate, date);
+  if (e.status === 'REASSIGNED') r.lastReassignedDate = maxDate(r.lastReassignedDate, date);
+  // A late event (older than the current status) only feeds the recency fields; same date replaces.
+  if (r.statusDate !== null && date < r.statusDate) return;
+  r.telecomStatus = e.status;
+  r.statusDate = date;
+  r.reassignmentDate = e.reassignmentDate;
+  r.operator = e.operator;
+}
+
+function applyNin(r: StateRecord, e: NinLinkageEvent): void {
+  const existing = r.nin.find((l) => l.token === e.ninToken);
+  if (e.action === 'LINK') {
+    if (existing) {
+      existing.masked = e.ninMasked;
+      existing.linkDate = e.linkDate;
+      existing.clearedDate = null;
+    } else {
+      r.nin.push({ token: e.ninToken, masked: e.ninMasked, linkDate: e.linkDate, clearedDate: null });
+    }
+  } else if (existing) {
+    existing.clearedDate = e.linkDate;
+  }
+}
+
+function applyBvn(r: StateRecord, e: BvnLinkageEvent): void {
+  const existing = r.bvn.find((l) => l.token === e.bvnToken);
+  if (e.action === 'LINK') {
+    if (existing) {
+      existing.masked = e.bvnMasked;
+      existing.linkDate = e.linkDate;
+      existing.holderNinToken = e.holderNinToken;
+      existing.clearedDate = null;
+    } else {
+      r.bvn.push({
+        token: e.bvnToken,
+        masked: e.bvnMasked,
+        holderNinToken: e.holderNinToken,
+        linkDate: e.linkDate,
+        clearedDate: null,
+      });
+    }
+  } else if (existing) {
+    existing.clearedDate = e.linkDate;
+  }
+}
+
+function applyDelink(r: StateRecord, e: DelinkEvent): void {
+  switch (e.action) {
+    case 'REQUESTED':
+    case 'APPROVED':
+      r.openDelink = { requestId: e.requestId, action: e.action };
+      return;
+    case 'REJECTED':
+    case 'CANCELLED':
+      if (r.openDelink?.requestId === e.requestId) r.openDelink = null;
+      return;
+    case 'COMPLETED': {
+      const recycleDate = recycleDateOf(r);
+      // The event's occurrence date, on the Nigerian calendar like every other date in the record.
+      const cleared = todayInLagos(e.occurredAt);
+      const clearOld = (l: NinLink) => {
+        if (l.clearedDate === null && isOld(l, recycleDate)) l.clearedDate = cleared;
+      };
+      if (e.scope !== 'BVN') r.nin.forEach(clearOld);
+      if (e.scope !== 'NIN') r.bvn.forEach(clearOld);
+      if (r.openDelink?.requestId === e.requestId) r.openDelink = null;
+      return;
+    }
+  }
+}
+
+function checkStoredDate(field: string, value: unknown): string | null {
+  const c = checkDate(value);
+  if (!c.ok) return `${field} ${c.reason}`;
+  if (c.date < DATE_EPOCH || c.date > DATE_MAX) {
+    return `${field} '${c.date}' is outside the supported range ${DATE_EPOCH}..${DATE_MAX}`;
+  }
+  return null;
+}
+
+function checkToken(field: string, value: unknown): string | null {
+  return typeof value === 'string' && TOKEN_RE.test(value)
+    ? null
+    : `${field} must be 16 lowercase hex characters, got '${String(value).slice(0, 40)}'`;
+}
+
+function checkMask(field: string, value: unknown): string | null {
+  return typeof value === 'string' && MASK_RE.test(value)
+    ? null
+    : `${field} must be 7 '*' and the last 4 digits (e.g. *******1234), got '${String(value).slice(0, 40)}'`;
+}
+
+function checkText(field: string, value: unknown): string | null {
+  if (typeof value !== 'string' || value.length === 0) return `${field} must be a non-empty string`;
+  if (value.length > MAX_TEXT) return `${field} is longer than ${MAX_TEXT} characters`;
+  return null;
+}
+
+/** Why an event cannot be applied, or null. Every check names the field and the bad value. */
+export function validate(ev: StateEvent): string | null {
+  switch (ev.input) {
+    case 'status': {
+      const e = ev.event;
+      if (!(TELECOM_STATUSES as readonly string[]).includes(e.status))
+        return `status '${e.status}' is unknown`;
+      return (
+        checkText('operator', e.operator) ??
+        checkStoredDate('occurrenceDate', e.occurrenceDate) ??
+        (e.reassignmentDate === null ? null : checkStoredDate('reassignmentDate', e.reassignmentDate))
+      );
+    }
+    case 'nin': {
+      const e = ev.event;
+      return (
+        checkToken('ninToken', e.ninToken) ??
+        checkMask('ninMasked', e.ninMasked) ??
+        checkStoredDate('linkDate', e.linkDate)
+      );
+    }
+    case 'bvn': {
+      const e = ev.event;
+      return (
+        checkToken('bvnToken', e.bvnToken) ??
+        checkMask('bvnMasked', e.bvnMasked) ??
+        (e.holderNinToken === null ? null : checkToken('holderNinToken', e.holderNinToken)) ??
+        checkStoredDate('linkDate', e.linkDate)
+      );
+    }
+    case 'delink': {
+      const e = ev.event;
+      if (!Number.isSafeInteger(e.occurredAt) || e.occurredAt < 0) {
+        return `occurredAt must be epoch milliseconds, got ${e.occurredAt}`;
+      }
+      return (
+        checkText('requestId', e.requestId) ??
+        (e.action === 'COMPLETED' ? checkStoredDate('occurredAt date', todayInLagos(e.occurredAt)) : null)
+      );
+    }
+  }
+}

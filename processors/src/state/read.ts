@@ -1,0 +1,73 @@
+import type { Redis } from 'ioredis';
+import { deriveView, type StateView } from './derive.ts';
+import { decodeState } from './encoding.ts';
+import { stateSlot } from './keys.ts';
+import type { StateRecord } from './record.ts';
+
+export interface StoredState {
+  msisdn: string;
+  /** Null when the hub holds nothing about the number. */
+  record: StateRecord | null;
+  /** Exact stored bytes (null when absent), for compare-and-set writes. */
+  bytes: Buffer | null;
+}
+
+/**
+ * Reads many numbers in ONE round trip: one pipeline with an HMGET per bucket touched. Results are
+ * in the order of `msisdns` (duplicates allowed).
+ */
+export async function readStored(
+  redis: Redis,
+  prefix: string,
+  msisdns: readonly string[],
+): Promise<StoredState[]> {
+  if (msisdns.length === 0) return [];
+  const buckets = new Map<string, string[]>();
+  const slots = msisdns.map((m) => stateSlot(prefix, m));
+  for (const s of slots) {
+    const fields = buckets.get(s.key);
+    if (!fields) buckets.set(s.key, [s.field]);
+    else if (!fields.includes(s.field)) fields.push(s.field);
+  }
+  const pipeline = redis.pipeline();
+  for (const [key, fields] of buckets) pipeline.hmgetBuffer(key, ...fields);
+  const replies = (await pipeline.exec()) ?? [];
+  const found = new Map<string, Buffer | null>();
+  let i = 0;
+  for (const [key, fields] of buckets) {
+    const reply = replies[i++];
+    if (!reply) throw new Error(`no reply for HMGET ${key}`);
+    const [err, values] = reply;
+    if (err) throw err;
+    const list = values as (Buffer | null)[];
+    fields.forEach((f, j) => {
+      found.set(`${key}\u0000${f}`, list[j] ?? null);
+    });
+  }
+  return msisdns.map((msisdn, j) => {
+    const s = slots[j]!;
+    const bytes = found.get(`${s.key}\u0000${s.field}`) ?? null;
+    return { msisdn, bytes, record: bytes ? decodeState(bytes) : null };
+  });
+}
+
+export interface StateReading {
+  msisdn: string;
+  record: StateRecord | null;
+  /** Derived view; null when nothing is known about the number. */
+  view: StateView | null;
+}
+
+/** What the query API uses: decoded records and the derived view, one round trip for all numbers. */
+export async function readState(
+  redis: Redis,
+  prefix: string,
+  msisdns: readonly string[],
+): Promise<StateReading[]> {
+  const stored = await readStored(redis, prefix, msisdns);
+  return stored.map(({ msisdn, record }) => ({
+    msisdn,
+    record,
+    view: record ? deriveView(msisdn, record) : null,
+  }));
+}
