@@ -10,8 +10,8 @@ import {
   topicNames,
 } from '@hub/infra';
 import { EventCodec } from '@hub/schemas';
-import type { Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
+import type { Producer } from 'kafkajs';
 import { BulkReportStore } from './bulk-reports.ts';
 import type { IngestContext } from './context.ts';
 import { type Authenticator, type StaticApiKey, staticApiKeyAuthenticator } from './principal.ts';
@@ -21,7 +21,8 @@ export const BULK_REPORT_TTL_SECONDS = 7 * 24 * 3600;
 export const MAX_BULK_BODY_BYTES = 64 * 1024 * 1024;
 
 /** Where the local API keys live until keys are issued through the accounts topic. */
-export const apiKeysFile = (config: Pick<Config, 'HUB_DATA_DIR'>): string => join(config.HUB_DATA_DIR, 'api-keys.json');
+export const apiKeysFile = (config: Pick<Config, 'HUB_DATA_DIR'>): string =>
+  join(config.HUB_DATA_DIR, 'api-keys.json');
 
 export function loadStaticApiKeys(file: string): StaticApiKey[] {
   if (!existsSync(file)) return [];

@@ -40,7 +40,12 @@ export interface ReadMessage {
 }
 
 /** Reads a topic from the beginning until `count` messages arrived (or fails after `timeoutMs`). */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 30_000): Promise<ReadMessage[]> {
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<ReadMessage[]> {
   const consumer = kafka.consumer({ groupId: `reader-${uniqueId()}`, allowAutoTopicCreation: false });
   await consumer.connect();
   const out: ReadMessage[] = [];
@@ -59,7 +64,8 @@ export async function readTopic(kafka: Kafka, topic: string, count: number, time
       consumer
         .run({
           eachBatch: async ({ batch }) => {
-            for (const message of batch.messages) out.push({ partition: batch.partition, offset: message.offset, message });
+            for (const message of batch.messages)
+              out.push({ partition: batch.partition, offset: message.offset, message });
             if (out.length >= count) {
               clearTimeout(timer);
               resolve();

@@ -172,15 +172,19 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
     return ingestBulk(c, ctx, value.phoneNumbers, 'phoneNumbers', 'UPLOAD');
   });
 
-  app.get(reportRoute.path, requireApiKey(ctx, ['OPERATOR', 'HUB', 'SERVICE_PROVIDER']), async (c) => {
-    const report = await ctx.reports.get(c.req.param('batchId') ?? '');
-    const principal = c.get('principal');
-    // Another organisation's report is reported as absent, not forbidden: ids are not disclosed.
-    if (!report || (principal.type !== 'HUB' && report.organisation !== principal.organisation)) {
-      return tirmsError(c, 'NOT_FOUND', 'no bulk report with this id (reports expire)');
-    }
-    return tirmsOk(c, report);
-  });
+  app.get(
+    `${TIRMS_BASE}/phone-numbers/bulk-reports/:batchId`,
+    requireApiKey(ctx, ['OPERATOR', 'HUB', 'SERVICE_PROVIDER']),
+    async (c) => {
+      const report = await ctx.reports.get(c.req.param('batchId') ?? '');
+      const principal = c.get('principal');
+      // Another organisation's report is reported as absent, not forbidden: ids are not disclosed.
+      if (!report || (principal.type !== 'HUB' && report.organisation !== principal.organisation)) {
+        return tirmsError(c, 'NOT_FOUND', 'no bulk report with this id (reports expire)');
+      }
+      return tirmsOk(c, report);
+    },
+  );
 }
 
 async function ingestBulk(

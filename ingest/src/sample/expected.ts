@@ -1,0 +1,226 @@
+import type { DelinkAction, DelinkScope, TelecomStatus } from '@hub/schemas';
+import type { Population } from './population.ts';
+import { tokenCache } from './tokens.ts';
+import type { SampleNumber, TruthEvent } from './truth.ts';
+
+export const CONFLICT_CODES = [
+  'STALE_LINKAGE',
+  'MULTIPLE_ACTIVE_NIN',
+  'NIN_BVN_MISMATCH',
+  'BLACKLISTED_WITH_LINKAGES',
+] as const;
+export type ConflictCode = (typeof CONFLICT_CODES)[number];
+export type LifecycleStatus = 'ACTIVE' | 'RECYCLED' | 'CONFLICTED' | 'BLOCKED' | 'AVAILABLE';
+export type CleanupStatus = 'not_required' | 'pending' | 'in_progress' | 'completed';
+
+/** The final facts docs/state-model.md gives for one number, computed from its simulated life. */
+export interface ExpectedState {
+  msisdn: string;
+  operator: string;
+  telecomStatus: TelecomStatus | null;
+  statusDate: string | null;
+  reassignmentDate: string | null;
+  lastSwappedDate: string | null;
+  lastChurnedDate: string | null;
+  lastReassignedDate: string | null;
+  /** Tokens of the active NIN linkages, sorted. */
+  activeNinTokens: string[];
+  /** Tokens of the active BVN linkages, sorted. */
+  activeBvnTokens: string[];
+  lifecycleStatus: LifecycleStatus;
+  isRecycled: boolean;
+  activeNinLinkages: number;
+  activeBvnLinkages: number;
+  cleanupStatus: CleanupStatus;
+  canAssignToNewUser: boolean;
+  conflicts: { code: ConflictCode; since: string }[];
+  /** The delink request still open (REQUESTED or APPROVED), if any. */
+  openDelink: { requestId: string; action: 'REQUESTED' | 'APPROVED' } | null;
+  /** Events delivered for the number, duplicates included: the state's `version` if each is applied once. */
+  deliveries: number;
+}
+
+interface Link {
+  linkDate: string;
+  active: boolean;
+  holderNin: string | null;
+}
+
+/** Raw facts: the truth of a life, as raw identifiers (tokenised only for the output). */
+export interface TruthFacts {
+  operator: string;
+  latestStatus: { status: TelecomStatus; day: string; reassignmentDate: string | null } | null;
+  lastDate: Partial<Record<'SWAPPED' | 'CHURNED' | 'REASSIGNED', string>>;
+  nins: Map<string, Link>;
+  bvns: Map<string, Link>;
+  openDelink: { requestId: string; action: 'REQUESTED' | 'APPROVED' } | null;
+}
+
+const maxDate = (a: string | undefined, b: string): string => (a === undefined || b > a ? b : a);
+
+/**
+ * Walks a life in true chronological order. This is the ground truth of the simulation, not a
+ * replay of deliveries: late and duplicate deliveries are placed so they cannot change it.
+ */
+export function truthFacts(number: Pick<SampleNumber, 'allocatedOperator' | 'truth'>): TruthFacts {
+  const facts: TruthFacts = {
+    operator: number.allocatedOperator,
+    latestStatus: null,
+    lastDate: {},
+    nins: new Map(),
+    bvns: new Map(),
+    openDelink: null,
+  };
+  for (const e of number.truth) apply(facts, e);
+  return facts;
+}
+
+function apply(facts: TruthFacts, e: TruthEvent): void {
+  switch (e.kind) {
+    case 'status-update': {
+      if (facts.latestStatus === null || e.day >= facts.latestStatus.day) {
+        facts.latestStatus = { status: e.status, day: e.day, reassignmentDate: e.reassignmentDate };
+        facts.operator = e.operator;
+      }
+      if (e.status === 'SWAPPED' || e.status === 'CHURNED' || e.status === 'REASSIGNED') {
+        facts.lastDate[e.status] = maxDate(facts.lastDate[e.status], e.day);
+      }
+      return;
+    }
+    case 'nin-linkage':
+      link(facts.nins, e.nin, e.action, e.day, null);
+      return;
+    case 'bvn-linkage':
+      link(facts.bvns, e.bvn, e.action, e.day, e.holderNin);
+      return;
+    case 'delink':
+      delink(facts, e.requestId, e.action, e.scope);
+      return;
+  }
+}
+
+function link(
+  links: Map<string, Link>,
+  raw: string,
+  action: 'LINK' | 'UNLINK',
+  day: string,
+  holder: string | null,
+) {
+  if (action === 'LINK') links.set(raw, { linkDate: day, active: true, holderNin: holder });
+  else {
+    const found = links.get(raw);
+    if (found) found.active = false;
+  }
+}
+
+function delink(facts: TruthFacts, requestId: string, action: DelinkAction, scope: DelinkScope) {
+  if (action === 'REQUESTED' || action === 'APPROVED') {
+    facts.openDelink = { requestId, action };
+    return;
+  }
+  if (facts.openDelink?.requestId === requestId) facts.openDelink = null;
+  if (action !== 'COMPLETED') return;
+  const recycle = recycleDate(facts);
+  if (recycle === null) return;
+  // Only the previous owners' linkages (made before the recycle) are cleared; the new owner's stay.
+  const clear = (links: Map<string, Link>) => {
+    for (const l of links.values()) if (l.active && l.linkDate < recycle) l.active = false;
+  };
+  if (scope === 'NIN' || scope === 'ALL') clear(facts.nins);
+  if (scope === 'BVN' || scope === 'ALL') clear(facts.bvns);
+}
+
+function recycleDate(facts: TruthFacts): string | null {
+  const { CHURNED, REASSIGNED } = facts.lastDate;
+  if (CHURNED === undefined) return REASSIGNED ?? null;
+  if (REASSIGNED === undefined) return CHURNED;
+  return CHURNED > REASSIGNED ? CHURNED : REASSIGNED;
+}
+
+/** Derived facts of docs/state-model.md, from the stored ones. */
+export function deriveState(
+  msisdn: string,
+  facts: TruthFacts,
+  tokenOf: (kind: 'NIN' | 'BVN', raw: string) => string,
+  deliveries: number,
+): ExpectedState {
+  const recycle = recycleDate(facts);
+  const isRecycled = recycle !== null;
+  const activeNins = [...facts.nins].filter(([, l]) => l.active);
+  const activeBvns = [...facts.bvns].filter(([, l]) => l.active);
+  const stale = recycle !== null && [...activeNins, ...activeBvns].some(([, l]) => l.linkDate < recycle);
+  const telecomStatus = facts.latestStatus?.status ?? null;
+  const conflicts: ExpectedState['conflicts'] = [];
+  if (stale && recycle !== null) conflicts.push({ code: 'STALE_LINKAGE', since: recycle });
+  if (activeNins.length >= 2) {
+    conflicts.push({ code: 'MULTIPLE_ACTIVE_NIN', since: latest(activeNins.map(([, l]) => l.linkDate)) });
+  }
+  if (activeNins.length > 0) {
+    // Compared as tokens, as the state machine sees them.
+    const ninTokens = new Set(activeNins.map(([raw]) => tokenOf('NIN', raw)));
+    const mismatching = activeBvns.filter(
+      ([, l]) => l.holderNin !== null && !ninTokens.has(tokenOf('NIN', l.holderNin)),
+    );
+    if (mismatching.length > 0) {
+      const since = latest([
+        ...mismatching.map(([, l]) => l.linkDate),
+        ...activeNins.map(([, l]) => l.linkDate),
+      ]);
+      conflicts.push({ code: 'NIN_BVN_MISMATCH', since });
+    }
+  }
+  if (telecomStatus === 'BLACKLISTED' && activeNins.length + activeBvns.length > 0 && facts.latestStatus) {
+    conflicts.push({ code: 'BLACKLISTED_WITH_LINKAGES', since: facts.latestStatus.day });
+  }
+
+  let cleanupStatus: CleanupStatus = 'not_required';
+  if (isRecycled) {
+    if (!stale) cleanupStatus = 'completed';
+    else cleanupStatus = facts.openDelink?.action === 'APPROVED' ? 'in_progress' : 'pending';
+  }
+
+  let lifecycleStatus: LifecycleStatus = 'ACTIVE';
+  if (telecomStatus === 'BLACKLISTED') lifecycleStatus = 'BLOCKED';
+  else if (conflicts.some((c) => c.code !== 'STALE_LINKAGE')) lifecycleStatus = 'CONFLICTED';
+  else if (stale) lifecycleStatus = 'RECYCLED';
+  else if (isRecycled && telecomStatus === 'CHURNED') lifecycleStatus = 'AVAILABLE';
+
+  return {
+    msisdn,
+    operator: facts.operator,
+    telecomStatus,
+    statusDate: facts.latestStatus?.day ?? null,
+    reassignmentDate: facts.latestStatus?.reassignmentDate ?? null,
+    lastSwappedDate: facts.lastDate.SWAPPED ?? null,
+    lastChurnedDate: facts.lastDate.CHURNED ?? null,
+    lastReassignedDate: facts.lastDate.REASSIGNED ?? null,
+    activeNinTokens: activeNins.map(([raw]) => tokenOf('NIN', raw)).sort(),
+    activeBvnTokens: activeBvns.map(([raw]) => tokenOf('BVN', raw)).sort(),
+    lifecycleStatus,
+    isRecycled,
+    activeNinLinkages: activeNins.length,
+    activeBvnLinkages: activeBvns.length,
+    cleanupStatus,
+    canAssignToNewUser: isRecycled && !stale && telecomStatus !== 'BLACKLISTED',
+    conflicts,
+    openDelink: facts.openDelink,
+    deliveries,
+  };
+}
+
+function latest(dates: readonly string[]): string {
+  return dates.reduce((a, b) => (b > a ? b : a));
+}
+
+/** The expected final state of every number, in population order. */
+export function expectedState(population: Population): ExpectedState[] {
+  const tokens = tokenCache(population.options.tokenSecret);
+  return population.numbers.map((n) => expectedStateOf(n, tokens));
+}
+
+export function expectedStateOf(
+  number: SampleNumber,
+  tokenOf: (kind: 'NIN' | 'BVN', raw: string) => string,
+): ExpectedState {
+  return deriveState(number.msisdn, truthFacts(number), tokenOf, number.arrival.length);
+}
