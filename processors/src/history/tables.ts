@@ -1,0 +1,38 @@
+import type { EventKind } from '@hub/schemas';
+
+/** Event families the history sink records: every topic's kind except dead letters. */
+export type HistoryKind = Exclude<EventKind, 'dead-letter'>;
+
+/**
+ * The raw table of each event family. A table that must change shape gets a new version (…_v2)
+ * through a new migration; the sink and the queries switch here.
+ */
+export const RAW_TABLES = {
+  'status-update': 'status_events_v1',
+  'nin-linkage': 'nin_linkage_events_v1',
+  'bvn-linkage': 'bvn_linkage_events_v1',
+  delink: 'delink_events_v1',
+  verification: 'verifications_v1',
+  'state-change': 'state_changes_v1',
+  audit: 'audit_events_v1',
+} as const satisfies Record<HistoryKind, string>;
+
+export type RawTable = (typeof RAW_TABLES)[HistoryKind];
+
+export const HISTORY_KINDS = Object.keys(RAW_TABLES) as HistoryKind[];
+
+/** Dashboard rollups (AggregatingMergeTree), each fed by a materialised view named `<table minus _v1>_mv_v1`. */
+export const ROLLUP_TABLES = {
+  statusEventsDaily: 'status_events_daily_v1',
+  statusEventsHourly: 'status_events_hourly_v1',
+  stateChangesDaily: 'state_changes_daily_v1',
+  stateChangesHourly: 'state_changes_hourly_v1',
+  conflictsDaily: 'conflicts_daily_v1',
+  conflictsHourly: 'conflicts_hourly_v1',
+  verificationsDaily: 'verifications_daily_v1',
+  verificationsHourly: 'verifications_hourly_v1',
+  reportingLagDaily: 'reporting_lag_daily_v1',
+  reportingLagHourly: 'reporting_lag_hourly_v1',
+} as const;
+
+export type RollupTable = (typeof ROLLUP_TABLES)[keyof typeof ROLLUP_TABLES];
