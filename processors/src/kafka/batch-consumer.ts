@@ -3,7 +3,7 @@ import { batchDuration, batchSize, consumerLag, recordsConsumed } from '../metri
 import type { DeadLetterInput, DeadLetterSink } from './dead-letters.ts';
 import type { DecodeContext, RecordDecoder } from './decoders.ts';
 import { jsonLog, type Log } from './logger.ts';
-import type { RecordRejection, StepResult } from './results.ts';
+import type { RecordRejection, StepFailure } from './results.ts';
 
 export interface ConsumedRecord<V> {
   /** Kafka offset as a decimal string (offsets are int64). */
@@ -174,8 +174,7 @@ export class BatchConsumer<V> {
       const endTimer = batchDuration.startTimer({ consumer: consumerLabel, topic });
 
       const records: ConsumedRecord<V>[] = [];
-      const failures: { message: KafkaMessage; result: Exclude<StepResult<unknown>, { status: 'ok' }> }[] =
-        [];
+      const failures: { message: KafkaMessage; result: StepFailure }[] = [];
       for (const message of messages) {
         const result = await decode(message, ctx);
         if (result.status === 'ok') {
@@ -231,7 +230,7 @@ export class BatchConsumer<V> {
 
   /** The one place that acts on non-ok results: dead letters are published, drops are logged. */
   private async handleFailures(
-    failures: { message: KafkaMessage; result: Exclude<StepResult<unknown>, { status: 'ok' }> }[],
+    failures: { message: KafkaMessage; result: StepFailure }[],
     topic: string,
     partition: number,
   ): Promise<void> {

@@ -4,25 +4,26 @@
  * or drop, both counted). A thrown error means the step itself failed (e.g. the registry is down)
  * and the batch is retried.
  */
-export type StepResult<T> =
-  | { status: 'ok'; value: T }
+export type StepFailure =
   | { status: 'dead-letter'; step: string; reason: string }
   | { status: 'drop'; step: string; reason: string };
+
+export type StepResult<T> = { status: 'ok'; value: T } | StepFailure;
 
 export function ok<T>(value: T): StepResult<T> {
   return { status: 'ok', value };
 }
 
-export function deadLetter<T = never>(step: string, reason: string): StepResult<T> {
+export function deadLetter(step: string, reason: string): StepFailure {
   return { status: 'dead-letter', step, reason };
 }
 
-export function drop<T = never>(step: string, reason: string): StepResult<T> {
+export function drop(step: string, reason: string): StepFailure {
   return { status: 'drop', step, reason };
 }
 
 /** A record a batch handler refuses after decoding (e.g. an event the state machine rejects). */
 export interface RecordRejection {
   offset: string;
-  result: Exclude<StepResult<unknown>, { status: 'ok' }>;
+  result: StepFailure;
 }

@@ -1,0 +1,74 @@
+import {
+  type Config,
+  createKafka,
+  createProducer,
+  createRedis,
+  createSchemaRegistry,
+  ensureTopics,
+  topicNames,
+  topicSpecs,
+} from '@hub/infra';
+import { EventCodec } from '@hub/schemas';
+import type { Redis } from 'ioredis';
+import { KafkaDeadLetters } from '../kafka/dead-letters.ts';
+import type { Log } from '../kafka/logger.ts';
+import { createStateBuilder } from './builder.ts';
+
+export interface RunningStateBuilder {
+  redis: Redis;
+  /** Drains the in-flight chunk, commits, then closes every client. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StateBuilderRunOptions {
+  groupId: string;
+  publishStateChanges: boolean;
+  log: Log;
+  maxChunkSize?: number;
+}
+
+/** Wires clients from config, makes sure the topics exist, and starts consuming. */
+export async function runStateBuilder(
+  config: Config,
+  options: StateBuilderRunOptions,
+): Promise<RunningStateBuilder> {
+  const kafka = createKafka(config);
+  const topics = topicNames(config.TOPIC_PREFIX);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topicSpecs(config.TOPIC_PREFIX, config.KAFKA_PARTITIONS));
+  } finally {
+    await admin.disconnect();
+  }
+  const codec = new EventCodec(createSchemaRegistry(config));
+  await codec.register('state-change', topics.stateChanges);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const redis = createRedis(config);
+  const builder = createStateBuilder({
+    kafka,
+    redis,
+    codec,
+    topics,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    groupId: options.groupId,
+    deadLetters: new KafkaDeadLetters(producer, codec),
+    ...(options.publishStateChanges ? { stateChanges: { producer } } : {}),
+    ...(options.maxChunkSize === undefined ? {} : { maxChunkSize: options.maxChunkSize }),
+    log: options.log,
+  });
+  await builder.start();
+  let stopping: Promise<void> | null = null;
+  return {
+    redis,
+    stop() {
+      stopping ??= (async () => {
+        await builder.stop();
+        await producer.disconnect();
+        await redis.quit();
+      })();
+      return stopping;
+    },
+  };
+}
