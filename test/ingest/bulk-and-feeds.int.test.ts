@@ -1,0 +1,241 @@
+import { type Config, createKafka, createProducer, createSchemaRegistry } from '@hub/infra';
+import {
+  createIngestApp,
+  createIngestContext,
+  type IngestResources,
+  type Principal,
+  Publisher,
+  registerIngestSchemas,
+  staticApiKeyAuthenticator,
+} from '@hub/ingest';
+import { EventCodec, schemaVersions, tokenise, valueSubject } from '@hub/schemas';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { type Kafka, Partitioners } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestTopics, readTopic, testConfig } from '../support/stack.ts';
+
+const principal = (organisation: string, type: Principal['type']): Principal => ({
+  organisation,
+  type,
+  operatorCode: null,
+  credentialId: `${organisation}-key`,
+});
+const KEYS = [
+  { key: 'hub-key', principal: principal('NCC', 'HUB') },
+  { key: 'nimc-key', principal: principal('NIMC', 'IDENTITY_SOURCE') },
+  { key: 'nibss-key', principal: principal('NIBSS', 'IDENTITY_SOURCE') },
+];
+
+let config: Config;
+let kafka: Kafka;
+let resources: IngestResources;
+let app: ReturnType<typeof createIngestApp>;
+let codec: EventCodec;
+
+const json = (method: string, path: string, body: unknown, headers: Record<string, string>) =>
+  app.request(path, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+beforeAll(async () => {
+  config = testConfig('ingestbulk');
+  kafka = await createTestTopics(config);
+  resources = await createIngestContext(config, { authenticate: staticApiKeyAuthenticator(KEYS) });
+  app = createIngestApp(resources.ctx);
+  codec = new EventCodec(createSchemaRegistry(config));
+});
+
+afterAll(async () => {
+  await resources?.close();
+});
+
+describe('bulk status updates at the documented maximum', () => {
+  it('accepts 100,000 records and puts every valid one on Kafka exactly once', async () => {
+    const records = Array.from({ length: 100_000 }, (_, i) => ({
+      status: i % 2 ? 'SWAPPED' : 'NORMAL',
+      phoneNumber: `0803${String(i).padStart(7, '0')}`,
+      reassignmentDate: '2025-01-01',
+      occurrenceOfStatusDate: '2025-01-02',
+    }));
+    const started = performance.now();
+    const res = await json('PUT', '/api/v1/phone/api/phone-numbers/status/bulk', records, {
+      authorization: 'Bearer hub-key',
+    });
+    const seconds = (performance.now() - started) / 1000;
+    expect(res.status).toBe(202);
+    console.info(
+      `HTTP bulk: 100000 records acknowledged in ${seconds.toFixed(2)} s (${Math.round(100_000 / seconds)} records/s)`,
+    );
+
+    const read = await readTopic(kafka, resources.ctx.topics.statusUpdates, 100_000, 120_000);
+    expect(read).toHaveLength(100_000);
+    const keys = new Set(read.map((m) => m.message.key?.toString()));
+    expect(keys.size).toBe(100_000);
+    const sample = await codec.decode('status-update', read[0]!.message.value);
+    expect(sample.msisdn).toBe(read[0]!.message.key?.toString());
+  }, 180_000);
+});
+
+describe('identity feeds through the webhook', () => {
+  it('tokenises NIMC and NIBSS events, never publishing a raw identifier, and reports bad ones', async () => {
+    const nimc = await json(
+      'POST',
+      '/api/v1/webhooks/receive',
+      {
+        source: 'NIMC',
+        events: [
+          { msisdn: '08031234567', action: 'LINK', nin: '12345678901', date: '2024-03-01' },
+          { msisdn: '08031234567', action: 'LINK', nin: '1234', date: '2024-03-01' },
+        ],
+      },
+      { 'x-api-key': 'nimc-key' },
+    );
+    expect(nimc.status).toBe(202);
+    expect(await nimc.json()).toEqual({
+      accepted: 1,
+      rejected: 1,
+      rejections: [{ index: 1, field: 'nin', reason: 'NIN must be exactly 11 digits' }],
+    });
+
+    const nibss = await json(
+      'POST',
+      '/api/v1/webhooks/receive',
+      {
+        source: 'NIBSS',
+        events: [
+          {
+            msisdn: '2348031234567',
+            action: 'LINK',
+            bvn: '22123456789',
+            holderNin: '12345678901',
+            nuban: '0123456789',
+            bankCode: '058',
+            date: '2024-03-02',
+          },
+        ],
+      },
+      { authorization: 'Bearer nibss-key' },
+    );
+    expect(nibss.status).toBe(202);
+
+    const [ninMsg] = await readTopic(kafka, resources.ctx.topics.ninLinkages, 1);
+    const [bvnMsg] = await readTopic(kafka, resources.ctx.topics.bvnLinkages, 1);
+    for (const m of [ninMsg!, bvnMsg!]) {
+      const bytes = m.message.value!.toString('latin1');
+      expect(bytes).not.toContain('12345678901');
+      expect(bytes).not.toContain('22123456789');
+      expect(bytes).not.toContain('0123456789');
+    }
+    const nin = await codec.decode('nin-linkage', ninMsg!.message.value);
+    expect(nin).toMatchObject({
+      msisdn: '2348031234567',
+      action: 'LINK',
+      ninToken: tokenise('NIN', '12345678901', config.TOKEN_SECRET),
+      ninMasked: '*******8901',
+      linkDate: '2024-03-01',
+      source: 'WEBHOOK',
+    });
+    const bvn = await codec.decode('bvn-linkage', bvnMsg!.message.value);
+    expect(bvn).toMatchObject({
+      bvnMasked: '*******6789',
+      holderNinToken: nin.ninToken,
+      nubanMasked: '******6789',
+      bankCode: '058',
+    });
+  });
+
+  it('refuses a NIMC key posting NIBSS events, and requests without a key', async () => {
+    const body = {
+      source: 'NIBSS',
+      events: [{ msisdn: '08031234567', action: 'LINK', bvn: '22123456789', date: '2024-03-02' }],
+    };
+    expect((await json('POST', '/api/v1/webhooks/receive', body, { 'x-api-key': 'nimc-key' })).status).toBe(
+      403,
+    );
+    const anonymous = await json('POST', '/api/v1/webhooks/receive', body, {});
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('names every problem in an invalid request', async () => {
+    const res = await json(
+      'POST',
+      '/api/v1/webhooks/receive',
+      { source: 'NIMX', events: 'x' },
+      { 'x-api-key': 'nimc-key' },
+    );
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      detail: 'source: must be NIMC or NIBSS; events: is required and must be an array',
+      code: 'VALIDATION_ERROR',
+      errors: [
+        { field: 'source', message: 'must be NIMC or NIBSS' },
+        { field: 'events', message: 'is required and must be an array' },
+      ],
+    });
+  });
+});
+
+describe('direct Kafka producers', () => {
+  it('a record an operator produced with the older status schema (v1) decodes with today’s reader', async () => {
+    const registry = createSchemaRegistry(config);
+    const topic = resources.ctx.topics.statusUpdates;
+    const v1 = schemaVersions('status-update')[0]!;
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(v1) },
+      { subject: valueSubject(topic) },
+    );
+    const body = avro.Type.forSchema(v1 as avro.Schema).toBuffer({
+      eventId: 'op-1',
+      source: 'KAFKA',
+      operator: 'MTN',
+      msisdn: '2348039999999',
+      status: 'CHURNED',
+      occurrenceDate: '2025-05-01',
+      reassignmentDate: '2025-05-01',
+      remarks: null,
+      occurredAt: Date.parse('2025-05-01'),
+      receivedAt: Date.now(),
+    });
+    const frame = Buffer.concat([Buffer.from([0]), Buffer.alloc(4), body]);
+    frame.writeUInt32BE(id, 1);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: '2348039999999', value: frame }] });
+    await producer.disconnect();
+    const fresh = new EventCodec(registry);
+    const decoded = await fresh.decode('status-update', frame);
+    expect(decoded).toMatchObject({ eventId: 'op-1', status: 'CHURNED', batchId: null });
+  });
+});
+
+describe('when Kafka does not take the write', () => {
+  it('answers 503 with Retry-After and accepts nothing', async () => {
+    const disconnected = createProducer(createKafka(config));
+    const ownCodec = new EventCodec(createSchemaRegistry(config));
+    await registerIngestSchemas(ownCodec, resources.ctx.topics);
+    const down = createIngestApp({
+      ...resources.ctx,
+      publisher: new Publisher(disconnected, ownCodec, { timeoutMs: 2_000 }),
+    });
+    const res = await down.request('/api/v1/phone/api/phone-numbers/status', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer hub-key' },
+      body: JSON.stringify({
+        status: 'NORMAL',
+        phoneNumber: '08031234567',
+        occurrenceOfStatusDate: '2025-01-01',
+      }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(await res.json()).toMatchObject({
+      status: 'Failure',
+      data: { code: 'SERVICE_UNAVAILABLE' },
+      statusCode: '503',
+    });
+  });
+});
