@@ -55,7 +55,7 @@ export function sqlDateTime(epochMs: number): string {
 /** A non-negative integer literal (limits, offsets, partitions). */
 export function sqlInteger(value: number | bigint | string): string {
   const text = String(value);
-  if (!/^\d{1,19}$/.test(text))
+  if (!/^\d{1,20}$/.test(text))
     throw new QueryInputError(`'${text.slice(0, 30)}' is not a non-negative integer`);
   if (BigInt(text) > 0xffff_ffff_ffff_ffffn) throw new QueryInputError(`${text} does not fit UInt64`);
   return text;

@@ -19,7 +19,9 @@ const MV_DEFINITION = /^CREATE MATERIALIZED VIEW\s+(\S+)\s+TO\s+(\S+)[\s\S]*?\bA
 export function parseViewDefinition(createQuery: string): RollupDefinition {
   const match = MV_DEFINITION.exec(createQuery.trim());
   if (!match) {
-    throw new Error(`not a 'CREATE MATERIALIZED VIEW … TO … AS SELECT' definition: ${createQuery.slice(0, 120)}`);
+    throw new Error(
+      `not a 'CREATE MATERIALIZED VIEW … TO … AS SELECT' definition: ${createQuery.slice(0, 120)}`,
+    );
   }
   return { view: match[1]!, target: match[2]!, select: match[3]! };
 }
@@ -44,7 +46,9 @@ WHERE database = '${unquote(quoteIdentifier(database))}' AND engine = 'Materiali
   const found = new Set(definitions.map((d) => unquote(d.target).split('.').pop()));
   const missing = tables.filter((t) => !found.has(t));
   if (missing.length > 0) {
-    throw new Error(`no materialised view feeds ${missing.join(', ')} in ${database}: run the migrations first`);
+    throw new Error(
+      `no materialised view feeds ${missing.join(', ')} in ${database}: run the migrations first`,
+    );
   }
   return definitions;
 }

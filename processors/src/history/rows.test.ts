@@ -1,0 +1,102 @@
+import type { StateChangeEvent, StatusUpdateEvent } from '@hub/schemas';
+import { describe, expect, it } from 'vitest';
+import { toHistoryRow } from './rows.ts';
+
+const at = Date.UTC(2024, 4, 31, 23, 30, 0);
+const status: StatusUpdateEvent = {
+  eventId: 'e-1',
+  source: 'HTTP',
+  occurredAt: at,
+  receivedAt: at + 3_600_000,
+  operator: 'MTN',
+  msisdn: '2348031234567',
+  status: 'CHURNED',
+  occurrenceDate: '2024-05-30',
+  reassignmentDate: null,
+  remarks: null,
+  batchId: null,
+};
+const where = { topic: 'hub.status-updates', partition: 3, offset: '9007199254740993' };
+
+describe('toHistoryRow', () => {
+  it('maps a status event with its provenance, UTC seconds and dates, and the received month', () => {
+    const result = toHistoryRow('status-update', status, where);
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        table: 'status_events_v1',
+        month: 202406,
+        row: expect.objectContaining({
+          event_id: 'e-1',
+          kafka_topic: 'hub.status-updates',
+          kafka_partition: 3,
+          kafka_offset: '9007199254740993',
+          occurred_at: at / 1000,
+          occurred_date: '2024-05-31',
+          received_date: '2024-06-01',
+          occurrence_date: '2024-05-30',
+          status: 'CHURNED',
+        }),
+      },
+    });
+  });
+
+  it('refuses dates and times ClickHouse cannot store, naming the field', () => {
+    expect(toHistoryRow('status-update', { ...status, occurrenceDate: '1965-01-01' }, where)).toEqual({
+      ok: false,
+      reason: "occurrenceDate '1965-01-01' is outside the storable range 1970-01-01..2105-12-31",
+    });
+    expect(toHistoryRow('status-update', { ...status, reassignmentDate: '2024-02-30' }, where)).toMatchObject(
+      {
+        ok: false,
+        reason: expect.stringMatching(/^reassignmentDate .*not a real calendar date/),
+      },
+    );
+    expect(toHistoryRow('status-update', { ...status, occurredAt: -5 }, where)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^occurredAt -5 /),
+    });
+    expect(toHistoryRow('status-update', { ...status, eventId: '' }, where)).toEqual({
+      ok: false,
+      reason: 'eventId is empty',
+    });
+  });
+
+  it('splits state-change conflicts into parallel code and since arrays', () => {
+    const change: StateChangeEvent = {
+      eventId: 's-1',
+      source: 'PROCESSOR',
+      occurredAt: at,
+      receivedAt: at,
+      msisdn: '2348031234567',
+      version: 4,
+      operator: 'MTN',
+      telecomStatus: 'CHURNED',
+      statusDate: '2024-05-30',
+      reassignmentDate: null,
+      lastSwappedDate: null,
+      lastChurnedDate: '2024-05-30',
+      lastReassignedDate: null,
+      lifecycleStatus: 'RECYCLED',
+      isRecycled: true,
+      activeNinLinkages: 1,
+      activeBvnLinkages: 0,
+      cleanupStatus: 'pending',
+      canAssignToNewUser: false,
+      conflicts: [{ code: 'STALE_LINKAGE', since: '2024-05-30' }],
+      causeTopic: 'hub.status-updates',
+      causeEventId: 'e-1',
+    };
+    const result = toHistoryRow('state-change', change, where);
+    expect(result.ok && result.value.row).toMatchObject({
+      version: '4',
+      is_recycled: 1,
+      conflict_codes: ['STALE_LINKAGE'],
+      conflict_since: ['2024-05-30'],
+    });
+    expect(toHistoryRow('state-change', { ...change, activeNinLinkages: -1 }, where)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^activeNinLinkages -1/),
+    });
+  });
+});
