@@ -134,7 +134,7 @@ function recycleDate(facts: TruthFacts): string | null {
   const { CHURNED, REASSIGNED } = facts.lastDate;
   if (CHURNED === undefined) return REASSIGNED ?? null;
   if (REASSIGNED === undefined) return CHURNED;
-  return CHURNED > REASSIGNED ? CHURNED : REASSIGNED;
+  return latest([CHURNED, REASSIGNED]);
 }
 
 /** Derived facts of docs/state-model.md, from the stored ones. */
@@ -208,8 +208,12 @@ export function deriveState(
   };
 }
 
+/** Greatest of YYYY-MM-DD dates (they sort as strings; Math.max would need numbers). */
 function latest(dates: readonly string[]): string {
-  return dates.reduce((a, b) => (b > a ? b : a));
+  const sorted = [...dates].sort();
+  const last = sorted[sorted.length - 1];
+  if (last === undefined) throw new Error('latest() of no dates');
+  return last;
 }
 
 /** The expected final state of every number, in population order. */
