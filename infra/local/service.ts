@@ -77,17 +77,23 @@ export async function ensureStarted(service: LocalService, ctx: Context): Promis
     await service.launch(ctx);
     outcome = 'started';
   }
-  const started = Date.now();
-  await waitFor(`${service.name} at ${service.address(ctx)}`, () => service.healthy(ctx), {
-    timeoutMs: service.startTimeoutMs,
-    abort: () => {
-      if (Date.now() - started < 1000) return undefined;
-      return runningPid(service, ctx) === undefined
-        ? `the process exited; last lines of ${service.logFile(ctx)}:\n${tail(service.logFile(ctx))}`
-        : undefined;
-    },
-  });
-  await service.afterStart?.(ctx);
+  try {
+    const started = Date.now();
+    await waitFor(`${service.name} at ${service.address(ctx)}`, () => service.healthy(ctx), {
+      timeoutMs: service.startTimeoutMs,
+      abort: () => {
+        if (Date.now() - started < 1000) return undefined;
+        return runningPid(service, ctx) === undefined
+          ? `the process exited; last lines of ${service.logFile(ctx)}:\n${tail(service.logFile(ctx))}`
+          : undefined;
+      },
+    });
+    await service.afterStart?.(ctx);
+  } catch (error) {
+    // Lets a caller that cleans up (with-services) also stop what it launched but could not finish.
+    if (outcome === 'started' && error instanceof Error) Object.assign(error, { launched: true });
+    throw error;
+  }
   ctx.log(
     `${service.name}: ${outcome === 'started' ? 'started' : 'already running'} at ${service.address(ctx)}`,
   );

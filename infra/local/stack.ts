@@ -55,9 +55,11 @@ export async function startServices(ctx: Context, services: readonly LocalServic
   // Installs run one at a time (apt takes a lock); starts then run side by side.
   for (const service of services) await service.install?.(ctx);
   const results = await Promise.allSettled(services.map((s) => ensureStarted(s, ctx)));
+  // Includes what was launched but then failed its health check, so a caller can stop it.
   const started = services.filter((_, i) => {
     const r = results[i];
-    return r?.status === 'fulfilled' && r.value === 'started';
+    if (r?.status === 'rejected') return (r.reason as { launched?: boolean } | undefined)?.launched === true;
+    return r?.value === 'started';
   });
   const failures = results.flatMap((r, i) =>
     r.status === 'rejected'

@@ -71,6 +71,24 @@ export function topicSpecs(prefix: string, partitions: number): TopicSpec[] {
   return specs;
 }
 
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no metadata yet';
+  while (Date.now() < deadline) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      const ready =
+        found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+      last = 'partitions without a leader';
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Topics ${topics.join(', ')} have no leaders after ${timeoutMs / 1000}s (${last})`);
+}
+
 export interface EnsureTopicsResult {
   created: string[];
   existing: string[];
@@ -92,7 +110,13 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       configEntries: s.configEntries,
     }));
     // kafkajs treats TOPIC_ALREADY_EXISTS as success, so a race with another creator is harmless.
-    await admin.createTopics({ topics, waitForLeaders: true });
+    // Its own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers
+    // until the new topic's metadata has propagated, so leaders are awaited here instead.
+    await admin.createTopics({ topics, waitForLeaders: false });
+    await waitForLeaders(
+      admin,
+      missing.map((s) => s.topic),
+    );
   }
   const existingSpecs = specs.filter((s) => present.has(s.topic));
   if (existingSpecs.length > 0) {

@@ -11,7 +11,8 @@ import {
 import { uniqueId } from './helpers.ts';
 
 const config = loadConfig();
-const kafka = createKafka(config, { logLevel: logLevel.WARN });
+// Quiet: a new topic's metadata lookups answer UNKNOWN_TOPIC_OR_PARTITION until it propagates, and kafkajs logs each.
+const kafka = createKafka(config, { logLevel: logLevel.NOTHING });
 const id = uniqueId();
 const PARTITIONS = 3;
 let admin: Admin;

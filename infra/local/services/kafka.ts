@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { logLevel } from 'kafkajs';
+import { type Admin, type Kafka, logLevel } from 'kafkajs';
 import { createKafka, createProducer } from '../../src/clients/kafka.ts';
 import { repoRoot } from '../../src/config.ts';
 import { ensureTopics, topicSpecs } from '../../src/topics.ts';
-import { isPortOpen, run, spawnDetached, writePid } from '../process.ts';
+import { isPortOpen, run, spawnDetached, waitFor, writePid } from '../process.ts';
 import { type Context, type LocalService, serviceDir } from '../service.ts';
 
 export const KAFKA_VERSION = '3.9.1';
@@ -146,6 +146,26 @@ async function formatStorage(ctx: Context, propertiesFile: string): Promise<void
   ]);
 }
 
+/**
+ * A fresh broker creates its group-offsets topic and loads its coordinators on
+ * first use; doing that here, retrying while they load, keeps the first
+ * consumer and idempotent producer of a test run from logging retries.
+ * Best effort: a broker still busy after the deadline is left to the clients' own retries.
+ */
+async function warmUp(client: Kafka, admin: Admin, groupId: string, topic: string): Promise<void> {
+  await waitFor(
+    'kafka coordinators',
+    async () => {
+      await admin.fetchOffsets({ groupId, topics: [topic] });
+      const producer = createProducer(client);
+      await producer.connect();
+      await producer.disconnect();
+      return true;
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  ).catch(() => undefined);
+}
+
 export const kafka: LocalService = {
   name: 'kafka',
   processMatch: 'kafka.Kafka',
@@ -213,13 +233,7 @@ export const kafka: LocalService = {
       const specs = topicSpecs(ctx.config.TOPIC_PREFIX, ctx.config.KAFKA_PARTITIONS);
       const { created } = await ensureTopics(admin, specs);
       if (created.length > 0) ctx.log(`kafka: created ${created.length} topics`);
-      // A fresh broker creates its group-offsets topic and loads its coordinators on first use;
-      // doing that here keeps the first consumer and idempotent producer from logging retries.
-      const groupId = `${ctx.config.KAFKA_CLIENT_ID}-local-warm-up`;
-      await admin.fetchOffsets({ groupId, topics: [specs[0]!.topic] });
-      const producer = createProducer(client);
-      await producer.connect();
-      await producer.disconnect();
+      await warmUp(client, admin, `${ctx.config.KAFKA_CLIENT_ID}-local-warm-up`, specs[0]!.topic);
     } finally {
       await admin.disconnect();
     }
