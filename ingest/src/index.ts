@@ -10,5 +10,6 @@ export { type BulkReport, BulkReportStore, type Rejection } from './bulk-reports
 export type { IngestContext, IngestEnv } from './context.ts';
 export * from './envelope.ts';
 export { checkFeedRecord, type FeedSource } from './feeds.ts';
+export { type FileIngestOptions, type FileIngestResult, type FileKind, ingestFile } from './file-ingest.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher } from './publisher.ts';
