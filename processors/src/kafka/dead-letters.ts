@@ -2,6 +2,7 @@ import { deadLetterTopic } from '@hub/infra';
 import type { EventCodec } from '@hub/schemas';
 import type { IHeaders, Producer } from 'kafkajs';
 import { deadLetters as deadLetterCounter } from '../metrics.ts';
+import type { Log } from './logger.ts';
 
 /** Provenance header names on every dead letter (values are UTF-8 strings). */
 export const DEAD_LETTER_HEADERS = {
@@ -87,6 +88,24 @@ export class KafkaDeadLetters implements DeadLetterSink {
     });
     for (const letter of letters) {
       deadLetterCounter.inc({ consumer, topic: letter.sourceTopic, step: letter.step });
+    }
+  }
+}
+
+/** For replays: the first pass already published these letters, so they are counted and logged only. */
+export class LoggedDeadLetters implements DeadLetterSink {
+  constructor(private readonly log: Log) {}
+
+  async publish(letters: readonly DeadLetterInput[], consumer: string): Promise<void> {
+    for (const l of letters) {
+      deadLetterCounter.inc({ consumer, topic: l.sourceTopic, step: l.step });
+      this.log('info', 'dead letter not republished', {
+        topic: l.sourceTopic,
+        partition: l.sourcePartition,
+        offset: l.sourceOffset,
+        step: l.step,
+        reason: l.reason,
+      });
     }
   }
 }

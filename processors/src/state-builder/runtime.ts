@@ -10,7 +10,7 @@ import {
 } from '@hub/infra';
 import { EventCodec } from '@hub/schemas';
 import type { Redis } from 'ioredis';
-import { KafkaDeadLetters } from '../kafka/dead-letters.ts';
+import { KafkaDeadLetters, LoggedDeadLetters } from '../kafka/dead-letters.ts';
 import type { Log } from '../kafka/logger.ts';
 import { createStateBuilder } from './builder.ts';
 
@@ -23,6 +23,8 @@ export interface RunningStateBuilder {
 export interface StateBuilderRunOptions {
   groupId: string;
   publishStateChanges: boolean;
+  /** False for a replay: its dead letters were published by the first pass, so they are only logged. */
+  republishDeadLetters?: boolean;
   log: Log;
   maxChunkSize?: number;
 }
@@ -53,7 +55,10 @@ export async function runStateBuilder(
     topics,
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     groupId: options.groupId,
-    deadLetters: new KafkaDeadLetters(producer, codec),
+    deadLetters:
+      options.republishDeadLetters === false
+        ? new LoggedDeadLetters(options.log)
+        : new KafkaDeadLetters(producer, codec),
     ...(options.publishStateChanges ? { stateChanges: { producer } } : {}),
     ...(options.maxChunkSize === undefined ? {} : { maxChunkSize: options.maxChunkSize }),
     log: options.log,

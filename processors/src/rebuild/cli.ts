@@ -1,0 +1,60 @@
+import { createRedis, loadConfig } from '@hub/infra';
+import { jsonLog } from '../kafka/logger.ts';
+import { checksumState, dropState } from './projection.ts';
+import { type ReplayProgress, replayIntoRedis } from './replay.ts';
+
+/**
+ * Rebuilds a projection from Kafka and proves the rebuild is exact.
+ *
+ *   tsx processors/src/rebuild/cli.ts redis
+ *
+ * Checksums every state record under REDIS_KEY_PREFIX, drops them (only that prefix's state keys),
+ * replays the four input topics from the beginning with a fresh consumer group, checksums again and
+ * exits 1 unless the two checksums are equal. Stop the live state builder first: both would write
+ * the same records (compare-and-set keeps them consistent, but the first checksum would be a moving
+ * target). REBUILD_GROUP overrides the consumer group.
+ */
+const USAGE = 'usage: tsx processors/src/rebuild/cli.ts redis';
+
+function bar(p: ReplayProgress): string {
+  const ratio = p.total === 0 ? 1 : p.done / p.total;
+  const width = 30;
+  const filled = Math.round(ratio * width);
+  return `\rreplay [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(1).padStart(5)}% ${p.done}/${p.total} records`;
+}
+
+const target = process.argv[2];
+if (target !== 'redis') {
+  process.stderr.write(
+    `${target === undefined ? 'missing projection' : `unknown projection '${target}'`}\n${USAGE}\n`,
+  );
+  process.exit(2);
+}
+
+const config = loadConfig();
+const log = jsonLog('rebuild', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+const redis = createRedis(config);
+try {
+  const before = await checksumState(redis, config.REDIS_KEY_PREFIX);
+  process.stderr.write(`before: ${before.records} records, checksum ${before.digest}\n`);
+  const dropped = await dropState(redis, config.REDIS_KEY_PREFIX);
+  process.stderr.write(`dropped ${dropped} state buckets under '${config.REDIS_KEY_PREFIX}'\n`);
+  const started = performance.now();
+  const groupId = process.env.REBUILD_GROUP || `${config.TOPIC_PREFIX}state-rebuild-${Date.now()}`;
+  const progress = await replayIntoRedis(config, {
+    groupId,
+    log,
+    onProgress: (p) => process.stderr.write(bar(p)),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(
+    `\nreplayed ${progress.total} records in ${seconds.toFixed(1)} s (group ${groupId})\n`,
+  );
+  const after = await checksumState(redis, config.REDIS_KEY_PREFIX);
+  process.stderr.write(`after:  ${after.records} records, checksum ${after.digest}\n`);
+  const equal = before.records === after.records && before.digest === after.digest;
+  process.stdout.write(`${JSON.stringify({ equal, before, after, replayed: progress.total, seconds })}\n`);
+  process.exitCode = equal ? 0 : 1;
+} finally {
+  await redis.quit();
+}
