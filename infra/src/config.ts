@@ -209,3 +209,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return result.data;
 }
+
+/** The variables as a Markdown table; infra/README.md carries it and a test keeps the two equal. */
+export function configTableMarkdown(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  return [
+    '| variable | default | description |',
+    '| --- | --- | --- |',
+    ...configVariables.map(
+      (v) =>
+        `| \`${v.name}\` | ${v.default === '' ? '(empty)' : `\`${cell(v.default)}\``} | ${cell(v.description)} |`,
+    ),
+  ].join('\n');
+}

@@ -11,6 +11,7 @@ export {
   type Config,
   ConfigError,
   type ConfigVariable,
+  configTableMarkdown,
   configVariables,
   DEV_JWT_SECRET,
   DEV_TOKEN_SECRET,
