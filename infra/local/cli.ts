@@ -22,7 +22,9 @@ Usage: tsx infra/local/cli.ts <command>
   up [service...]            start the given services (default: all infrastructure)
   stop [service...]          stop the given services (default: everything)
   status                     show what runs and where
-  with-services -- <cmd...>  start what is not running, run <cmd>, stop what this started
+  with-services [service...] -- <cmd...>
+                             start what is not running (default: all infrastructure),
+                             run <cmd>, then stop only what this started
 
 Services: ${infraServices.map((s) => s.name).join(', ')}`;
 
@@ -31,16 +33,17 @@ async function printStatus(ctx: Context): Promise<void> {
 }
 
 /** Runs a command with the infrastructure up; stops only what it started; exits with the command's code. */
-async function withServices(ctx: Context, command: string[]): Promise<number> {
+async function withServices(ctx: Context, names: string[], command: string[]): Promise<number> {
   if (command.length === 0) throw new Error('with-services needs a command after --');
+  const services = selectServices(names, infraServices);
   let started: string[] = [];
   const cleanup = async () => {
     if (started.length === 0) return;
-    await stopServices(ctx, selectServices(started, infraServices));
+    await stopServices(ctx, selectServices(started, services));
     started = [];
   };
   try {
-    started = await startServices(ctx, infraServices);
+    started = await startServices(ctx, services);
   } catch (error) {
     started = (error as { started?: string[] }).started ?? [];
     await cleanup();
@@ -109,7 +112,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'with-services': {
-      return withServices(createContext(), separator === -1 ? rest : rest.slice(separator + 1));
+      if (separator === -1) throw new Error('with-services needs -- before the command');
+      return withServices(createContext(), names, rest.slice(separator + 1));
     }
     case undefined:
     case 'help':
