@@ -85,52 +85,47 @@ const HOUR_MS = 3_600_000;
  */
 export function* eventsOf(population: Population): Generator<SampleEvent> {
   const tokenOf = tokenCache(population.options.tokenSecret);
-  const deliveries = deliveryOrder(population.numbers);
-  // receivedAt of an event: fixed at its first delivery, so a duplicate repeats it exactly.
-  const received = new Map<string, number>();
-  for (let i = 0; i < deliveries.length; i += 3) {
-    const [n, pos, day] = [deliveries[i] ?? 0, deliveries[i + 1] ?? 0, deliveries[i + 2] ?? 0];
+  const rows = deliveryOrder(population.numbers);
+  for (let i = 0; i < rows.length; i += STRIDE) {
+    const n = rows[i] ?? 0;
+    const pos = rows[i + 1] ?? 0;
     const number = population.numbers[n];
     const e = number?.truth[number.arrival[pos] ?? -1];
     if (!number || !e) throw new Error(`delivery ${n}/${pos} does not exist`);
-    let receivedAt = received.get(e.id);
-    if (receivedAt === undefined) {
-      // 22:00 UTC on the arrival day: after every occurrence time of that day (at most 21:00 UTC).
-      receivedAt = dateToEpochMs(daysToDate(day)) + 22 * HOUR_MS + pos * 1000;
-      received.set(e.id, receivedAt);
-    }
+    // 22:00 UTC on the day of the event's first delivery: after every occurrence time of that day
+    // (at most 21:00 UTC), and the same for a duplicate, which repeats the event byte for byte.
+    const receivedAt = dateToEpochMs(daysToDate(rows[i + 3] ?? 0)) + 22 * HOUR_MS + (rows[i + 4] ?? 0) * 1000;
     yield toSampleEvent(number, e, receivedAt, tokenOf);
   }
 }
 
-/** Flat triples (number index, arrival position, arrival day), sorted into national arrival order. */
+/** Row layout: number index, arrival position, arrival day, first-delivery day, first-delivery position. */
+const STRIDE = 5;
+
+/** Flat rows (see STRIDE), sorted into national arrival order: by arrival day, number, position. */
 function deliveryOrder(numbers: readonly SampleNumber[]): Int32Array {
   const total = numbers.reduce((sum, n) => sum + n.arrival.length, 0);
-  const rows = new Int32Array(total * 3);
+  const rows = new Int32Array(total * STRIDE);
   let k = 0;
   numbers.forEach((number, n) => {
     let day = Number.NEGATIVE_INFINITY;
+    const first = new Map<number, [number, number]>();
     number.arrival.forEach((t, pos) => {
       const e = number.truth[t];
       if (!e) throw new Error(`${number.msisdn}: arrival refers to missing event ${t}`);
       day = Math.max(day, dateToDays(e.day));
-      rows[k++] = n;
-      rows[k++] = pos;
-      rows[k++] = day;
+      const [firstDay, firstPos] = first.get(t) ?? [day, pos];
+      first.set(t, [firstDay, firstPos]);
+      rows.set([n, pos, day, firstDay, firstPos], k);
+      k += STRIDE;
     });
   });
-  const index = Array.from({ length: total }, (_, i) => i);
-  index.sort((a, b) => {
-    const byDay = (rows[a * 3 + 2] ?? 0) - (rows[b * 3 + 2] ?? 0);
-    if (byDay !== 0) return byDay;
-    const byNumber = (rows[a * 3] ?? 0) - (rows[b * 3] ?? 0);
-    return byNumber !== 0 ? byNumber : (rows[a * 3 + 1] ?? 0) - (rows[b * 3 + 1] ?? 0);
-  });
-  const sorted = new Int32Array(total * 3);
+  const at = (row: number, field: number): number => rows[row * STRIDE + field] ?? 0;
+  const index = Uint32Array.from({ length: total }, (_, i) => i);
+  index.sort((a, b) => at(a, 2) - at(b, 2) || at(a, 0) - at(b, 0) || at(a, 1) - at(b, 1));
+  const sorted = new Int32Array(total * STRIDE);
   index.forEach((from, to) => {
-    sorted[to * 3] = rows[from * 3] ?? 0;
-    sorted[to * 3 + 1] = rows[from * 3 + 1] ?? 0;
-    sorted[to * 3 + 2] = rows[from * 3 + 2] ?? 0;
+    sorted.set(rows.subarray(from * STRIDE, from * STRIDE + STRIDE), to * STRIDE);
   });
   return sorted;
 }
