@@ -161,9 +161,16 @@ describe('synthetic national sample', () => {
       if (prev !== undefined && day < prev) late++;
       if (prev === undefined || day > prev) newest.set(e.msisdn, day);
     }
+    const firstDelivery = new Map<string, string>();
     for (const e of events) {
-      if (seen.has(e.value.eventId)) duplicates++;
+      const bytes = JSON.stringify(e.value);
+      if (seen.has(e.value.eventId)) {
+        duplicates++;
+        // A duplicate is the same event again, not a new one with the same id.
+        expect(bytes).toBe(firstDelivery.get(e.value.eventId));
+      }
       seen.add(e.value.eventId);
+      firstDelivery.set(e.value.eventId, bytes);
     }
     const statusCount = events.filter((e) => e.kind === 'status-update').length;
     expect(late / statusCount).toBeGreaterThan(0.005);
