@@ -26,7 +26,18 @@ export function tsApp(name: string, entry: string, extra: Partial<AppProcess> = 
   return { name, command: process.execPath, args: ['--import', 'tsx', entry], requires: entry, ...extra };
 }
 
-export const appProcesses: AppProcess[] = [];
+/** Pipeline components, in start order; each is its own process (scale by starting more). */
+export const appProcesses: AppProcess[] = [
+  tsApp('state-builder', 'processors/src/main-state-builder.ts', { port: 9464 }),
+  tsApp('history-sink', 'processors/src/main-history-sink.ts'),
+  tsApp('api', 'query-api/src/main.ts', { port: 8080 }),
+];
+
+/**
+ * One-shot steps `npm start` runs to completion after the infrastructure is up and before the
+ * components start: demo credentials and the synthetic national sample (each done once).
+ */
+export const setupSteps: AppProcess[] = [tsApp('demo-seed', 'ingest/src/demo/seed.ts')];
 
 export function isPresent(app: AppProcess): boolean {
   return app.requires === undefined || existsSync(join(repoRoot, app.requires));

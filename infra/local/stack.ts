@@ -1,5 +1,6 @@
-import { loadConfig } from '../src/config.ts';
-import { appProcesses, appService, isPresent } from './apps.ts';
+import { loadConfig, repoRoot } from '../src/config.ts';
+import { appProcesses, appService, isPresent, setupSteps } from './apps.ts';
+import { run } from './process.ts';
 import {
   type Context,
   ensureStarted,
@@ -81,6 +82,15 @@ export function startInfra(ctx: Context = createContext()): Promise<string[]> {
 /** Starts infrastructure, then whichever pipeline components are present. */
 export async function startAll(ctx: Context = createContext()): Promise<string[]> {
   const infra = await startInfra(ctx);
+  for (const step of setupSteps.filter(isPresent)) {
+    ctx.log(`${step.name}: running`);
+    const result = await run(step.command, step.args, {
+      cwd: repoRoot,
+      env: { ...process.env, HUB_DATA_DIR: ctx.dataDir },
+      inherit: true,
+    });
+    if (result.code !== 0) throw new Error(`${step.name} failed with exit code ${result.code}`);
+  }
   const apps = appServices();
   const started = apps.length > 0 ? await startServices(ctx, apps) : [];
   return [...infra, ...started];

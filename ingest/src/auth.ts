@@ -4,7 +4,10 @@ import { tirmsError } from './envelope.ts';
 import type { OrganisationType } from './principal.ts';
 
 /** Resolves the caller from `Authorization: Bearer <API key>` and checks its organisation type. */
-export function requireApiKey(ctx: IngestContext, allowed: OrganisationType[]): MiddlewareHandler<IngestEnv> {
+export function requireApiKey<E extends IngestEnv = IngestEnv>(
+  ctx: Pick<IngestContext, 'authenticate'>,
+  allowed: OrganisationType[],
+): MiddlewareHandler<E> {
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (!header)

@@ -1,4 +1,5 @@
 export { createIngestApp } from './app.ts';
+export { requireApiKey } from './auth.ts';
 export {
   apiKeysFile,
   createIngestContext,
@@ -9,7 +10,9 @@ export {
 export { type BulkReport, BulkReportStore, type Rejection } from './bulk-reports.ts';
 export type { IngestContext, IngestEnv } from './context.ts';
 export * from './envelope.ts';
+export { contentEventId } from './event-ids.ts';
 export { checkFeedRecord, type FeedSource } from './feeds.ts';
 export { type FileIngestOptions, type FileIngestResult, type FileKind, ingestFile } from './file-ingest.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher } from './publisher.ts';
+export { readJsonBody } from './request-body.ts';

@@ -1,0 +1,71 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { createIngestApp, tirmsError } from '@hub/ingest';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
+import { DOCS_PAGE } from './docs-page.ts';
+import { requestDuration } from './metrics.ts';
+import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
+import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/**
+ * The one public server's application. Routes are registered in the order a reader meets them:
+ * infrastructure, TIRMS operator ingest, TIRMS verification, then the Reconix-style groups.
+ */
+export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp {
+  const app = new OpenAPIHono<ApiEnv>();
+
+  app.use('*', secureHeaders());
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    requestDuration.observe(
+      { method: c.req.method, route, status: String(c.res.status) },
+      (performance.now() - started) / 1000,
+    );
+  });
+
+  registerHealthRoutes(app, ctx, probes);
+  app.route('/', createIngestApp(ctx.ingest));
+  registerTirmsVerifyRoutes(app, ctx);
+
+  app.doc('/openapi.json', {
+    openapi: '3.0.3',
+    info: {
+      title: 'MSISDN identity-risk hub',
+      version: '1.0.0',
+      description:
+        'TIRMS-compatible status updates and verification, Reconix-compatible identity mapping, delink workflow and dashboards.',
+    },
+  });
+  app.get('/docs', (c) => c.html(DOCS_PAGE));
+
+  app.notFound((c) =>
+    c.req.path.startsWith('/api/v1/phone/api')
+      ? tirmsError(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)
+      : c.json({ detail: `no route ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404),
+  );
+  app.onError((err, c) => {
+    // Internal messages and stacks stay in the log; the client gets the request id to quote.
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        requestId: c.get('requestId'),
+        path: c.req.path,
+        error: err.message,
+        stack: err.stack,
+      }),
+    );
+    const detail = `internal error; quote request id ${c.get('requestId')}`;
+    return c.req.path.startsWith('/api/v1/phone/api')
+      ? tirmsError(c, 'INTERNAL_ERROR', detail)
+      : c.json({ detail, code: 'INTERNAL_ERROR' }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,78 @@
+import { type Config, createClickHouse, createKafka, createProducer, createSchemaRegistry } from '@hub/infra';
+import { createIngestContext } from '@hub/ingest';
+import { readState } from '@hub/processors/state/index';
+import { EventCodec } from '@hub/schemas';
+import type { ApiContext } from './context.ts';
+import { redisRoundTrip, verificationsDropped } from './metrics.ts';
+import type { DependencyProbe } from './routes/health.ts';
+import { VerificationRecorder } from './verifications.ts';
+
+export const RESULT_TTL_SECONDS = 24 * 3600;
+
+export interface ApiResources {
+  ctx: ApiContext;
+  probes: DependencyProbe[];
+  close(): Promise<void>;
+}
+
+/** Connects everything the API needs, once, at start-up. */
+export async function createApiContext(
+  config: Config,
+  overrides: Partial<Pick<ApiContext, 'now'>> & Parameters<typeof createIngestContext>[1] = {},
+): Promise<ApiResources> {
+  const ingest = await createIngestContext(config, overrides);
+  const { redis } = ingest;
+  const codec = new EventCodec(createSchemaRegistry(config));
+  await codec.register('verification', ingest.ctx.topics.verifications);
+  const kafka = createKafka(config);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const clickhouse = createClickHouse(config);
+  const clickhouseRead = config.CLICKHOUSE_READ_URL ? createClickHouse(config, { read: true }) : clickhouse;
+  const verifications = new VerificationRecorder(producer, codec, ingest.ctx.topics.verifications, {
+    onDropped: (n) => verificationsDropped.inc(n),
+  });
+  const ctx: ApiContext = {
+    config,
+    ingest: ingest.ctx,
+    redis,
+    async readState(msisdns) {
+      const end = redisRoundTrip.startTimer({ numbers: msisdns.length > 1 ? 'many' : 'one' });
+      try {
+        return await readState(redis, config.REDIS_KEY_PREFIX, msisdns);
+      } finally {
+        end();
+      }
+    },
+    verifications,
+    clickhouse,
+    clickhouseRead,
+    resultTtlSeconds: RESULT_TTL_SECONDS,
+    now: overrides.now ?? Date.now,
+  };
+  const probes: DependencyProbe[] = [
+    { name: 'redis', check: async () => void (await redis.ping()) },
+    { name: 'kafka', check: async () => void (await admin.describeCluster()) },
+    {
+      name: 'clickhouse',
+      check: async () =>
+        void (await clickhouse.ping().then((r) => {
+          if (!r.success) throw r.error;
+        })),
+    },
+  ];
+  return {
+    ctx,
+    probes,
+    async close() {
+      await verifications.close();
+      await producer.disconnect();
+      await admin.disconnect();
+      await clickhouse.close();
+      if (clickhouseRead !== clickhouse) await clickhouseRead.close();
+      await ingest.close();
+    },
+  };
+}

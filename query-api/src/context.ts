@@ -1,0 +1,29 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Config } from '@hub/infra';
+import type { IngestContext, Principal } from '@hub/ingest';
+import type { StateReading } from '@hub/processors/state/index';
+import type { Redis } from 'ioredis';
+import type { VerificationRecorder } from './verifications.ts';
+
+/** Everything a handler depends on, built once at start-up; tests build their own. */
+export interface ApiContext {
+  config: Config;
+  ingest: IngestContext;
+  redis: Redis;
+  /** Current state of many numbers in one Redis round trip. */
+  readState(msisdns: readonly string[]): Promise<StateReading[]>;
+  verifications: VerificationRecorder;
+  clickhouse: ClickHouseClient;
+  /** Dashboards read here: the read replica when one is configured, else the primary. */
+  clickhouseRead: ClickHouseClient;
+  /** How long bulk-verification result links stay valid. */
+  resultTtlSeconds: number;
+  now: () => number;
+}
+
+export interface ApiEnv {
+  Variables: { principal: Principal; requestId: string };
+}
+
+export type ApiApp = OpenAPIHono<ApiEnv>;
