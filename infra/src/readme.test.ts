@@ -18,9 +18,9 @@ function cells(table: string): string[][] {
     .filter((row) => !row.every((c) => /^-+$/.test(c)));
 }
 
-describe('infra/README.md', () => {
+describe.each(['README.md', 'infra/README.md'])('%s', (file) => {
   it('lists the environment variables exactly as configVariables defines them', () => {
-    const readme = readFileSync(join(repoRoot, 'infra', 'README.md'), 'utf8');
+    const readme = readFileSync(join(repoRoot, file), 'utf8');
     const table =
       /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme)?.[1] ?? '';
     expect(cells(table)).toEqual(cells(configTableMarkdown()));
