@@ -31,6 +31,8 @@ export const appProcesses: AppProcess[] = [
   tsApp('state-builder', 'processors/src/main-state-builder.ts', { port: 9464 }),
   tsApp('history-sink', 'processors/src/main-history-sink.ts'),
   tsApp('api', 'query-api/src/main.ts', { port: 8080 }),
+  tsApp('nimc-simulator', 'query-api/src/simulators/nimc-main.ts', { port: 18091 }),
+  tsApp('nibss-simulator', 'query-api/src/simulators/nibss-main.ts', { port: 18092 }),
 ];
 
 /**

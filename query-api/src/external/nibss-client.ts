@@ -1,0 +1,103 @@
+import { DEFAULT_SOURCE_OPTIONS, SourceClient, type SourceClientOptions, SourceError } from './http.ts';
+
+export interface NibssBvnRecord {
+  bvn: string;
+  /** NIN of the BVN's holder, when NIBSS has it. */
+  nin: string | null;
+  firstName: string;
+  surname: string;
+  dateOfBirth: string;
+  phoneNumber: string | null;
+  kycLevel: string | null;
+}
+
+/** GetNIPAccount's answer, as the NIP name-enquiry document shapes it. */
+export interface NipAccount {
+  bankCode: string;
+  accountName: string;
+  transactionReference: string;
+  bvn: string;
+  kycLevel: string;
+  responseMessage: string;
+  accountNumber: string;
+  responseCode: string;
+}
+
+type Options = Partial<Omit<SourceClientOptions, 'source' | 'baseUrl'>> & {
+  /** NIP credentials sent in the request body, as the document does. */
+  credentials?: { userName: string; password: string };
+};
+
+/** NIBSS: NIP name enquiry and BVN lookups (the local simulator by default: config NIBSS_URL). */
+export class NibssClient {
+  readonly http: SourceClient;
+  private readonly credentials: { userName: string; password: string };
+
+  constructor(baseUrl: string, options: Options = {}) {
+    const { credentials, ...rest } = options;
+    this.http = new SourceClient({ ...DEFAULT_SOURCE_OPTIONS, ...rest, source: 'NIBSS', baseUrl });
+    this.credentials = credentials ?? { userName: 'test', password: 'test' };
+  }
+
+  /** Name enquiry: '00' with the account name and BVN, '25' when the account is unknown, etc. */
+  async nameEnquiry(accountNumber: string, bankCode: string): Promise<NipAccount> {
+    const res = await this.http.request('POST', '/postingrest/GetNIPAccount', {
+      accountNumber,
+      beneficiaryBank: bankCode,
+      ...this.credentials,
+    });
+    const body = expectOk(res.status, res.body) as Partial<NipAccount>;
+    if (typeof body.responseCode !== 'string') throw bad('NIP answer');
+    return {
+      bankCode: String(body.bankCode ?? bankCode),
+      accountName: String(body.accountName ?? ''),
+      transactionReference: String(body.transactionReference ?? ''),
+      bvn: String(body.bvn ?? ''),
+      kycLevel: String(body.kycLevel ?? ''),
+      responseMessage: String(body.responseMessage ?? ''),
+      accountNumber: String(body.accountNumber ?? accountNumber),
+      responseCode: body.responseCode,
+    };
+  }
+
+  /** The holder of a BVN, or null when NIBSS does not know it. */
+  async lookupBvn(bvn: string): Promise<NibssBvnRecord | null> {
+    const res = await this.http.request('GET', `/bvn/v1/bvn/${encodeURIComponent(bvn)}`);
+    if (res.status === 404) return null;
+    return toRecord(expectOk(res.status, res.body));
+  }
+
+  /** BVNs registered with a canonical MSISDN (possibly none). */
+  async bvnsOfPhone(msisdn: string): Promise<NibssBvnRecord[]> {
+    const res = await this.http.request('GET', `/bvn/v1/phone/${encodeURIComponent(msisdn)}/bvns`);
+    const body = expectOk(res.status, res.body) as { bvns?: unknown };
+    if (!Array.isArray(body.bvns)) throw bad('BVN list');
+    return body.bvns.map(toRecord);
+  }
+}
+
+function toRecord(v: unknown): NibssBvnRecord {
+  const r = v as Record<string, unknown> | null;
+  if (typeof r !== 'object' || r === null || typeof r.bvn !== 'string' || !/^\d{11}$/.test(r.bvn)) {
+    throw bad('BVN record');
+  }
+  const str = (x: unknown) => (typeof x === 'string' && x !== '' ? x : null);
+  return {
+    bvn: r.bvn,
+    nin: str(r.nin),
+    firstName: String(r.firstName ?? ''),
+    surname: String(r.surname ?? ''),
+    dateOfBirth: String(r.dateOfBirth ?? ''),
+    phoneNumber: str(r.phoneNumber),
+    kycLevel: str(r.kycLevel),
+  };
+}
+
+function expectOk(status: number, body: unknown): object {
+  if (status !== 200 || typeof body !== 'object' || body === null) {
+    throw new SourceError('NIBSS', 'bad-response', `NIBSS answered HTTP ${status}`, status);
+  }
+  return body;
+}
+
+const bad = (what: string) => new SourceError('NIBSS', 'bad-response', `NIBSS sent a malformed ${what}`);

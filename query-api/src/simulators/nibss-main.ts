@@ -1,0 +1,8 @@
+import { runSimulator } from './main.ts';
+import { createNibssSimulator } from './nibss.ts';
+
+await runSimulator(
+  'NIBSS',
+  (config) => config.NIBSS_URL,
+  (index, faults) => createNibssSimulator(index, faults),
+);
