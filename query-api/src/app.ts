@@ -5,6 +5,10 @@ import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { requestDuration } from './metrics.ts';
 import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
+import { registerIdentityRoutes } from './routes/identity.ts';
+import { registerLinkageRoutes } from './routes/linkages.ts';
+import { registerLookupRoutes } from './routes/lookups.ts';
+import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
 import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -34,6 +38,10 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerHealthRoutes(app, ctx, probes);
   app.route('/', createIngestApp(ctx.ingest));
   registerTirmsVerifyRoutes(app, ctx);
+  registerLinkageRoutes(app, ctx);
+  registerIdentityRoutes(app, ctx);
+  registerRiskCheckRoutes(app, ctx);
+  registerLookupRoutes(app, ctx);
 
   app.doc('/openapi.json', {
     openapi: '3.0.3',

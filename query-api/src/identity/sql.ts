@@ -1,0 +1,98 @@
+import { quoteIdentifier } from '@hub/infra';
+import { numberHistoryQuery, QueryInputError, sqlInteger, sqlString } from '@hub/processors/history/queries';
+import { RAW_TABLES } from '@hub/processors/history/tables';
+import { CONFLICT_CODES, type ConflictCode } from '@hub/processors/state/index';
+
+/**
+ * SQL for the identity routes' ClickHouse reads. Values reach SQL only through the history
+ * module's escaping helpers; tables come from its table constants; the one caller-chosen name
+ * (a conflict code) is checked against the state model's list first.
+ */
+
+/** A number's NIN or BVN link/unlink events, oldest first, one row per event id. */
+export function linkageEventsQuery(database: string, kind: 'NIN' | 'BVN', msisdn: string): string {
+  return numberHistoryQuery(database, kind === 'NIN' ? 'nin-linkage' : 'bvn-linkage', msisdn, 1000);
+}
+
+export function isConflictCode(code: string): code is ConflictCode {
+  return (CONFLICT_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * The latest state of every number (argMax by version over the state-change history), kept when
+ * its conflicts are non-empty (and include `code`, when given). A state change may be stored twice
+ * (redelivery); both rows carry the same version and the same facts, so argMax is unaffected.
+ */
+function latestConflicted(database: string, code: ConflictCode | null): string {
+  if (code !== null && !isConflictCode(code)) throw new QueryInputError(`unknown conflict code '${code}'`);
+  const table = `${quoteIdentifier(database)}.${RAW_TABLES['state-change']}`;
+  const filter = code === null ? '' : ` AND has(conflict_codes, ${sqlString(code)})`;
+  return `SELECT msisdn,
+    argMax(lifecycle_status, version) AS lifecycle_status,
+    argMax(operator, version) AS operator,
+    argMax(conflict_codes, version) AS conflict_codes,
+    argMax(conflict_since, version) AS conflict_since
+  FROM ${table}
+  GROUP BY msisdn
+  HAVING notEmpty(conflict_codes)${filter}`;
+}
+
+export function conflictsPageQuery(
+  database: string,
+  code: ConflictCode | null,
+  skip: number,
+  limit: number,
+): string {
+  return `SELECT msisdn, lifecycle_status, operator, conflict_codes, conflict_since
+FROM (${latestConflicted(database, code)})
+ORDER BY msisdn
+LIMIT ${sqlInteger(skip)}, ${sqlInteger(limit)}`;
+}
+
+export function conflictsCountQuery(database: string, code: ConflictCode | null): string {
+  return `SELECT count() AS total FROM (${latestConflicted(database, code)})`;
+}
+
+/** The earliest status occurrence date the hub holds from each operator. */
+export function earliestStatusByOperatorQuery(database: string): string {
+  return `SELECT operator, toString(min(occurrence_date)) AS earliest
+FROM ${quoteIdentifier(database)}.${RAW_TABLES['status-update']}
+GROUP BY operator`;
+}
+
+export type TokenColumn = 'nin_token' | 'bvn_token' | 'nuban_token';
+
+const TOKEN_TABLES: Record<TokenColumn, { table: string; masked: string }> = {
+  nin_token: { table: RAW_TABLES['nin-linkage'], masked: 'nin_masked' },
+  bvn_token: { table: RAW_TABLES['bvn-linkage'], masked: 'bvn_masked' },
+  nuban_token: { table: RAW_TABLES['bvn-linkage'], masked: 'bvn_masked' },
+};
+
+/** Longest list of numbers one identifier lookup returns: far above any real person's lines. */
+export const MAX_NUMBERS_PER_IDENTIFIER = 1000;
+
+/**
+ * The numbers an identifier token was ever linked to (by link/unlink events, deduplicated by
+ * event id), with the first and last link dates seen. Whether each link is active now comes from
+ * the live state, which also knows delink completions.
+ */
+export function numbersByTokenQuery(database: string, column: TokenColumn, token: string): string {
+  if (!Object.hasOwn(TOKEN_TABLES, column)) throw new QueryInputError(`unknown token column '${column}'`);
+  if (!/^[0-9a-f]{16}$/.test(token)) throw new QueryInputError('token must be 16 lowercase hex characters');
+  const { table, masked } = TOKEN_TABLES[column];
+  const bvnExtras =
+    table === RAW_TABLES['bvn-linkage']
+      ? ", any(bvn_token) AS bvn_token, groupUniqArray(ifNull(bank_code, '')) AS bank_codes, any(ifNull(nuban_masked, '')) AS nuban_masked"
+      : '';
+  return `SELECT msisdn, any(${masked}) AS masked, toString(min(link_date)) AS first_link_date,
+    toString(max(link_date)) AS last_link_date${bvnExtras}
+FROM (
+  SELECT * FROM ${quoteIdentifier(database)}.${table}
+  WHERE ${column} = ${sqlString(token)}
+  ORDER BY occurred_at, kafka_topic, kafka_partition, kafka_offset
+  LIMIT 1 BY event_id
+)
+GROUP BY msisdn
+ORDER BY msisdn
+LIMIT ${sqlInteger(MAX_NUMBERS_PER_IDENTIFIER)}`;
+}

@@ -1,0 +1,189 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { type FieldError, readJsonBody, reconixError, requireApiKey } from '@hub/ingest';
+import type { StateView } from '@hub/processors/state/index';
+import { checkIdentifier, mask, tokenise } from '@hub/schemas';
+import type { Context } from 'hono';
+import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
+import { asObject, checkMsisdn, errorResponses, fieldErrors, recordUse } from '../identity/http.ts';
+import { type LinkageCheck, linkageCheckOf } from '../identity/mapping.ts';
+
+export const MAX_BULK_CHECK = 100;
+const BODY_BYTES = 64 * 1024;
+
+type Kind = 'NIN' | 'BVN';
+const FIELD: Record<Kind, 'nin' | 'bvn'> = { NIN: 'nin', BVN: 'bvn' };
+
+const checkSchema = (kind: Kind) =>
+  z
+    .object({
+      msisdn: z.string().openapi({ example: '+2348012345678' }),
+      masked: z.string().openapi({ description: `The ${kind}, masked`, example: '*******1234' }),
+      linked: z.boolean().openapi({ description: `Whether this ${kind} is actively linked to the number` }),
+      stale: z.boolean().openapi({
+        description: "Actively linked but a previous owner's (linked before the last churn/reassignment)",
+      }),
+      link_date: z.string().nullable().openapi({ example: '2021-03-04' }),
+      cleared_date: z.string().nullable().openapi({ description: 'Set when the linkage was cleared' }),
+      lifecycle_status: z.string().nullable().openapi({ description: 'Null when the hub holds nothing' }),
+      active_linkages: z
+        .number()
+        .int()
+        .openapi({ description: `Active ${kind} linkages of the number` }),
+    })
+    .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}LinkageCheck`);
+
+function routesOf(kind: Kind) {
+  const field = FIELD[kind];
+  const base = `/api/v1/${field}-linkages`;
+  const Check = checkSchema(kind);
+  const Request = z
+    .object({
+      msisdn: z.string().openapi({ example: '08012345678' }),
+      [field]: z.string().openapi({
+        description: `The raw ${kind} (11 digits); never stored or echoed`,
+        example: '12345678901',
+      }),
+    })
+    .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}LinkageRequest`);
+  const BulkRequest = z
+    .object({ items: z.array(Request).min(1).max(MAX_BULK_CHECK) })
+    .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}BulkCheckRequest`);
+  const BulkItem = z.object({
+    index: z.number().int(),
+    result: Check.nullable(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).nullable(),
+  });
+  const BulkResponse = z
+    .object({ items: z.array(BulkItem), total: z.number().int(), linked: z.number().int() })
+    .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}BulkCheckResponse`);
+  const tags = [`${kind} linkages`];
+  const verify = createRoute({
+    method: 'post',
+    path: `${base}/verify`,
+    tags,
+    summary: `Verify ${kind} linkage for an MSISDN`,
+    description: `Tokenises the ${kind} and checks it against the number's live state (one Redis read). Auth: any authenticated organisation (Reconix "Bearer").`,
+    security: [{ ApiKey: [] }],
+    request: { body: { content: { 'application/json': { schema: Request } }, required: true } },
+    responses: {
+      200: { description: 'The finding', content: { 'application/json': { schema: Check } } },
+      ...errorResponses,
+    },
+  });
+  const bulk = createRoute({
+    method: 'post',
+    path: `${base}/bulk-check`,
+    tags,
+    summary: `Batch ${kind} check (up to ${MAX_BULK_CHECK} pairs, single state read)`,
+    description:
+      'All pairs are answered from one Redis round trip (no N+1). Invalid pairs are per-item errors naming the field.',
+    security: [{ ApiKey: [] }],
+    request: { body: { content: { 'application/json': { schema: BulkRequest } }, required: true } },
+    responses: {
+      200: {
+        description: 'One item per pair, in input order',
+        content: { 'application/json': { schema: BulkResponse } },
+      },
+      ...errorResponses,
+    },
+  });
+  return { verify, bulk };
+}
+
+type PairCheck =
+  | { ok: true; msisdn: string; token: string; masked: string }
+  | { ok: false; errors: FieldError[] };
+
+/** Validates one {msisdn, nin|bvn} pair; field names carry `prefix` (e.g. `items[3].`). */
+function checkPair(kind: Kind, value: unknown, secret: string, prefix: string): PairCheck {
+  const field = FIELD[kind];
+  const obj = asObject(value);
+  if (!obj)
+    return {
+      ok: false,
+      errors: [{ field: prefix.replace(/\.$/, '') || 'body', message: 'must be an object' }],
+    };
+  const errors: FieldError[] = [];
+  const number = checkMsisdn(obj.msisdn, `${prefix}msisdn`);
+  if (!number.ok) errors.push(number.error);
+  const raw = obj[field];
+  const id = raw === undefined ? null : checkIdentifier(kind, raw);
+  if (id === null) errors.push({ field: `${prefix}${field}`, message: 'is required' });
+  else if (!id.ok) errors.push({ field: `${prefix}${field}`, message: id.reason });
+  if (!number.ok || !id?.ok) return { ok: false, errors };
+  return { ok: true, msisdn: number.value, token: tokenise(kind, id.value, secret), masked: mask(id.value) };
+}
+
+/** Reconix NIN and BVN linkage checks: single verify and bulk check, from the live state. */
+export function registerLinkageRoutes(app: ApiApp, ctx: ApiContext): void {
+  // Reconix "Bearer" → any authenticated organisation type.
+  const anyone = requireApiKey<ApiEnv>(ctx.ingest, [
+    'OPERATOR',
+    'SERVICE_PROVIDER',
+    'IDENTITY_SOURCE',
+    'HUB',
+  ]);
+  const secret = ctx.config.TOKEN_SECRET;
+  for (const kind of ['NIN', 'BVN'] as const) {
+    const { verify, bulk } = routesOf(kind);
+    app.openAPIRegistry.registerPath(verify);
+    app.openAPIRegistry.registerPath(bulk);
+
+    app.post(verify.path, anyone, async (c) => {
+      const body = await readJsonBody(c, BODY_BYTES);
+      if (!body.ok) return reconixError(c, body.code, body.message, body.errors);
+      const pair = checkPair(kind, body.value, secret, '');
+      if (!pair.ok) return fieldErrors(c, pair.errors);
+      const [result] = await answer(c, ctx, kind, [pair]);
+      return c.json(result, 200);
+    });
+
+    app.post(bulk.path, anyone, async (c) => {
+      const body = await readJsonBody(c, BODY_BYTES);
+      if (!body.ok) return reconixError(c, body.code, body.message, body.errors);
+      const items = asObject(body.value)?.items;
+      if (!Array.isArray(items)) {
+        return fieldErrors(c, [
+          { field: 'items', message: items === undefined ? 'is required' : 'must be an array of pairs' },
+        ]);
+      }
+      if (items.length === 0)
+        return fieldErrors(c, [{ field: 'items', message: 'must contain at least one pair' }]);
+      if (items.length > MAX_BULK_CHECK) {
+        return fieldErrors(c, [
+          { field: 'items', message: `has ${items.length} pairs; at most ${MAX_BULK_CHECK} per request` },
+        ]);
+      }
+      const pairs = items.map((item, i) => checkPair(kind, item, secret, `items[${i}].`));
+      const valid = pairs.flatMap((p) => (p.ok ? [p] : []));
+      const results = await answer(c, ctx, kind, valid);
+      let next = 0;
+      const out = pairs.map((p, index) =>
+        p.ok
+          ? { index, result: results[next++] ?? null, errors: null }
+          : { index, result: null, errors: p.errors },
+      );
+      return c.json({ items: out, total: out.length, linked: results.filter((r) => r.linked).length }, 200);
+    });
+  }
+}
+
+/** Answers valid pairs from ONE state read and records each check. */
+async function answer(
+  c: Context<ApiEnv>,
+  ctx: ApiContext,
+  kind: Kind,
+  pairs: { msisdn: string; token: string; masked: string }[],
+): Promise<LinkageCheck[]> {
+  if (pairs.length === 0) return [];
+  const readings = await ctx.readState(pairs.map((p) => p.msisdn));
+  const views: (StateView | null)[] = readings.map((r) => r.view);
+  const results = pairs.map((p, i) => linkageCheckOf(p.msisdn, views[i] ?? null, kind, p.token, p.masked));
+  recordUse(
+    c,
+    ctx,
+    'LINKAGE',
+    pairs.map((p, i) => ({ msisdn: p.msisdn, view: views[i] ?? null, found: results[i]?.linked ?? false })),
+  );
+  return results;
+}
