@@ -161,14 +161,16 @@ export class HistorySink {
     for (const { topic, partitions } of assignment) {
       const kind = this.kinds.get(topic);
       if (!kind || partitions.length === 0) continue;
-      const stored = await this.withRetry(RAW_TABLES[kind], 'read resume points', () =>
+      const stored = await this.withRetry(RAW_TABLES[kind], 'ClickHouse resume-point read', () =>
         this.storedMaxOffsets(RAW_TABLES[kind], topic, partitions),
       );
       const admin = this.admin;
       if (!admin) throw new Error('history sink is not started');
-      const low = new Map(
-        (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.low)] as const),
+      // Leadership may still be moving right after a topic is created or a broker restarts.
+      const offsets = await this.withRetry(RAW_TABLES[kind], 'Kafka topic-offset read', () =>
+        admin.fetchTopicOffsets(topic),
       );
+      const low = new Map(offsets.map((p) => [p.partition, BigInt(p.low)] as const));
       for (const partition of partitions) {
         const max = stored.get(partition);
         const key = `${topic}:${partition}`;
@@ -223,7 +225,7 @@ GROUP BY kafka_partition`,
     if (records.length === 0) return [];
 
     let pending = records;
-    await this.withRetry(table, 'insert', async (failedBefore) => {
+    await this.withRetry(table, 'ClickHouse insert', async (failedBefore) => {
       if (failedBefore) {
         // The failed insert may have landed anyway (e.g. the connection dropped after ClickHouse
         // wrote it): keep only what ClickHouse does not hold yet.
@@ -278,14 +280,14 @@ GROUP BY kafka_partition`,
         insertRetries.inc({ table });
         const elapsed = Date.now() - started;
         if (this.stopped || elapsed + delay > this.retry.giveUpAfterMs) {
-          this.log('error', `ClickHouse ${what} failed; giving up on this attempt`, {
+          this.log('error', `${what} failed; giving up on this attempt`, {
             table,
             elapsedMs: elapsed,
             error: String(err),
           });
           throw err;
         }
-        this.log('warn', `ClickHouse ${what} failed; retrying`, {
+        this.log('warn', `${what} failed; retrying`, {
           table,
           retryInMs: delay,
           error: String(err),

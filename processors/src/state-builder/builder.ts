@@ -1,7 +1,7 @@
 import type { TopicNames } from '@hub/infra';
 import type { EventCodec, StateChangeEvent } from '@hub/schemas';
 import type { Redis } from 'ioredis';
-import type { Kafka, Producer } from 'kafkajs';
+import type { ConsumerConfig, Kafka, Producer } from 'kafkajs';
 import { BatchConsumer, type PartitionBatch } from '../kafka/batch-consumer.ts';
 import type { DeadLetterSink } from '../kafka/dead-letters.ts';
 import { msisdnEventDecoder, type RecordDecoder } from '../kafka/decoders.ts';
@@ -27,6 +27,7 @@ export interface StateBuilderOptions {
   /** Publishes StateChange records; omitted by a rebuild, which must not re-notify subscribers. */
   stateChanges?: { producer: Producer };
   maxChunkSize?: number;
+  consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
   log?: Log;
 }
 
@@ -176,5 +177,6 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
     deadLetters: options.deadLetters,
     ...(options.maxChunkSize === undefined ? {} : { maxChunkSize: options.maxChunkSize }),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.consumerConfig ? { consumerConfig: options.consumerConfig } : {}),
   });
 }

@@ -27,6 +27,8 @@ export interface StateBuilderRunOptions {
   republishDeadLetters?: boolean;
   log: Log;
   maxChunkSize?: number;
+  /** Consumer group session timeout; a killed member's partitions move on after this long. */
+  sessionTimeoutMs?: number;
 }
 
 /** Wires clients from config, makes sure the topics exist, and starts consuming. */
@@ -62,6 +64,14 @@ export async function runStateBuilder(
     ...(options.publishStateChanges ? { stateChanges: { producer } } : {}),
     ...(options.maxChunkSize === undefined ? {} : { maxChunkSize: options.maxChunkSize }),
     log: options.log,
+    ...(options.sessionTimeoutMs === undefined
+      ? {}
+      : {
+          consumerConfig: {
+            sessionTimeout: options.sessionTimeoutMs,
+            heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 6)),
+          },
+        }),
   });
   await builder.start();
   let stopping: Promise<void> | null = null;
