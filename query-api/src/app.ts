@@ -4,6 +4,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { requestDuration } from './metrics.ts';
+import { registerCorroborateRoutes } from './routes/corroborate.ts';
 import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerLinkageRoutes } from './routes/linkages.ts';
@@ -38,6 +39,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerHealthRoutes(app, ctx, probes);
   app.route('/', createIngestApp(ctx.ingest));
   registerTirmsVerifyRoutes(app, ctx);
+  registerCorroborateRoutes(app, ctx);
   registerLinkageRoutes(app, ctx);
   registerIdentityRoutes(app, ctx);
   registerRiskCheckRoutes(app, ctx);

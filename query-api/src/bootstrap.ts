@@ -3,6 +3,7 @@ import { createIngestContext } from '@hub/ingest';
 import { readState } from '@hub/processors/state/index';
 import { EventCodec } from '@hub/schemas';
 import type { ApiContext } from './context.ts';
+import { createIdentitySources } from './external/index.ts';
 import { redisRoundTrip, verificationsDropped } from './metrics.ts';
 import type { DependencyProbe } from './routes/health.ts';
 import { VerificationRecorder } from './verifications.ts';
@@ -51,6 +52,7 @@ export async function createApiContext(
     clickhouseRead,
     resultTtlSeconds: RESULT_TTL_SECONDS,
     now: overrides.now ?? Date.now,
+    identitySources: createIdentitySources(config),
   };
   const probes: DependencyProbe[] = [
     { name: 'redis', check: async () => void (await redis.ping()) },

@@ -4,6 +4,7 @@ import type { Config } from '@hub/infra';
 import type { IngestContext, Principal } from '@hub/ingest';
 import type { StateReading } from '@hub/processors/state/index';
 import type { Redis } from 'ioredis';
+import type { IdentitySources } from './external/index.ts';
 import type { VerificationRecorder } from './verifications.ts';
 
 /** Everything a handler depends on, built once at start-up; tests build their own. */
@@ -20,6 +21,8 @@ export interface ApiContext {
   /** How long bulk-verification result links stay valid. */
   resultTtlSeconds: number;
   now: () => number;
+  /** NIMC and NIBSS clients for live corroboration; built from NIMC_URL/NIBSS_URL when absent. */
+  identitySources?: IdentitySources;
 }
 
 export interface ApiEnv {
