@@ -1,0 +1,450 @@
+import { spawnSync } from 'node:child_process';
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  type Config,
+  createClickHouse,
+  createDatabase,
+  createProducer,
+  createSchemaRegistry,
+  quoteIdentifier,
+  repoRoot,
+  topicNames,
+} from '@hub/infra';
+import { EventCodec, type EventKind, type EventTypes } from '@hub/schemas';
+import type { Kafka, Producer } from 'kafkajs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrate } from '../../processors/src/history/migrate.ts';
+import { rebuildRollups } from '../../processors/src/history/rebuild-rollups.ts';
+import { HistorySink } from '../../processors/src/history/sink.ts';
+import { RAW_TABLES, ROLLUP_TABLES } from '../../processors/src/history/tables.ts';
+import { KafkaDeadLetters } from '../../processors/src/kafka/index.ts';
+import { createTestTopics, testConfig, uniqueId } from '../support/stack.ts';
+
+type Kind = Exclude<EventKind, 'dead-letter'>;
+
+const TOPIC_OF: Record<Kind, keyof ReturnType<typeof topicNames>> = {
+  'status-update': 'statusUpdates',
+  'nin-linkage': 'ninLinkages',
+  'bvn-linkage': 'bvnLinkages',
+  delink: 'delink',
+  verification: 'verifications',
+  'state-change': 'stateChanges',
+  audit: 'audit',
+};
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 4, 20, 9, 0, 0);
+const STATUSES = ['NORMAL', 'CHURNED', 'SWAPPED', 'BLACKLISTED', 'REASSIGNED'] as const;
+const OPERATORS = ['MTN', 'AIRTEL', 'GLO'] as const;
+
+const msisdnOf = (i: number) => `234803${String(1_000_000 + i).slice(-7)}`;
+const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** One event of `kind`, the i-th of its run, with a deterministic id and times. */
+function makeEvent<K extends Kind>(kind: K, i: number, run: string): EventTypes[K] {
+  const occurredAt = T0 + (i % 40) * 3_600_000;
+  const base = {
+    eventId: `${run}-${kind}-${i}`,
+    source: 'GENERATOR',
+    occurredAt,
+    receivedAt: occurredAt + (i % 3) * DAY,
+  };
+  const msisdn = msisdnOf(i);
+  const events: { [P in Kind]: EventTypes[P] } = {
+    'status-update': {
+      ...base,
+      operator: OPERATORS[i % OPERATORS.length]!,
+      msisdn,
+      status: STATUSES[i % STATUSES.length]!,
+      occurrenceDate: dateOf(occurredAt),
+      reassignmentDate: i % 5 === 4 ? dateOf(occurredAt) : null,
+      remarks: i % 7 === 0 ? "operator's note \\ with ' quotes" : null,
+      batchId: null,
+    },
+    'nin-linkage': {
+      ...base,
+      msisdn,
+      action: i % 4 === 0 ? 'UNLINK' : 'LINK',
+      ninToken: `nin${i.toString(16).padStart(13, '0')}`,
+      ninMasked: '*******1234',
+      linkDate: dateOf(occurredAt - 400 * DAY),
+    },
+    'bvn-linkage': {
+      ...base,
+      msisdn,
+      action: 'LINK',
+      bvnToken: `bvn${i.toString(16).padStart(13, '0')}`,
+      bvnMasked: '*******5678',
+      holderNinToken: i % 2 ? null : `nin${i.toString(16).padStart(13, '0')}`,
+      nubanToken: null,
+      nubanMasked: null,
+      bankCode: i % 2 ? null : '058',
+      linkDate: dateOf(occurredAt - 300 * DAY),
+    },
+    delink: {
+      ...base,
+      requestId: `req-${i}`,
+      msisdn,
+      action: 'REQUESTED',
+      scope: 'ALL',
+      actor: 'admin@hub',
+      reason: null,
+    },
+    verification: {
+      ...base,
+      requestId: `v-${i}`,
+      organisation: i % 2 ? 'bank-a' : 'bank-b',
+      msisdn,
+      channel: 'SINGLE',
+      verificationStatus: i % 9 === 0 ? 'FAILED' : 'VERIFIED',
+      telecomStatus: i % 3 === 0 ? null : 'NORMAL',
+      lifecycleStatus: i % 3 === 0 ? null : 'ACTIVE',
+    },
+    'state-change': {
+      ...base,
+      msisdn,
+      version: i + 1,
+      operator: 'MTN',
+      telecomStatus: 'CHURNED',
+      statusDate: dateOf(occurredAt),
+      reassignmentDate: null,
+      lastSwappedDate: null,
+      lastChurnedDate: dateOf(occurredAt),
+      lastReassignedDate: null,
+      lifecycleStatus: i % 2 ? 'RECYCLED' : 'CONFLICTED',
+      isRecycled: true,
+      activeNinLinkages: 2,
+      activeBvnLinkages: 0,
+      cleanupStatus: 'pending',
+      canAssignToNewUser: false,
+      conflicts:
+        i % 2
+          ? [{ code: 'STALE_LINKAGE', since: dateOf(occurredAt) }]
+          : [
+              { code: 'STALE_LINKAGE', since: dateOf(occurredAt) },
+              { code: 'MULTIPLE_ACTIVE_NIN', since: dateOf(occurredAt - DAY) },
+            ],
+      causeTopic: 'status-updates',
+      causeEventId: `${run}-status-update-${i}`,
+    },
+    audit: {
+      ...base,
+      actor: `user-${i % 4}`,
+      organisation: null,
+      action: 'delink.approve',
+      target: msisdn,
+      outcome: 'SUCCESS',
+      details: '{"note":"-- not a comment; \'quoted\'"}',
+      requestId: null,
+      ip: '127.0.0.1',
+    },
+  };
+  return events[kind] as EventTypes[K];
+}
+
+interface Harness {
+  config: Config;
+  kafka: Kafka;
+  producer: Producer;
+  codec: EventCodec;
+  clickhouse: ClickHouseClient;
+  db: string;
+  groupId: string;
+  sinks: HistorySink[];
+}
+
+let h: Harness;
+
+beforeEach(async () => {
+  const config = testConfig('hist', { KAFKA_PARTITIONS: '3' });
+  await createDatabase(config);
+  const clickhouse = createClickHouse(config);
+  await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+  const kafka = await createTestTopics(config);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const codec = new EventCodec(createSchemaRegistry(config));
+  const names = topicNames(config.TOPIC_PREFIX);
+  for (const [kind, key] of Object.entries(TOPIC_OF) as [Kind, keyof typeof names][]) {
+    await codec.register(kind, names[key] as string);
+  }
+  h = {
+    config,
+    kafka,
+    producer,
+    codec,
+    clickhouse,
+    db: quoteIdentifier(config.CLICKHOUSE_DATABASE),
+    groupId: `${config.TOPIC_PREFIX}history-sink`,
+    sinks: [],
+  };
+});
+
+afterEach(async () => {
+  for (const s of h.sinks) await s.stop();
+  await h.producer.disconnect();
+  await h.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${h.db}` }).catch(() => undefined);
+  await h.clickhouse.close();
+});
+
+async function startSink(
+  overrides: Partial<ConstructorParameters<typeof HistorySink>[0]> = {},
+): Promise<HistorySink> {
+  const sink = new HistorySink({
+    kafka: h.kafka,
+    clickhouse: h.clickhouse,
+    database: h.config.CLICKHOUSE_DATABASE,
+    codec: h.codec,
+    topics: topicNames(h.config.TOPIC_PREFIX),
+    groupId: h.groupId,
+    deadLetters: new KafkaDeadLetters(h.producer, h.codec),
+    log: process.env.HISTORY_TEST_LOG === '1' ? undefined : () => {},
+    ...overrides,
+  });
+  h.sinks.push(sink);
+  await sink.start();
+  return sink;
+}
+
+async function stopSink(sink: HistorySink): Promise<void> {
+  await sink.stop();
+  h.sinks = h.sinks.filter((s) => s !== sink);
+}
+
+async function produce<K extends Kind>(kind: K, events: EventTypes[K][]): Promise<void> {
+  const topic = topicNames(h.config.TOPIC_PREFIX)[TOPIC_OF[kind]] as string;
+  for (let i = 0; i < events.length; i += 5000) {
+    await h.producer.send({
+      topic,
+      messages: events.slice(i, i + 5000).map((e) => ({
+        key: kind === 'audit' ? (e as EventTypes['audit']).actor : (e as { msisdn: string }).msisdn,
+        value: h.codec.encode(kind, e),
+      })),
+    });
+  }
+}
+
+async function scalar(query: string): Promise<number> {
+  const result = await h.clickhouse.query({ query, format: 'JSONEachRow' });
+  const rows = await result.json<Record<string, string | number>>();
+  return Number(Object.values(rows[0] ?? { v: 0 })[0]);
+}
+
+const rowCount = (table: string) => scalar(`SELECT count() FROM ${h.db}.${table}`);
+
+async function waitForRows(table: string, expected: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = -1;
+  while (Date.now() < deadline) {
+    seen = await rowCount(table).catch(() => -1);
+    if (seen >= expected) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${table} has ${seen} rows after ${timeoutMs} ms, expected ${expected}`);
+}
+
+/** Every count the dashboards could show: raw rows, distinct events, and each rollup's merged totals. */
+async function snapshot(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of Object.values(RAW_TABLES)) {
+    out[`${table}.rows`] = await rowCount(table);
+    out[`${table}.events`] = await scalar(`SELECT uniqExact(event_id) FROM ${h.db}.${table}`);
+  }
+  for (const table of Object.values(ROLLUP_TABLES)) {
+    out[`${table}.events`] = await scalar(
+      `SELECT sum(n) FROM (SELECT uniqMerge(events) AS n FROM ${h.db}.${table} GROUP BY ${
+        table.endsWith('daily_v1') ? 'day' : 'hour'
+      }, ${table.startsWith('reporting_lag') ? 'operator, lag_days' : table.startsWith('conflicts') ? 'code' : table.startsWith('state_changes') ? 'lifecycle_status' : table.startsWith('verifications') ? 'organisation, verification_status, number_status' : 'operator, status'})`,
+    );
+  }
+  return out;
+}
+
+const N = 120;
+const ALL_KINDS = Object.keys(TOPIC_OF) as Kind[];
+
+async function produceAll(run: string, n = N): Promise<void> {
+  for (const kind of ALL_KINDS) {
+    await produce(
+      kind,
+      Array.from({ length: n }, (_, i) => makeEvent(kind, i, run)),
+    );
+  }
+}
+
+async function waitForAll(n = N): Promise<void> {
+  for (const kind of ALL_KINDS) await waitForRows(RAW_TABLES[kind], n);
+}
+
+describe('history migrations', () => {
+  it('apply concurrently from two processes and record each version once', async () => {
+    const db = `${h.config.CLICKHOUSE_DATABASE}_m`;
+    await createDatabase(h.config, db);
+    const other = createClickHouse(h.config);
+    try {
+      const [a, b] = await Promise.all([migrate(h.clickhouse, db), migrate(other, db)]);
+      expect(a.applied.length + a.alreadyApplied.length).toBe(5);
+      expect(b.applied.length + b.alreadyApplied.length).toBe(5);
+      expect(await scalar(`SELECT uniqExact(version) FROM ${db}.schema_migrations`)).toBe(5);
+      expect(await scalar(`SELECT count() FROM system.tables WHERE database = '${db}'`)).toBe(
+        1 + Object.keys(RAW_TABLES).length + 2 * Object.keys(ROLLUP_TABLES).length,
+      );
+      const again = await migrate(h.clickhouse, db);
+      expect(again.applied).toEqual([]);
+    } finally {
+      await h.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      await other.close();
+    }
+  });
+});
+
+describe('history sink', () => {
+  it('writes every topic to its table with provenance, and the rollups count each event once', async () => {
+    const run = uniqueId();
+    await startSink();
+    await produceAll(run);
+    // An operator resends event 0: same event id, new offset.
+    await produce('status-update', [makeEvent('status-update', 0, run)]);
+    await waitForAll();
+    await waitForRows(RAW_TABLES['status-update'], N + 1);
+
+    const snap = await snapshot();
+    for (const kind of ALL_KINDS) {
+      expect(snap[`${RAW_TABLES[kind]}.events`], kind).toBe(N);
+    }
+    expect(snap['status_events_v1.rows']).toBe(N + 1);
+    expect(snap['status_events_daily_v1.events']).toBe(N);
+    expect(snap['status_events_hourly_v1.events']).toBe(N);
+    expect(snap['reporting_lag_daily_v1.events']).toBe(N);
+    expect(snap['verifications_daily_v1.events']).toBe(N);
+    expect(snap['state_changes_hourly_v1.events']).toBe(N);
+    // Every state change has STALE_LINKAGE; the even ones also MULTIPLE_ACTIVE_NIN.
+    expect(snap['conflicts_daily_v1.events']).toBe(N + N / 2);
+
+    // Provenance: offsets per partition are exactly 0..k-1 (nothing missing, nothing twice).
+    const gaps = await scalar(
+      `SELECT count() FROM (SELECT kafka_partition, count() AS c, max(kafka_offset) AS m, uniqExact(kafka_offset) AS u
+       FROM ${h.db}.nin_linkage_events_v1 GROUP BY kafka_partition HAVING c != m + 1 OR u != c)`,
+    );
+    expect(gaps).toBe(0);
+    // Quotes and backslashes in values survive JSONEachRow.
+    expect(
+      await scalar(
+        `SELECT count() FROM ${h.db}.status_events_v1 WHERE remarks = 'operator\\'s note \\\\ with \\' quotes'`,
+      ),
+    ).toBeGreaterThan(0);
+
+    // Reporting lag: receivedAt − occurredAt is (i % 3) days.
+    const lagSum = await scalar(
+      `SELECT sum(lag_days * n) FROM (SELECT lag_days, uniqMerge(events) AS n FROM ${h.db}.reporting_lag_daily_v1 GROUP BY lag_days)`,
+    );
+    expect(lagSum).toBe(Array.from({ length: N }, (_, i) => i % 3).reduce((a, b) => a + b, 0));
+  });
+
+  it('changes no count and no rollup when its consumer group is reset and the topics replayed', async () => {
+    const run = uniqueId();
+    const first = await startSink();
+    await produceAll(run);
+    await waitForAll();
+    const before = await snapshot();
+    await stopSink(first);
+
+    const admin = h.kafka.admin();
+    await admin.connect();
+    // Deleting the group drops its committed offsets: the next member starts from the beginning.
+    await admin.deleteGroups([h.groupId]);
+    const groups = await admin.listGroups();
+    await admin.disconnect();
+    expect(groups.groups.map((g) => g.groupId)).not.toContain(h.groupId);
+
+    await startSink();
+    // New events after the replay point prove the sink has caught up past the old ones.
+    await produceAll(`${run}-late`, 6);
+    await waitForAll(N + 6);
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await snapshot();
+    for (const [key, value] of Object.entries(before)) {
+      const added = key.startsWith('conflicts') ? 9 : 6;
+      expect(after[key], key).toBe(value + added);
+    }
+
+    // Rebuilding the rollups from the raw tables gives the same totals.
+    await rebuildRollups(h.clickhouse, h.config.CLICKHOUSE_DATABASE);
+    expect(await snapshot()).toEqual(after);
+  });
+
+  it('dead-letters an event ClickHouse cannot store and keeps going', async () => {
+    const run = uniqueId();
+    await startSink();
+    const bad = { ...makeEvent('nin-linkage', 0, run), linkDate: '1961-10-01' };
+    await produce('nin-linkage', [bad, makeEvent('nin-linkage', 1, run)]);
+    await waitForRows(RAW_TABLES['nin-linkage'], 1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await rowCount(RAW_TABLES['nin-linkage'])).toBe(1);
+    const dlq = topicNames(h.config.TOPIC_PREFIX).deadLetters.ninLinkages;
+    const offsets = await (async () => {
+      const admin = h.kafka.admin();
+      await admin.connect();
+      try {
+        return await admin.fetchTopicOffsets(dlq);
+      } finally {
+        await admin.disconnect();
+      }
+    })();
+    expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
+  });
+
+  it.runIf(process.env.HUB_FAULT_TESTS === '1')(
+    'delivers every row exactly once when ClickHouse stops for 20 s mid-stream',
+    async () => {
+      const run = uniqueId();
+      await startSink({ retry: { initialDelayMs: 100, maxDelayMs: 2000, giveUpAfterMs: 8000 } });
+      const total = 30_000;
+      const events = Array.from({ length: total }, (_, i) => makeEvent('status-update', i, run));
+      await produce('status-update', events.slice(0, total / 3));
+      await waitForRows(RAW_TABLES['status-update'], 1000);
+      cli('stop', 'clickhouse');
+      await produce('status-update', events.slice(total / 3));
+      await new Promise((r) => setTimeout(r, 20_000));
+      cli('up', 'clickhouse');
+      await waitForRows(RAW_TABLES['status-update'], total, 120_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await rowCount(RAW_TABLES['status-update'])).toBe(total);
+      expect(await scalar(`SELECT uniqExact(event_id) FROM ${h.db}.status_events_v1`)).toBe(total);
+      const duplicated = await scalar(
+        `SELECT count() FROM (SELECT kafka_partition, kafka_offset FROM ${h.db}.status_events_v1
+         GROUP BY kafka_partition, kafka_offset HAVING count() > 1)`,
+      );
+      expect(duplicated).toBe(0);
+    },
+    240_000,
+  );
+
+  it.runIf(process.env.HUB_BENCH === '1')(
+    'measures rows per second through the sink on 200k events',
+    async () => {
+      const run = uniqueId();
+      const total = 200_000;
+      const events = Array.from({ length: total }, (_, i) => makeEvent('status-update', i, run));
+      await produce('status-update', events);
+      const started = Date.now();
+      await startSink();
+      await waitForRows(RAW_TABLES['status-update'], total, 300_000);
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(
+        `history sink: ${total} rows in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)} rows/s\n`,
+      );
+      expect(await rowCount(RAW_TABLES['status-update'])).toBe(total);
+    },
+    400_000,
+  );
+});
+
+/** The local stack's own stop/start of one service (shared with other tests: hence opt-in). */
+function cli(...args: string[]): void {
+  const result = spawnSync('npx', ['tsx', 'infra/local/cli.ts', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`cli ${args.join(' ')} failed: ${result.stderr}`);
+}
