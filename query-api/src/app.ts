@@ -5,6 +5,7 @@ import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { requestDuration } from './metrics.ts';
 import { registerCorroborateRoutes } from './routes/corroborate.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerLinkageRoutes } from './routes/linkages.ts';
@@ -40,6 +41,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   app.route('/', createIngestApp(ctx.ingest));
   registerTirmsVerifyRoutes(app, ctx);
   registerCorroborateRoutes(app, ctx);
+  registerDashboardRoutes(app, ctx);
   registerLinkageRoutes(app, ctx);
   registerIdentityRoutes(app, ctx);
   registerRiskCheckRoutes(app, ctx);

@@ -1,0 +1,278 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createRoute, z } from '@hono/zod-openapi';
+import { type FieldError, reconixError, requireApiKey, summarise } from '@hub/ingest';
+import type { Context } from 'hono';
+import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
+import {
+  DIMENSIONS,
+  GRANULARITIES,
+  MAX_PERIOD_DAYS,
+  METRICS,
+  parsePeriod,
+  parseTrendParams,
+  type StatsScope,
+  statsQueries,
+  trendQuery,
+} from '../dashboard/queries.ts';
+
+const ErrorBody = z
+  .object({
+    detail: z.string(),
+    code: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('DashboardError');
+
+const Count = z.object({ key: z.string(), value: z.number() });
+const PairCount = z.object({ key: z.string(), key2: z.string(), value: z.number() });
+
+const Stats = z
+  .object({
+    period: z
+      .object({ from: z.string(), to: z.string() })
+      .nullable()
+      .openapi({ description: 'Applies to the event volumes; null = all time' }),
+    numbers_by_lifecycle_status: z
+      .array(Count)
+      .optional()
+      .openapi({
+        description: 'Current lifecycle status of every number the hub tracks',
+        example: [{ key: 'ACTIVE', value: 17540 }],
+      }),
+    conflicts_by_code: z
+      .array(Count)
+      .optional()
+      .openapi({
+        description: 'Numbers currently carrying each conflict',
+        example: [{ key: 'STALE_LINKAGE', value: 812 }],
+      }),
+    status_events: z
+      .array(PairCount)
+      .optional()
+      .openapi({
+        description: 'Distinct status events: key = operator, key2 = status',
+        example: [{ key: 'MTN', key2: 'CHURNED', value: 66 }],
+      }),
+    verifications: z.array(PairCount).openapi({
+      description: "Distinct verification calls: key = organisation ('' when hidden), key2 = VERIFIED/FAILED",
+      example: [{ key: 'Bank A', key2: 'VERIFIED', value: 120 }],
+    }),
+  })
+  .openapi('DashboardStats');
+
+const TrendPoint = z.object({
+  bucket: z.string().openapi({
+    description:
+      'Start of the bucket: YYYY-MM-DD, the Monday of a week, the 1st of a month, or YYYY-MM-DDTHH:00:00Z',
+    example: '2025-01-06',
+  }),
+  key: z
+    .string()
+    .nullable()
+    .openapi({ description: 'The dimension value; null without a dimension', example: 'MTN' }),
+  value: z.number().openapi({ description: 'Distinct events; for reporting_lag the mean lag in days' }),
+  events: z.number().optional().openapi({ description: 'reporting_lag: status events in the bucket' }),
+  p50: z.number().optional(),
+  p90: z.number().optional(),
+});
+
+const Trends = z
+  .object({
+    metric: z.enum(METRICS),
+    granularity: z.enum(GRANULARITIES),
+    dimension: z.enum(DIMENSIONS).nullable(),
+    from: z.string(),
+    to: z.string(),
+    points: z.array(TrendPoint),
+  })
+  .openapi('DashboardTrends');
+
+const errors = {
+  400: {
+    description: 'A parameter is invalid; `errors` names it',
+    content: { 'application/json': { schema: ErrorBody } },
+  },
+  401: { description: 'Missing or invalid API key' },
+  403: { description: 'The caller may not see this metric or dimension' },
+  503: { description: 'ClickHouse is unavailable', content: { 'application/json': { schema: ErrorBody } } },
+} as const;
+
+const dateParam = (name: string) =>
+  z
+    .string()
+    .optional()
+    .openapi({
+      description: `${name} date, YYYY-MM-DD (UTC, inclusive)`,
+      example: name === 'First' ? '2025-01-01' : '2025-01-31',
+    });
+
+const statsRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/dashboard/stats',
+  tags: ['Dashboard'],
+  summary: 'Aggregated statistics',
+  description:
+    'Numbers by lifecycle status and conflicts by code (current state), status events by operator and status, verification volumes. ' +
+    'Read from ClickHouse (the read replica when configured). Service providers see their own verification volumes only; operators see verification totals without organisations.',
+  security: [{ ApiKey: [] }],
+  request: { query: z.object({ from: dateParam('First'), to: dateParam('Last') }) },
+  responses: {
+    200: { description: 'Statistics', content: { 'application/json': { schema: Stats } } },
+    ...errors,
+  },
+});
+
+const trendsRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/dashboard/trends',
+  tags: ['Dashboard'],
+  summary: 'Trends over a configurable period',
+  description:
+    'One series per dimension value from the rollups (hourly rollup for hour, daily for day/week/month). Counts are distinct events. ' +
+    `Longest period: ${Object.entries(MAX_PERIOD_DAYS)
+      .map(([g, d]) => `${d} days by ${g}`)
+      .join(', ')}. Default: the last 30 days by day.`,
+  security: [{ ApiKey: [] }],
+  request: {
+    query: z.object({
+      from: dateParam('First'),
+      to: dateParam('Last'),
+      granularity: z.enum(GRANULARITIES).optional().openapi({ example: 'day' }),
+      metric: z.enum(METRICS).optional().openapi({
+        description:
+          'reporting_lag = received date − occurrence date of status events, per operator, by received date',
+        example: 'status_events',
+      }),
+      dimension: z.enum(DIMENSIONS).optional().openapi({
+        description:
+          'status_events: operator, status; state_changes: lifecycle_status; conflicts: conflict_code; verifications: organisation, status; reporting_lag: operator',
+        example: 'operator',
+      }),
+    }),
+  },
+  responses: {
+    200: { description: 'Series', content: { 'application/json': { schema: Trends } } },
+    ...errors,
+  },
+});
+
+const today = (ctx: ApiContext) => new Date(ctx.now()).toISOString().slice(0, 10);
+
+async function rows(client: ClickHouseClient, query: string): Promise<Record<string, string | number>[]> {
+  const result = await client.query({ query, format: 'JSONEachRow' });
+  return result.json<Record<string, string | number>>();
+}
+
+function invalid(c: Context, errs: FieldError[]) {
+  return reconixError(c, 'VALIDATION_ERROR', summarise(errs), errs);
+}
+
+function unavailable(c: Context<ApiEnv>, err: unknown) {
+  console.error(
+    JSON.stringify({
+      level: 'error',
+      requestId: c.get('requestId'),
+      path: c.req.path,
+      error: (err as Error).message,
+    }),
+  );
+  return reconixError(c, 'SERVICE_UNAVAILABLE', 'the analytics store is unavailable; try again shortly');
+}
+
+/** Reconix dashboard: stats and trends from the ClickHouse rollups. */
+export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
+  app.openAPIRegistry.registerPath(statsRoute);
+  app.openAPIRegistry.registerPath(trendsRoute);
+  // Reconix "Bearer" → every organisation type that analyses numbers; identity sources have no dashboard.
+  const readers = requireApiKey<ApiEnv>(ctx.ingest, ['HUB', 'OPERATOR', 'SERVICE_PROVIDER']);
+  const db = ctx.config.CLICKHOUSE_DATABASE;
+
+  app.get(statsRoute.path, readers, async (c) => {
+    const errs: FieldError[] = [];
+    const period = parsePeriod(c.req.query(), today(ctx), errs, Number.MAX_SAFE_INTEGER, true);
+    if (errs.length > 0) return invalid(c, errs);
+    const principal = c.get('principal');
+    const scope: StatsScope =
+      principal.type === 'SERVICE_PROVIDER'
+        ? { organisation: principal.organisation }
+        : { hideOrganisations: principal.type === 'OPERATOR' };
+    const q = statsQueries(db, period, scope);
+    const count = (r: Record<string, string | number>) => ({ key: String(r.key), value: Number(r.value) });
+    const pair = (r: Record<string, string | number>) => ({ ...count(r), key2: String(r.key2) });
+    try {
+      const verifications = (await rows(ctx.clickhouseRead, q.verifications)).map(pair);
+      // A service provider sees its own verification volumes and nothing of the national picture.
+      if (principal.type === 'SERVICE_PROVIDER') return c.json({ period, verifications }, 200);
+      const [lifecycle, conflicts, statusEvents] = await Promise.all([
+        rows(ctx.clickhouseRead, q.numbersByLifecycle),
+        rows(ctx.clickhouseRead, q.conflictsByCode),
+        rows(ctx.clickhouseRead, q.statusEvents),
+      ]);
+      return c.json(
+        {
+          period,
+          numbers_by_lifecycle_status: lifecycle.map(count),
+          conflicts_by_code: conflicts.map(count),
+          status_events: statusEvents.map(pair),
+          verifications,
+        },
+        200,
+      );
+    } catch (err) {
+      return unavailable(c, err);
+    }
+  });
+
+  app.get(trendsRoute.path, readers, async (c) => {
+    const parsed = parseTrendParams(c.req.query(), today(ctx));
+    if (!parsed.ok) return invalid(c, parsed.errors);
+    const p = parsed.value;
+    const principal = c.get('principal');
+    if (principal.type === 'SERVICE_PROVIDER' && p.metric !== 'verifications') {
+      return reconixError(
+        c,
+        'FORBIDDEN',
+        `metric: service providers may read verifications only (their own)`,
+        [{ field: 'metric', message: 'service providers may read verifications only' }],
+      );
+    }
+    if (principal.type === 'OPERATOR' && p.dimension === 'organisation') {
+      return reconixError(
+        c,
+        'FORBIDDEN',
+        'dimension: operators may not split verifications by organisation',
+        [{ field: 'dimension', message: 'not available to operators' }],
+      );
+    }
+    const sql = trendQuery(
+      db,
+      p,
+      principal.type === 'SERVICE_PROVIDER' ? { organisation: principal.organisation } : {},
+    );
+    let found: Record<string, string | number>[];
+    try {
+      found = await rows(ctx.clickhouseRead, sql);
+    } catch (err) {
+      return unavailable(c, err);
+    }
+    const points = found.map((r) => ({
+      bucket: p.granularity === 'hour' ? `${String(r.bucket).replace(' ', 'T')}Z` : String(r.bucket),
+      key: p.dimension === null ? null : String(r.key),
+      value: Number(r.value),
+      ...(p.metric === 'reporting_lag'
+        ? { events: Number(r.events), p50: Number(r.p50), p90: Number(r.p90) }
+        : {}),
+    }));
+    return c.json(
+      {
+        metric: p.metric,
+        granularity: p.granularity,
+        dimension: p.dimension,
+        from: p.from,
+        to: p.to,
+        points,
+      },
+      200,
+    );
+  });
+}
