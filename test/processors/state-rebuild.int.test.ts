@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { repoRoot } from '@hub/infra';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
+import { checksumState } from '../../processors/src/rebuild/projection.ts';
+import { encodeState } from '../../processors/src/state/encoding.ts';
+import { stateSlot } from '../../processors/src/state/keys.ts';
+import { readStored } from '../../processors/src/state/read.ts';
+import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
+import { buildStories, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
+import {
+  createStateTestEnv,
+  type StateTestEnv,
+  waitForCatchUp,
+} from '../../processors/src/state-builder/test-env.ts';
+
+let t: StateTestEnv;
+
+beforeAll(async () => {
+  t = await createStateTestEnv(3);
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+function runRebuild(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'processors/src/rebuild/cli.ts', 'redis'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...t.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('rebuild of the Redis state projection', () => {
+  // Without COMPLETED delinks: a COMPLETED delink clears the old linkages present when it is applied,
+  // so its effect depends on how the delink topic interleaves with the NIN/BVN/status topics, and a
+  // replay from the beginning interleaves them differently from the live run (known limitation,
+  // see the state-builder notes). Every other event commutes across topics.
+  const stories = buildStories(600, 3_000_000, 'rebuild').filter((s) => s.kind !== 'recycled-cleared');
+
+  it('drops and replays the state into byte-identical records, touching no other keys', async () => {
+    const groupId = `${t.config.TOPIC_PREFIX}state-builder`;
+    const builder = createStateBuilder({
+      kafka: t.kafka,
+      redis: t.redis,
+      codec: t.codec,
+      topics: t.topics,
+      redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
+      groupId,
+      deadLetters: new KafkaDeadLetters(t.producer, t.codec),
+      log: () => {},
+    });
+    await builder.start();
+    try {
+      await produceEvents(
+        t.producer,
+        t.codec,
+        t.topics,
+        stories.flatMap((s) => s.phase1),
+      );
+      await waitForCatchUp(t.admin, t.topics, groupId);
+      await produceEvents(
+        t.producer,
+        t.codec,
+        t.topics,
+        stories.flatMap((s) => s.phase2),
+      );
+      await waitForCatchUp(t.admin, t.topics, groupId);
+    } finally {
+      await builder.stop();
+    }
+    const sentinel = `${t.config.REDIS_KEY_PREFIX}not-state`;
+    await t.redis.set(sentinel, 'kept');
+    const before = await checksumState(t.redis, t.config.REDIS_KEY_PREFIX);
+    expect(before.records).toBe(stories.length);
+
+    const run = await runRebuild();
+    expect(run.code, run.stderr.slice(-2000)).toBe(0);
+    const report = JSON.parse(run.stdout) as {
+      equal: boolean;
+      before: unknown;
+      after: unknown;
+      replayed: number;
+    };
+    expect(report.equal).toBe(true);
+    expect(report.before).toEqual(before);
+    expect(report.after).toEqual(before);
+    expect(report.replayed).toBe(stories.reduce((n, s) => n + s.phase1.length + s.phase2.length, 0));
+    expect(run.stderr).toMatch(/replay \[#+\] 100\.0%/);
+    expect(await t.redis.get(sentinel)).toBe('kept');
+  });
+
+  it('reports "not equal" and exits 1 when the projection had drifted from the topics', async () => {
+    const victim = stories[3]!.msisdn;
+    const [stored] = await readStored(t.redis, t.config.REDIS_KEY_PREFIX, [victim]);
+    const drifted = { ...stored!.record!, version: stored!.record!.version + 7 };
+    const slot = stateSlot(t.config.REDIS_KEY_PREFIX, victim);
+    await t.redis.hset(slot.key, slot.field, encodeState(drifted));
+
+    const run = await runRebuild();
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout) as { equal: boolean }).equal).toBe(false);
+    // The rebuild itself restored the record the topics describe.
+    const [after] = await readStored(t.redis, t.config.REDIS_KEY_PREFIX, [victim]);
+    expect(after?.bytes?.equals(stored!.bytes!)).toBe(true);
+  });
+});
