@@ -1,0 +1,43 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '@hub/infra';
+import { formatTable, type Row } from './table.ts';
+import { benchVerify } from './verify.ts';
+
+/**
+ * `npm run bench`: every benchmark, one table, ratios against ceilings measured in the same run.
+ * Results are also written as JSON under bench/results/ so runs can be compared.
+ */
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
+const quick = values.quick === true;
+const only = values.only?.split(',');
+const want = (name: string) => !only || only.includes(name);
+
+const rows: Row[] = [];
+const raw: Record<string, unknown> = {};
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+
+if (want('verify')) {
+  console.error('bench: verify…');
+  const r = await benchVerify({
+    numbers: quick ? 5_000 : 20_000,
+    durationMs: quick ? 4_000 : 10_000,
+    connections: 32,
+  });
+  rows.push(...r.rows);
+  raw.verify = r.raw;
+}
+
+const table = formatTable(rows);
+console.log(`\nMachine: ${machine}\n\n${table}`);
+const dir = join(repoRoot, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(
+  join(dir, `${stamp}.json`),
+  `${JSON.stringify({ machine, at: new Date().toISOString(), rows, raw }, null, 2)}\n`,
+);
+writeFileSync(join(dir, 'latest.md'), `Machine: ${machine}, ${new Date().toISOString()}\n\n${table}\n`);
+process.exit(0);
