@@ -1,0 +1,67 @@
+import { KafkaDeadLetters } from '../kafka/dead-letters.ts';
+import { createStateBuilder } from './builder.ts';
+import { buildStories, produceEvents } from './scenarios.ts';
+import { createStateTestEnv, groupLag } from './test-env.ts';
+
+/**
+ * Events per second through the state builder, on its own topics and key prefix:
+ *
+ *   tsx processors/src/state-builder/bench.ts [events=200000] [partitions=6]
+ *
+ * Produces the events first, then starts the builder (with StateChange publishing, as in
+ * production) and times it from start until the group has committed everything.
+ */
+const target = Number(process.argv[2] ?? 200_000);
+const partitions = Number(process.argv[3] ?? 6);
+if (!Number.isInteger(target) || target < 1)
+  throw new Error(`events must be a positive integer, got ${process.argv[2]}`);
+if (!Number.isInteger(partitions) || partitions < 1)
+  throw new Error(`partitions must be a positive integer, got ${process.argv[3]}`);
+
+const t = await createStateTestEnv(partitions);
+try {
+  const stories = [];
+  let events = 0;
+  for (const s of buildStories(Math.ceil(target / 3), 0, 'bench')) {
+    if (events >= target) break;
+    stories.push(s);
+    events += s.phase1.length + s.phase2.length;
+  }
+  const all = stories.flatMap((s) => [...s.phase1, ...s.phase2]);
+  const produceStart = performance.now();
+  await produceEvents(t.producer, t.codec, t.topics, all, 10_000);
+  const produceSeconds = (performance.now() - produceStart) / 1000;
+
+  const groupId = `${t.config.TOPIC_PREFIX}state-builder`;
+  const builder = createStateBuilder({
+    kafka: t.kafka,
+    redis: t.redis,
+    codec: t.codec,
+    topics: t.topics,
+    redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
+    groupId,
+    deadLetters: new KafkaDeadLetters(t.producer, t.codec),
+    stateChanges: { producer: t.producer },
+    log: () => {},
+  });
+  const start = performance.now();
+  await builder.start();
+  for (;;) {
+    if ((await groupLag(t.admin, t.topics, groupId)) === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await builder.stop();
+  process.stdout.write(
+    `${JSON.stringify({
+      events: all.length,
+      numbers: stories.length,
+      partitions,
+      produceSeconds: Math.round(produceSeconds * 10) / 10,
+      seconds: Math.round(seconds * 10) / 10,
+      eventsPerSecond: Math.round(all.length / seconds),
+    })}\n`,
+  );
+} finally {
+  await t.close();
+}
