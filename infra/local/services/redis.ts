@@ -55,6 +55,10 @@ export const redis: LocalService = {
       dir,
       '--appendonly',
       'yes',
+      // State records are ~55 bytes (up to ~80): with Redis's default of 64 a bucket holding one
+      // larger record leaves the compact listpack encoding, nearly doubling bytes per number.
+      '--hash-max-listpack-value',
+      '128',
       '--daemonize',
       'yes',
       '--pidfile',
