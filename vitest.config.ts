@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{schemas,infra,ingest,processors,query-api}/**/*.test.ts'],
+          include: ['{schemas,infra,ingest,processors,query-api,security}/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },

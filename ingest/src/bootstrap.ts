@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -9,18 +10,24 @@ import {
   type TopicNames,
   topicNames,
 } from '@hub/infra';
+import { readState } from '@hub/processors/state/read';
 import { EventCodec } from '@hub/schemas';
 import type { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
 import { BulkReportStore } from './bulk-reports.ts';
 import type { IngestContext } from './context.ts';
-import { type Authenticator, type StaticApiKey, staticApiKeyAuthenticator } from './principal.ts';
+import {
+  type AuditRecorder,
+  type Authenticator,
+  type StaticApiKey,
+  staticApiKeyAuthenticator,
+} from './principal.ts';
 import { Publisher } from './publisher.ts';
 
 export const BULK_REPORT_TTL_SECONDS = 7 * 24 * 3600;
 export const MAX_BULK_BODY_BYTES = 64 * 1024 * 1024;
 
-/** Where the local API keys live until keys are issued through the accounts topic. */
+/** API keys from a file: for tests and offline tools; the server's keys come from the accounts topic. */
 export const apiKeysFile = (config: Pick<Config, 'HUB_DATA_DIR'>): string =>
   join(config.HUB_DATA_DIR, 'api-keys.json');
 
@@ -35,6 +42,7 @@ export async function registerIngestSchemas(codec: EventCodec, topics: TopicName
   await codec.register('nin-linkage', topics.ninLinkages);
   await codec.register('bvn-linkage', topics.bvnLinkages);
   await codec.register('delink', topics.delink);
+  await codec.register('audit', topics.audit);
 }
 
 export interface IngestResources {
@@ -46,7 +54,12 @@ export interface IngestResources {
 
 export async function createIngestContext(
   config: Config,
-  options: { authenticate?: Authenticator; now?: () => number } = {},
+  options: {
+    authenticate?: Authenticator;
+    audit?: AuditRecorder;
+    servingOperators?: IngestContext['servingOperators'];
+    now?: () => number;
+  } = {},
 ): Promise<IngestResources> {
   const topics = topicNames(config.TOPIC_PREFIX);
   const codec = new EventCodec(createSchemaRegistry(config));
@@ -54,11 +67,17 @@ export async function createIngestContext(
   const producer = createProducer(createKafka(config));
   await producer.connect();
   const redis = createRedis(config);
+  const publisher = new Publisher(producer, codec);
   const ctx: IngestContext = {
     topics,
-    publisher: new Publisher(producer, codec),
+    publisher,
     reports: new BulkReportStore(redis, config.REDIS_KEY_PREFIX, BULK_REPORT_TTL_SECONDS),
     authenticate: options.authenticate ?? staticApiKeyAuthenticator(loadStaticApiKeys(apiKeysFile(config))),
+    audit: options.audit ?? directAuditRecorder(publisher, topics.audit),
+    servingOperators:
+      options.servingOperators ??
+      (async (msisdns) =>
+        (await readState(redis, config.REDIS_KEY_PREFIX, msisdns)).map((r) => r.record?.operator ?? null)),
     tokenSecret: config.TOKEN_SECRET,
     maxBulkBodyBytes: MAX_BULK_BODY_BYTES,
     now: options.now ?? Date.now,
@@ -70,6 +89,34 @@ export async function createIngestContext(
     async close() {
       await producer.disconnect();
       redis.disconnect();
+    },
+  };
+}
+
+/** Publishes each audit entry on its own (the API's security layer batches instead). */
+function directAuditRecorder(publisher: Publisher, topic: string): AuditRecorder {
+  return {
+    record(entry) {
+      const now = Date.now();
+      const event = {
+        eventId: randomUUID(),
+        source: 'API',
+        actor: entry.actor,
+        organisation: entry.organisation,
+        action: entry.action,
+        target: entry.target ?? null,
+        outcome: entry.outcome,
+        details: JSON.stringify(entry.details ?? {}),
+        requestId: entry.requestId ?? null,
+        ip: entry.ip ?? null,
+        occurredAt: now,
+        receivedAt: now,
+      };
+      publisher.publish('audit', topic, [{ key: event.actor, value: event }]).catch((err: Error) => {
+        console.error(
+          JSON.stringify({ level: 'error', message: 'audit entry not published', error: err.message }),
+        );
+      });
     },
   };
 }

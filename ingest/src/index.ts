@@ -1,5 +1,5 @@
 export { createIngestApp } from './app.ts';
-export { requireApiKey } from './auth.ts';
+export { ANY_ROLE, requireApiKey, requireAuth } from './auth.ts';
 export {
   apiKeysFile,
   createIngestContext,

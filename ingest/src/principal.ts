@@ -2,6 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 export type OrganisationType = 'OPERATOR' | 'SERVICE_PROVIDER' | 'IDENTITY_SOURCE' | 'HUB';
 
+/** The roles of the Reconix document's Auth column (Analyst: read-only). */
+export const ROLES = ['Admin', 'Operator', 'Auditor', 'ServiceProvider', 'Analyst'] as const;
+export type Role = (typeof ROLES)[number];
+
 /** Who is calling: resolved from an API key (machines) or a session (people). */
 export interface Principal {
   organisation: string;
@@ -10,6 +14,48 @@ export interface Principal {
   operatorCode: string | null;
   /** Non-secret identifier of the credential used, for audit and logs. */
   credentialId: string;
+  /** Roles held; absent for API keys, whose role follows from the organisation type (rolesOf). */
+  roles?: readonly Role[];
+  /** National number prefixes the operator may update; absent: those allocated to operatorCode. */
+  ranges?: readonly string[];
+  /** The person behind a session (user id); absent for API keys. */
+  userId?: string;
+  /** The JWT id of the session's access token; absent for API keys. */
+  sessionId?: string;
+}
+
+/** What an API key of each organisation type may do, in Reconix roles (feed keys hold none). */
+export const KEY_ROLES: Record<OrganisationType, readonly Role[]> = {
+  OPERATOR: ['Operator'],
+  SERVICE_PROVIDER: ['ServiceProvider'],
+  HUB: ['Admin'],
+  IDENTITY_SOURCE: [],
+};
+
+export function rolesOf(principal: Principal): readonly Role[] {
+  return principal.roles ?? KEY_ROLES[principal.type];
+}
+
+/** A privileged action for the audit trail; the recorder adds ids and times. */
+export interface AuditEntry {
+  actor: string;
+  organisation: string | null;
+  action: string;
+  target?: string | null;
+  outcome: 'SUCCESS' | 'DENIED' | 'FAILURE';
+  details?: Record<string, unknown>;
+  requestId?: string | null;
+  ip?: string | null;
+}
+
+/** Records audit entries on the audit topic, off the request path. */
+export interface AuditRecorder {
+  record(entry: AuditEntry): void;
+}
+
+/** The actor an audit entry names for a principal: the user, else the credential. */
+export function actorOf(principal: Principal): string {
+  return principal.userId ? `user:${principal.userId}` : `key:${principal.credentialId}`;
 }
 
 /** Resolves the `Authorization` header to a principal, or null when it is missing or not valid. */

@@ -7,12 +7,22 @@ import {
 import { contentEventId } from './event-ids.ts';
 import type { Principal } from './principal.ts';
 
-/** Why an operator may not report on a number, or null when it may. */
-export function rangeViolation(principal: Principal, msisdn: string): string | null {
+/**
+ * Why an operator may not report on a number, or null when it may: the number is in its allocated
+ * ranges, or its current state names the operator as the serving one (ported in).
+ */
+export function rangeViolation(
+  principal: Principal,
+  msisdn: string,
+  servingOperator: string | null = null,
+): string | null {
   if (principal.type === 'HUB') return null;
   const allocated = allocatedOperator(msisdn);
-  if (principal.operatorCode && allocated?.code === principal.operatorCode) return null;
-  return `is not in the number ranges allocated to ${principal.operatorCode ?? principal.organisation} (allocated to ${allocated?.code ?? 'no operator'})`;
+  if (principal.ranges && principal.ranges.length > 0) {
+    if (principal.ranges.some((prefix) => msisdn.slice(3).startsWith(prefix))) return null;
+  } else if (principal.operatorCode && allocated?.code === principal.operatorCode) return null;
+  if (principal.operatorCode && servingOperator === principal.operatorCode) return null;
+  return `is not in the number ranges allocated to ${principal.operatorCode ?? principal.organisation} (allocated to ${allocated?.code ?? 'no operator'}${servingOperator ? `, served by ${servingOperator}` : ''})`;
 }
 
 export function toStatusEvent(

@@ -1,9 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { createIngestApp, tirmsError } from '@hub/ingest';
+import { httpExceptionResponse } from '@hub/security';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { requestDuration } from './metrics.ts';
+import { registerApiKeyRoutes } from './routes/api-keys.ts';
+import { registerAuditLogRoutes } from './routes/audit-logs.ts';
+import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCorroborateRoutes } from './routes/corroborate.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
@@ -37,9 +41,14 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
     );
   });
 
+  app.use('/api/*', ctx.security.middleware(ctx.ingest.authenticate));
+
   registerHealthRoutes(app, ctx, probes);
+  registerAuthRoutes(app, ctx);
+  registerApiKeyRoutes(app, ctx);
   app.route('/', createIngestApp(ctx.ingest));
   registerTirmsVerifyRoutes(app, ctx);
+  registerAuditLogRoutes(app, ctx);
   registerCorroborateRoutes(app, ctx);
   registerDashboardRoutes(app, ctx);
   registerLinkageRoutes(app, ctx);
@@ -64,6 +73,8 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
       : c.json({ detail: `no route ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404),
   );
   app.onError((err, c) => {
+    const refused = httpExceptionResponse(err, c);
+    if (refused) return refused;
     // Internal messages and stacks stay in the log; the client gets the request id to quote.
     console.error(
       JSON.stringify({

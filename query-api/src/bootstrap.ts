@@ -2,6 +2,7 @@ import { type Config, createClickHouse, createKafka, createProducer, createSchem
 import { createIngestContext } from '@hub/ingest';
 import { readState } from '@hub/processors/state/index';
 import { EventCodec } from '@hub/schemas';
+import { Security, type SecurityOptions } from '@hub/security';
 import type { ApiContext } from './context.ts';
 import { createIdentitySources } from './external/index.ts';
 import { redisRoundTrip, verificationsDropped } from './metrics.ts';
@@ -19,9 +20,18 @@ export interface ApiResources {
 /** Connects everything the API needs, once, at start-up. */
 export async function createApiContext(
   config: Config,
-  overrides: Partial<Pick<ApiContext, 'now'>> & Parameters<typeof createIngestContext>[1] = {},
+  overrides: Partial<Pick<ApiContext, 'now'>> &
+    Parameters<typeof createIngestContext>[1] & { security?: SecurityOptions } = {},
 ): Promise<ApiResources> {
-  const ingest = await createIngestContext(config, overrides);
+  const security = await Security.create(config, {
+    ...overrides.security,
+    ...(overrides.now ? { now: overrides.now } : {}),
+  });
+  const ingest = await createIngestContext(config, {
+    authenticate: security.authenticate,
+    audit: security.audit,
+    ...overrides,
+  });
   const { redis } = ingest;
   const codec = new EventCodec(createSchemaRegistry(config));
   await codec.register('verification', ingest.ctx.topics.verifications);
@@ -38,6 +48,7 @@ export async function createApiContext(
   const ctx: ApiContext = {
     config,
     ingest: ingest.ctx,
+    security,
     redis,
     async readState(msisdns) {
       const end = redisRoundTrip.startTimer({ numbers: msisdns.length > 1 ? 'many' : 'one' });
@@ -75,6 +86,7 @@ export async function createApiContext(
       await clickhouse.close();
       if (clickhouseRead !== clickhouse) await clickhouseRead.close();
       await ingest.close();
+      await security.close();
     },
   };
 }

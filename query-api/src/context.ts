@@ -3,6 +3,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Config } from '@hub/infra';
 import type { IngestContext, Principal } from '@hub/ingest';
 import type { StateReading } from '@hub/processors/state/index';
+import type { Security } from '@hub/security';
 import type { Redis } from 'ioredis';
 import type { IdentitySources } from './external/index.ts';
 import type { VerificationRecorder } from './verifications.ts';
@@ -11,6 +12,8 @@ import type { VerificationRecorder } from './verifications.ts';
 export interface ApiContext {
   config: Config;
   ingest: IngestContext;
+  /** Organisations, users, API keys, sessions, rate limits and the audit trail. */
+  security: Security;
   redis: Redis;
   /** Current state of many numbers in one Redis round trip. */
   readState(msisdns: readonly string[]): Promise<StateReading[]>;

@@ -15,6 +15,7 @@ import type { BulkReport, Rejection } from '../bulk-reports.ts';
 import type { IngestApp, IngestContext, IngestEnv } from '../context.ts';
 import { summarise, tirmsError, tirmsOk } from '../envelope.ts';
 import { newBatchId } from '../event-ids.ts';
+import { actorOf } from '../principal.ts';
 import { KafkaUnavailableError } from '../publisher.ts';
 import { readJsonBody } from '../request-body.ts';
 import { rangeViolation, toStatusEvent } from '../status-events.ts';
@@ -126,8 +127,10 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
     const check = checkStatusUpdate(body.value);
     if (!check.ok) return tirmsError(c, 'VALIDATION_ERROR', summarise(check.problems), check.problems);
     const principal = c.get('principal');
-    const violation = rangeViolation(principal, check.value.msisdn);
+    const [serving] = await ctx.servingOperators([check.value.msisdn]);
+    const violation = rangeViolation(principal, check.value.msisdn, serving ?? null);
     if (violation) {
+      audit(c, ctx, 'STATUS_UPDATE', check.value.msisdn, 'DENIED', { reason: violation });
       return tirmsError(c, 'FORBIDDEN', `phoneNumber: ${violation}`, [
         { field: 'phoneNumber', message: violation },
       ]);
@@ -141,6 +144,7 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
     } catch (err) {
       return unavailable(c, err);
     }
+    audit(c, ctx, 'STATUS_UPDATE', event.msisdn, 'SUCCESS', { status: event.status, eventId: event.eventId });
     return tirmsOk(c, {
       phoneNumber: check.value.submittedNumber,
       status: check.value.submittedStatus,
@@ -208,16 +212,23 @@ async function ingestBulk(
   const operator = operatorOf(principal);
   const rejections: Rejection[] = [];
   const events = [];
+  const checks = records.map((record) => checkStatusUpdate(record));
+  // One state round trip for the serving operator of every valid number (ported-in numbers).
+  const valid = checks.flatMap((check) => (check.ok ? [check.value.msisdn] : []));
+  const serving = principal.type === 'HUB' ? [] : await ctx.servingOperators(valid);
+  let validIndex = 0;
+  let outOfRange = 0;
   for (let index = 0; index < records.length; index++) {
     const record = records[index];
-    const check = checkStatusUpdate(record);
+    const check = checks[index]!;
     if (!check.ok) {
       for (const p of check.problems) {
         rejections.push({ index, phoneNumber: numberOf(record), field: p.field, reason: p.message });
       }
       continue;
     }
-    const violation = rangeViolation(principal, check.value.msisdn);
+    const violation = rangeViolation(principal, check.value.msisdn, serving[validIndex++] ?? null);
+    if (violation) outOfRange++;
     if (violation) {
       rejections.push({
         index,
@@ -249,6 +260,19 @@ async function ingestBulk(
     }
   }
   await ctx.reports.save(report);
+  audit(
+    c,
+    ctx,
+    kind === 'UPLOAD' ? 'BULK_UPLOAD' : 'BULK_STATUS_UPDATE',
+    batchId,
+    events.length > 0 ? 'SUCCESS' : 'FAILURE',
+    {
+      total: records.length,
+      accepted: events.length,
+      rejected,
+      outOfRange,
+    },
+  );
   const link = `${TIRMS_BASE}/phone-numbers/bulk-reports/${batchId}`;
   if (events.length === 0) {
     const first = rejections
@@ -270,6 +294,26 @@ async function ingestBulk(
   }
   const message = `Request accepted: ${events.length} of ${records.length} records published, ${rejected} rejected`;
   return tirmsOk(c, { message, link }, 202);
+}
+
+function audit(
+  c: Context<IngestEnv>,
+  ctx: IngestContext,
+  action: string,
+  target: string,
+  outcome: 'SUCCESS' | 'DENIED' | 'FAILURE',
+  details: Record<string, unknown>,
+): void {
+  const principal = c.get('principal');
+  ctx.audit.record({
+    actor: actorOf(principal),
+    organisation: principal.organisation,
+    action,
+    target,
+    outcome,
+    details,
+    requestId: c.get('requestId') ?? null,
+  });
 }
 
 function operatorOf(principal: { operatorCode: string | null; organisation: string }): string {
