@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '@hub/infra';
+import {
+  type Config,
+  createClickHouse,
+  createDatabase,
+  createProducer,
+  createSchemaRegistry,
+  topicNames,
+} from '@hub/infra';
 import type { Role } from '@hub/ingest';
+import { EventCodec } from '@hub/schemas';
 import { hashPassword, type NewOrganisation, type Notification, type SecurityOptions } from '@hub/security';
+import { migrate } from '../../processors/src/history/migrate.ts';
+import { HistorySink } from '../../processors/src/history/sink.ts';
+import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
 import { createApiApp } from '../../query-api/src/app.ts';
 import { type ApiResources, createApiContext } from '../../query-api/src/bootstrap.ts';
 import type { ApiApp } from '../../query-api/src/context.ts';
@@ -26,13 +37,19 @@ export interface Harness {
     options?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
   ): Promise<Response>;
   login(email: string, password: string): Promise<Response>;
+  /** Runs the history sink (Kafka → ClickHouse) until close, for audit rows. */
+  startHistorySink(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The whole API against real services, with a topic prefix, key prefix and database of its own. */
 export async function createHarness(name: string, security: SecurityOptions = {}): Promise<Harness> {
-  const config = testConfig(name);
-  await createTestTopics(config);
+  const config = testConfig(name, { KAFKA_PARTITIONS: '2' });
+  const kafka = await createTestTopics(config);
+  await createDatabase(config);
+  const clickhouse = createClickHouse(config);
+  await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+  const stops: (() => Promise<void>)[] = [];
   const outbox: Notification[] = [];
   const resources = await createApiContext(config, {
     security: { notify: async (n) => void outbox.push(n), ...security },
@@ -77,8 +94,36 @@ export async function createHarness(name: string, security: SecurityOptions = {}
     login(email, password) {
       return h.call('POST', '/api/v1/auth/login', { body: { email, password } });
     },
+    async startHistorySink() {
+      const producer = createProducer(kafka);
+      await producer.connect();
+      const codec = new EventCodec(createSchemaRegistry(config));
+      const topics = topicNames(config.TOPIC_PREFIX);
+      await codec.register('audit', topics.audit);
+      const sink = new HistorySink({
+        kafka,
+        clickhouse,
+        database: config.CLICKHOUSE_DATABASE,
+        codec,
+        topics,
+        groupId: `${config.TOPIC_PREFIX}history-sink`,
+        deadLetters: new KafkaDeadLetters(producer, codec),
+        maxWaitMs: 100,
+        log: () => {},
+      });
+      await sink.start();
+      stops.push(async () => {
+        await sink.stop();
+        await producer.disconnect();
+      });
+    },
     async close() {
       await resources.close();
+      for (const stop of stops) await stop();
+      await clickhouse
+        .command({ query: `DROP DATABASE IF EXISTS ${config.CLICKHOUSE_DATABASE}` })
+        .catch(() => undefined);
+      await clickhouse.close();
     },
   };
   return h;

@@ -3,6 +3,7 @@ import type { BvnLinkageEvent, NinLinkageEvent } from '@hub/schemas';
 import type { IngestApp, IngestContext } from '../context.ts';
 import { type FieldError, reconixError, summarise } from '../envelope.ts';
 import { checkFeedRecord } from '../feeds.ts';
+import { rolesOf } from '../principal.ts';
 import { KafkaUnavailableError } from '../publisher.ts';
 import { readJsonBody } from '../request-body.ts';
 
@@ -127,10 +128,8 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
     }
     if (problems.length > 0) return reconixError(c, 'VALIDATION_ERROR', summarise(problems), problems);
     const source = value.source as 'NIMC' | 'NIBSS';
-    if (
-      principal.type !== 'HUB' &&
-      !(principal.type === 'IDENTITY_SOURCE' && principal.organisation === source)
-    ) {
+    const hubAdmin = principal.type === 'HUB' && rolesOf(principal).includes('Admin');
+    if (!hubAdmin && !(principal.type === 'IDENTITY_SOURCE' && principal.organisation === source)) {
       return reconixError(c, 'FORBIDDEN', `this key may not post ${source} events`);
     }
 

@@ -325,6 +325,8 @@ export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
   });
 
   app.post(createKey.path, managers, async (c) => {
+    const caller = keyManager(c, undefined);
+    if (!caller.ok) return caller.response;
     const b = await body(c, CreateKey);
     if (!b.ok) return b.response;
     const m = keyManager(c, b.value.organisation);
