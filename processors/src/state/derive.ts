@@ -1,5 +1,5 @@
 import { allocatedOperator, type TelecomStatus } from '@hub/schemas';
-import type { BvnLink, NinLink, OpenDelink, StateRecord } from './record.ts';
+import type { BvnLink, CompletedDelink, NinLink, OpenDelink, StateRecord, StoredNinLink } from './record.ts';
 
 export const CONFLICT_CODES = [
   'STALE_LINKAGE',
@@ -54,15 +54,72 @@ export function recycleDateOf(r: StateRecord): string | null {
 }
 
 /** Old = linked strictly before the recycle date (the previous owner's). */
-export function isOld(link: NinLink, recycleDate: string | null): boolean {
+export function isOld(link: Pick<NinLink, 'linkDate'>, recycleDate: string | null): boolean {
   return recycleDate !== null && link.linkDate < recycleDate;
+}
+
+/** Greatest of the ascending `recycleDates` that is on or before `date`, or null. */
+function recycleOnOrBefore(recycleDates: readonly string[], date: string): string | null {
+  let found: string | null = null;
+  for (const d of recycleDates) {
+    if (d > date) break;
+    found = d;
+  }
+  return found;
+}
+
+/**
+ * The date a completed delink clears a linkage of kind `kind` linked on `linkDate`, or null: the
+ * earliest completed delink C of a matching scope (NIN, BVN or ALL) such that the linkage is older
+ * than R_C, the greatest recycle date on or before C's date — i.e. it was a previous owner's at the
+ * time of a recycle that preceded the completion.
+ */
+export function delinkClearedDate(
+  r: Pick<StateRecord, 'recycleDates' | 'completedDelinks'>,
+  kind: 'NIN' | 'BVN',
+  linkDate: string,
+): string | null {
+  // completedDelinks is sorted by date, so the first match is the earliest.
+  for (const c of r.completedDelinks as readonly CompletedDelink[]) {
+    if (c.scope !== 'ALL' && c.scope !== kind) continue;
+    const recycle = recycleOnOrBefore(r.recycleDates, c.date);
+    if (recycle !== null && linkDate < recycle) return c.date;
+  }
+  return null;
+}
+
+function clearedDateOf(r: StateRecord, kind: 'NIN' | 'BVN', l: StoredNinLink): string | null {
+  const byDelink = delinkClearedDate(r, kind, l.linkDate);
+  if (l.unlinkedDate === null) return byDelink;
+  if (byDelink === null || l.unlinkedDate < byDelink) return l.unlinkedDate;
+  return byDelink;
+}
+
+/** The record's linkages as the view shows them, with cleared dates derived from the stored facts. */
+export function linkagesOf(r: StateRecord): { nin: NinLink[]; bvn: BvnLink[] } {
+  return {
+    nin: r.nin.map((l) => ({
+      token: l.token,
+      masked: l.masked,
+      linkDate: l.linkDate,
+      clearedDate: clearedDateOf(r, 'NIN', l),
+    })),
+    bvn: r.bvn.map((l) => ({
+      token: l.token,
+      masked: l.masked,
+      holderNinToken: l.holderNinToken,
+      linkDate: l.linkDate,
+      clearedDate: clearedDateOf(r, 'BVN', l),
+    })),
+  };
 }
 
 export function deriveView(msisdn: string, r: StateRecord): StateView {
   const recycleDate = recycleDateOf(r);
   const isRecycled = recycleDate !== null;
-  const activeNin = r.nin.filter((l) => l.clearedDate === null);
-  const activeBvn = r.bvn.filter((l) => l.clearedDate === null);
+  const links = linkagesOf(r);
+  const activeNin = links.nin.filter((l) => l.clearedDate === null);
+  const activeBvn = links.bvn.filter((l) => l.clearedDate === null);
   const hasStale = [...activeNin, ...activeBvn].some((l) => isOld(l, recycleDate));
 
   const conflicts: Conflict[] = [];
@@ -119,7 +176,7 @@ export function deriveView(msisdn: string, r: StateRecord): StateView {
     canAssignToNewUser: isRecycled && !hasStale && r.telecomStatus !== 'BLACKLISTED',
     lifecycleStatus,
     openDelink: r.openDelink,
-    ninLinkages: r.nin,
-    bvnLinkages: r.bvn,
+    ninLinkages: links.nin,
+    bvnLinkages: links.bvn,
   };
 }

@@ -1,9 +1,18 @@
 import { dateToDays, daysToDate, OPERATORS, TELECOM_STATUSES, type TelecomStatus } from '@hub/schemas';
 import { DATE_EPOCH } from './machine.ts';
-import { type BvnLink, INPUTS, type NinLink, type OpenDelinkAction, type StateRecord } from './record.ts';
+import {
+  type CompletedDelink,
+  DELINK_SCOPES,
+  HISTORY_LIMIT,
+  INPUTS,
+  type OpenDelinkAction,
+  type StateRecord,
+  type StoredBvnLink,
+  type StoredNinLink,
+} from './record.ts';
 
 /**
- * Compact binary form of a StateRecord, the value stored in Redis (typically ~45-50 bytes, so a
+ * Compact binary form of a StateRecord, the value stored in Redis (typically ~45-55 bytes, so a
  * bucket of 100 numbers stays a listpack-encoded hash). Layout, format 1:
  *
  *   u8 flags      bits 0-2 telecom status (0 none, else index in TELECOM_STATUSES + 1),
@@ -21,7 +30,23 @@ import { type BvnLink, INPUTS, type NinLink, type OpenDelinkAction, type StateRe
  *   [open delink] u8 0 + 16 bytes (UUID request id) or u8 1 + varint length + UTF-8
  *
  * Dates are days since 1990-01-01 (u16, big-endian). A mask word holds the last 4 digits of the
- * masked identifier in bits 0-13, "has holder NIN token" in bit 14 and "cleared" in bit 15.
+ * masked identifier in bits 0-13, "has holder NIN token" in bit 14 and "unlinked" in bit 15 (the
+ * date that follows is the UNLINK's; clearing by a delink is derived, never stored per linkage).
+ *
+ * Format 2 (ext bits 4-7 = 1) is format 1 followed by the history section:
+ *
+ *   u8            bits 0-3 number of extra recycle dates, bits 4-7 number of ALL completed delinks
+ *   u8            bits 0-3 number of NIN completed delinks, bits 4-7 number of BVN completed delinks
+ *   u16 days × n  the extra recycle dates, then the ALL, NIN and BVN delink dates, each ascending
+ *
+ * The extra recycle dates are `recycleDates` without lastChurnedDate and lastReassignedDate, which
+ * are already stored; the decoder adds them back and keeps the most recent HISTORY_LIMIT. A record
+ * with no extra recycle date and no completed delink is written in format 1 (the extension byte is
+ * then only there when format 1 needed it), so the common record pays nothing for the history.
+ *
+ * Records written before format 2 existed are format 1 whose "cleared" linkages may have been
+ * cleared by a delink; they decode with those dates as UNLINK dates, so they read the same. A
+ * rebuild from the topics (processors rebuild) rewrites them with the exact facts.
  */
 
 export class StateEncodingError extends Error {
@@ -188,7 +213,8 @@ export function encodeState(r: StateRecord): Buffer {
   }
   const operatorIndex = r.operator === null ? 0 : (OPERATOR_INDEX.get(r.operator) ?? -1);
   const openCode = r.openDelink === null ? 0 : OPEN_ACTIONS.indexOf(r.openDelink.action) + 1;
-  const ext = openCode | (operatorIndex === -1 ? 0b100 : 0);
+  const history = historyOf(r);
+  const ext = openCode | (operatorIndex === -1 ? 0b100 : 0) | (history === null ? 0 : 1 << 4);
   const flags =
     statusCode |
     (r.reassignmentDate !== null ? 1 << 3 : 0) |
@@ -213,18 +239,20 @@ export function encodeState(r: StateRecord): Buffer {
   for (const l of r.nin) {
     w.token(l.token);
     w.date(l.linkDate);
-    w.u16(maskDigits(l.masked) | (l.clearedDate !== null ? 0x8000 : 0));
-    if (l.clearedDate !== null) w.date(l.clearedDate);
+    w.u16(maskDigits(l.masked) | (l.unlinkedDate !== null ? 0x8000 : 0));
+    if (l.unlinkedDate !== null) w.date(l.unlinkedDate);
   }
   w.varint(r.bvn.length);
   for (const l of r.bvn) {
     w.token(l.token);
     w.date(l.linkDate);
     w.u16(
-      maskDigits(l.masked) | (l.holderNinToken !== null ? 0x4000 : 0) | (l.clearedDate !== null ? 0x8000 : 0),
+      maskDigits(l.masked) |
+        (l.holderNinToken !== null ? 0x4000 : 0) |
+        (l.unlinkedDate !== null ? 0x8000 : 0),
     );
     if (l.holderNinToken !== null) w.token(l.holderNinToken);
-    if (l.clearedDate !== null) w.date(l.clearedDate);
+    if (l.unlinkedDate !== null) w.date(l.unlinkedDate);
   }
   if (r.openDelink !== null) {
     const id = r.openDelink.requestId;
@@ -236,7 +264,68 @@ export function encodeState(r: StateRecord): Buffer {
       w.text(id);
     }
   }
+  if (history !== null) {
+    const [extra, all, nin, bvn] = history;
+    w.u8(extra.length | (all.length << 4));
+    w.u8(nin.length | (bvn.length << 4));
+    for (const list of history) for (const d of list) w.date(d);
+  }
   return w.done();
+}
+
+/** Recycle dates implied by the last churned/reassigned dates plus `extra`: the most recent HISTORY_LIMIT. */
+function recycleDatesFrom(extra: readonly string[], churned: string | null, reassigned: string | null) {
+  const all = new Set(extra);
+  if (churned !== null) all.add(churned);
+  if (reassigned !== null) all.add(reassigned);
+  return [...all].sort().slice(-HISTORY_LIMIT);
+}
+
+function ascendingDistinct(list: readonly string[]): boolean {
+  return list.every((d, i) => i === 0 || list[i - 1]! < d);
+}
+
+/**
+ * The history section's date lists (extra recycle dates, ALL, NIN, BVN delink dates), or null when
+ * the record needs none (format 1). Throws when the lists break the record's invariants, since they
+ * would not decode back to the same record.
+ */
+function historyOf(r: StateRecord): [string[], string[], string[], string[]] | null {
+  const extra = r.recycleDates.filter((d) => d !== r.lastChurnedDate && d !== r.lastReassignedDate);
+  const implied = recycleDatesFrom(extra, r.lastChurnedDate, r.lastReassignedDate);
+  if (
+    r.recycleDates.length > HISTORY_LIMIT ||
+    !ascendingDistinct(r.recycleDates) ||
+    implied.join() !== r.recycleDates.join()
+  ) {
+    throw new StateEncodingError(
+      `recycleDates [${r.recycleDates.join(', ')}] do not agree with lastChurnedDate ${r.lastChurnedDate} and lastReassignedDate ${r.lastReassignedDate}`,
+    );
+  }
+  const byScope = DELINK_SCOPES.map((scope) =>
+    r.completedDelinks.filter((d) => d.scope === scope).map((d) => d.date),
+  );
+  const canonical = DELINK_SCOPES.flatMap((scope, i) => byScope[i]!.map((date) => ({ date, scope })));
+  const sorted = sortDelinks(canonical);
+  if (
+    byScope.some((l) => l.length > HISTORY_LIMIT || !ascendingDistinct(l)) ||
+    canonical.length !== r.completedDelinks.length ||
+    sorted.some((d, i) => d.date !== r.completedDelinks[i]?.date || d.scope !== r.completedDelinks[i]?.scope)
+  ) {
+    throw new StateEncodingError('completedDelinks are not distinct, sorted and within the limit per scope');
+  }
+  if (extra.length === 0 && r.completedDelinks.length === 0) return null;
+  return [extra, byScope[0]!, byScope[1]!, byScope[2]!];
+}
+
+function sortDelinks(list: CompletedDelink[]): CompletedDelink[] {
+  return list.sort((a, b) =>
+    a.date !== b.date
+      ? a.date < b.date
+        ? -1
+        : 1
+      : DELINK_SCOPES.indexOf(a.scope) - DELINK_SCOPES.indexOf(b.scope),
+  );
 }
 
 function uuidFrom(b: Buffer): string {
@@ -248,7 +337,8 @@ export function decodeState(bytes: Buffer): StateRecord {
   const r = new Reader(bytes);
   const flags = r.u8('flags');
   const ext = flags & 0x80 ? r.u8('extension') : 0;
-  if (ext >> 4 !== 0) throw new StateEncodingError(`state record format ${(ext >> 4) + 1} is not supported`);
+  const format = (ext >> 4) + 1;
+  if (format > 2) throw new StateEncodingError(`state record format ${format} is not supported`);
   if (ext & 0b1000) throw new StateEncodingError('state record extension has reserved bit 3 set');
   const statusCode = flags & 0b111;
   const telecomStatus: TelecomStatus | null =
@@ -276,25 +366,25 @@ export function decodeState(bytes: Buffer): StateRecord {
     const v = r.varint(`${input} offset`);
     offsets[input] = v === 0n ? null : v - 1n;
   }
-  const nin: NinLink[] = [];
+  const nin: StoredNinLink[] = [];
   const ninCount = r.smallInt('NIN count', 10_000);
   for (let i = 0; i < ninCount; i++) {
     const token = r.token('NIN token');
     const linkDate = r.date('NIN linkDate');
     const word = r.u16('NIN mask');
     if (word & 0x4000) throw new StateEncodingError('NIN linkage has the holder bit set');
-    const clearedDate = word & 0x8000 ? r.date('NIN clearedDate') : null;
-    nin.push({ token, masked: maskFrom(word), linkDate, clearedDate });
+    const unlinkedDate = word & 0x8000 ? r.date('NIN unlinkedDate') : null;
+    nin.push({ token, masked: maskFrom(word), linkDate, unlinkedDate });
   }
-  const bvn: BvnLink[] = [];
+  const bvn: StoredBvnLink[] = [];
   const bvnCount = r.smallInt('BVN count', 10_000);
   for (let i = 0; i < bvnCount; i++) {
     const token = r.token('BVN token');
     const linkDate = r.date('BVN linkDate');
     const word = r.u16('BVN mask');
     const holderNinToken = word & 0x4000 ? r.token('BVN holder NIN token') : null;
-    const clearedDate = word & 0x8000 ? r.date('BVN clearedDate') : null;
-    bvn.push({ token, masked: maskFrom(word), holderNinToken, linkDate, clearedDate });
+    const unlinkedDate = word & 0x8000 ? r.date('BVN unlinkedDate') : null;
+    bvn.push({ token, masked: maskFrom(word), holderNinToken, linkDate, unlinkedDate });
   }
   let openDelink: StateRecord['openDelink'] = null;
   if (openCode !== 0) {
@@ -304,6 +394,25 @@ export function decodeState(bytes: Buffer): StateRecord {
     else if (tag === 1) requestId = r.text('delink request id');
     else throw new StateEncodingError(`delink request id tag ${tag} is unknown`);
     openDelink = { requestId, action: OPEN_ACTIONS[openCode - 1]! };
+  }
+  let extra: string[] = [];
+  const completedDelinks: CompletedDelink[] = [];
+  if (format === 2) {
+    const a = r.u8('history counts');
+    const b = r.u8('history counts');
+    const counts = [a & 0xf, a >> 4, b & 0xf, b >> 4];
+    if (counts.some((n) => n > HISTORY_LIMIT)) {
+      throw new StateEncodingError(`history counts ${counts.join('/')} exceed ${HISTORY_LIMIT}`);
+    }
+    const lists = counts.map((n, i) => Array.from({ length: n }, () => r.date(`history list ${i}`)));
+    if (lists.some((l) => !ascendingDistinct(l))) {
+      throw new StateEncodingError('history dates are not ascending and distinct');
+    }
+    extra = lists[0]!;
+    DELINK_SCOPES.forEach((scope, i) => {
+      for (const date of lists[i + 1]!) completedDelinks.push({ date, scope });
+    });
+    sortDelinks(completedDelinks);
   }
   r.end();
   return {
@@ -315,8 +424,10 @@ export function decodeState(bytes: Buffer): StateRecord {
     lastSwappedDate,
     lastChurnedDate,
     lastReassignedDate,
+    recycleDates: recycleDatesFrom(extra, lastChurnedDate, lastReassignedDate),
     nin,
     bvn,
+    completedDelinks,
     openDelink,
     offsets,
   };

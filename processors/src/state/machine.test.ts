@@ -201,6 +201,9 @@ describe('state machine: linkages', () => {
     expect(v.activeNinLinkages).toBe(0);
     expect(v.activeBvnLinkages).toBe(1);
     expect(r.nin).toEqual([
+      { token: NIN_A, masked: '*******1234', linkDate: '2024-01-01', unlinkedDate: '2024-03-01' },
+    ]);
+    expect(v.ninLinkages).toEqual([
       { token: NIN_A, masked: '*******1234', linkDate: '2024-01-01', clearedDate: '2024-03-01' },
     ]);
   });
@@ -212,7 +215,7 @@ describe('state machine: linkages', () => {
       nin('LINK', NIN_A, '2024-04-01', '*******5555'),
     ]);
     expect(r.nin).toEqual([
-      { token: NIN_A, masked: '*******5555', linkDate: '2024-04-01', clearedDate: null },
+      { token: NIN_A, masked: '*******5555', linkDate: '2024-04-01', unlinkedDate: null },
     ]);
   });
 
@@ -311,15 +314,19 @@ describe('state machine: recycling and cleanup', () => {
     expect(v.lifecycleStatus).toBe('AVAILABLE');
     expect(v.canAssignToNewUser).toBe(true);
     expect(v.activeNinLinkages).toBe(0);
-    expect(r.nin[0]?.clearedDate).toBe('2024-01-08');
+    expect(v.ninLinkages[0]?.clearedDate).toBe('2024-01-08');
+    expect(v.bvnLinkages[0]?.clearedDate).toBe('2024-01-08');
+    // Stored as a fact; the linkages themselves are not rewritten.
+    expect(r.completedDelinks).toEqual([{ date: '2024-01-08', scope: 'ALL' }]);
+    expect(r.nin[0]?.unlinkedDate).toBeNull();
     expect(r.openDelink).toBeNull();
   });
 
   it('clears only the scope of the delink and never the new owner’s linkages', () => {
     const r = run([...recycled, nin('LINK', NIN_B, '2024-02-01'), delink('COMPLETED', 'NIN', '2024-02-02')]);
-    expect(r.nin.map((l) => l.clearedDate)).toEqual(['2024-02-02', null]);
-    expect(r.bvn.map((l) => l.clearedDate)).toEqual([null]);
     const v = deriveView(MSISDN, r);
+    expect(v.ninLinkages.map((l) => l.clearedDate)).toEqual(['2024-02-02', null]);
+    expect(v.bvnLinkages.map((l) => l.clearedDate)).toEqual([null]);
     // The old BVN is still stale; its holder NIN_A is no longer among active NINs (NIN_B).
     expect(v.conflicts.map((c) => c.code)).toEqual(['STALE_LINKAGE', 'NIN_BVN_MISMATCH']);
     expect(v.canAssignToNewUser).toBe(false);
@@ -338,8 +345,137 @@ describe('state machine: recycling and cleanup', () => {
 
   it('a COMPLETED delink on a number that was never recycled clears nothing', () => {
     const r = run([nin('LINK', NIN_A, '2020-01-01'), delink('COMPLETED', 'ALL', '2024-01-08')]);
-    expect(r.nin[0]?.clearedDate).toBeNull();
+    expect(deriveView(MSISDN, r).ninLinkages[0]?.clearedDate).toBeNull();
     expect(deriveView(MSISDN, r).cleanupStatus).toBe('not_required');
+  });
+
+  it('leaves the open request when REJECTED or COMPLETED name another request id', () => {
+    const open = [...recycled, delink('APPROVED', 'ALL', '2024-01-06', 'r1')];
+    expect(run([...open, delink('REJECTED', 'ALL', '2024-01-07', 'r2')]).openDelink).toEqual({
+      requestId: 'r1',
+      action: 'APPROVED',
+    });
+    const completedOther = run([...open, delink('COMPLETED', 'ALL', '2024-01-07', 'r2')]);
+    expect(completedOther.openDelink).toEqual({ requestId: 'r1', action: 'APPROVED' });
+    // The other request's completion still clears the old linkages.
+    expect(deriveView(MSISDN, completedOther).cleanupStatus).toBe('completed');
+  });
+});
+
+describe('state machine: delink clearing is judged by occurrence dates, not arrival order', () => {
+  it('clears an old linkage whose LINK arrives after the COMPLETED delink', () => {
+    const v = view([
+      status('CHURNED', '2024-01-01'),
+      delink('COMPLETED', 'ALL', '2024-01-08'),
+      nin('LINK', NIN_A, '2020-01-01'),
+      bvn('LINK', BVN_X, '2020-01-02', NIN_A),
+    ]);
+    expect(v.ninLinkages[0]?.clearedDate).toBe('2024-01-08');
+    expect(v.bvnLinkages[0]?.clearedDate).toBe('2024-01-08');
+    expect(v.lifecycleStatus).toBe('AVAILABLE');
+  });
+
+  it('uses a recycle that arrives after the COMPLETED delink, when it occurred before it', () => {
+    const v = view([
+      nin('LINK', NIN_A, '2020-01-01'),
+      delink('COMPLETED', 'ALL', '2024-01-08'),
+      status('CHURNED', '2024-01-01'),
+    ]);
+    expect(v.ninLinkages[0]?.clearedDate).toBe('2024-01-08');
+    expect(v.cleanupStatus).toBe('completed');
+  });
+
+  it('clears nothing with a completion that precedes every recycle', () => {
+    const v = view([
+      nin('LINK', NIN_A, '2020-01-01'),
+      delink('COMPLETED', 'ALL', '2023-12-01'),
+      status('CHURNED', '2024-01-01'),
+    ]);
+    expect(v.ninLinkages[0]?.clearedDate).toBeNull();
+    expect(v.conflicts).toEqual([{ code: 'STALE_LINKAGE', since: '2024-01-01' }]);
+    expect(v.cleanupStatus).toBe('pending');
+  });
+
+  it("clears a later owner's linkages only with a later completion after a later recycle", () => {
+    const life = [
+      nin('LINK', NIN_A, '2018-01-01'),
+      status('CHURNED', '2020-01-10'),
+      delink('COMPLETED', 'ALL', '2020-02-01', 'r1'),
+      status('REASSIGNED', '2020-06-01'),
+      nin('LINK', NIN_B, '2020-06-02'),
+      status('CHURNED', '2023-01-10'),
+    ];
+    const first = view(life);
+    // R for the 2020-02-01 completion is 2020-01-10: NIN_A (2018) is cleared, NIN_B (2020-06-02) is not.
+    expect(first.ninLinkages.map((l) => l.clearedDate)).toEqual(['2020-02-01', null]);
+    expect(first.conflicts).toEqual([{ code: 'STALE_LINKAGE', since: '2023-01-10' }]);
+    expect(first.lifecycleStatus).toBe('RECYCLED');
+    const second = view([...life, delink('COMPLETED', 'NIN', '2023-02-01', 'r2')]);
+    expect(second.ninLinkages.map((l) => l.clearedDate)).toEqual(['2020-02-01', '2023-02-01']);
+    expect(second.lifecycleStatus).toBe('AVAILABLE');
+  });
+
+  it('never clears a linkage made on or after the recycle preceding the completion', () => {
+    const v = view([
+      status('REASSIGNED', '2024-01-01'),
+      nin('LINK', NIN_A, '2024-01-01'),
+      delink('COMPLETED', 'ALL', '2024-03-01'),
+      nin('LINK', NIN_B, '2023-12-31'),
+    ]);
+    expect(v.ninLinkages.map((l) => l.clearedDate)).toEqual([null, '2024-03-01']);
+  });
+
+  it('re-activates a cleared token on a new LINK dated on or after the recycle', () => {
+    const v = view([
+      nin('LINK', NIN_A, '2020-01-01'),
+      status('CHURNED', '2024-01-01'),
+      delink('COMPLETED', 'ALL', '2024-01-08'),
+      nin('LINK', NIN_A, '2024-02-01'),
+    ]);
+    expect(v.ninLinkages[0]).toMatchObject({ linkDate: '2024-02-01', clearedDate: null });
+  });
+
+  it('takes the earliest of the UNLINK date and the clearing delink date', () => {
+    const base = [nin('LINK', NIN_A, '2020-01-01'), status('CHURNED', '2024-01-01')];
+    const unlinkFirst = view([
+      ...base,
+      nin('UNLINK', NIN_A, '2024-01-05'),
+      delink('COMPLETED', 'ALL', '2024-01-08'),
+    ]);
+    expect(unlinkFirst.ninLinkages[0]?.clearedDate).toBe('2024-01-05');
+    const delinkFirst = view([
+      ...base,
+      delink('COMPLETED', 'ALL', '2024-01-08'),
+      nin('UNLINK', NIN_A, '2024-02-01'),
+    ]);
+    expect(delinkFirst.ninLinkages[0]?.clearedDate).toBe('2024-01-08');
+  });
+
+  it('keeps the most recent 8 recycle dates and 8 completed delinks per scope, distinct', () => {
+    const events: StateEvent[] = [];
+    for (let m = 1; m <= 10; m++)
+      events.push(status(m % 2 ? 'CHURNED' : 'REASSIGNED', `2020-${String(m).padStart(2, '0')}-01`));
+    events.push(status('CHURNED', '2020-10-01'));
+    for (let d = 1; d <= 9; d++) events.push(delink('COMPLETED', 'NIN', `2021-01-0${d}`));
+    events.push(delink('COMPLETED', 'NIN', '2021-01-09'), delink('COMPLETED', 'ALL', '2021-01-09'));
+    const r = run(events);
+    expect(r.recycleDates).toEqual([
+      '2020-03-01',
+      '2020-04-01',
+      '2020-05-01',
+      '2020-06-01',
+      '2020-07-01',
+      '2020-08-01',
+      '2020-09-01',
+      '2020-10-01',
+    ]);
+    expect(r.lastChurnedDate).toBe('2020-10-01');
+    expect(r.lastReassignedDate).toBe('2020-10-01');
+    expect(r.completedDelinks.filter((d) => d.scope === 'NIN').map((d) => d.date)).toEqual(
+      ['02', '03', '04', '05', '06', '07', '08', '09'].map((d) => `2021-01-${d}`),
+    );
+    expect(r.completedDelinks.at(-2)).toEqual({ date: '2021-01-09', scope: 'ALL' });
+    expect(r.version).toBe(events.length);
   });
 });
 

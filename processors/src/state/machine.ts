@@ -7,8 +7,14 @@ import {
   TELECOM_STATUSES,
   todayInLagos,
 } from '@hub/schemas';
-import { isOld, recycleDateOf } from './derive.ts';
-import { cloneRecord, type NinLink, type StateEvent, type StateRecord } from './record.ts';
+import {
+  cloneRecord,
+  DELINK_SCOPES,
+  type StateEvent,
+  type StateRecord,
+  withCompletedDelink,
+  withRecycleDate,
+} from './record.ts';
 
 /** Dates are stored as uint16 days since this epoch, so only this range is representable. */
 export const DATE_EPOCH = '1990-01-01';
@@ -27,6 +33,9 @@ export type ApplyOutcome =
  * Applies one event, read at `offset` of its input topic, to a record (docs/state-model.md).
  * Returns a new record; the input is not modified. An event at or below the offset the record
  * already holds for that topic is `skipped` (a redelivery after a crash), which makes replay safe.
+ *
+ * Each event touches only facts of its own topic, and every fact is either a per-topic "latest"
+ * or an order-free set/max, so the record does not depend on how the four topics interleave.
  */
 export function applyEvent(record: StateRecord, ev: StateEvent, offset: bigint): ApplyOutcome {
   const last = record.offsets[ev.input];
@@ -62,6 +71,8 @@ function applyStatus(r: StateRecord, e: StatusUpdateEvent): void {
   if (e.status === 'SWAPPED') r.lastSwappedDate = maxDate(r.lastSwappedDate, date);
   if (e.status === 'CHURNED') r.lastChurnedDate = maxDate(r.lastChurnedDate, date);
   if (e.status === 'REASSIGNED') r.lastReassignedDate = maxDate(r.lastReassignedDate, date);
+  if (e.status === 'CHURNED' || e.status === 'REASSIGNED')
+    r.recycleDates = withRecycleDate(r.recycleDates, date);
   // A late event (older than the current status) only feeds the recency fields; same date replaces.
   if (r.statusDate !== null && date < r.statusDate) return;
   r.telecomStatus = e.status;
@@ -76,12 +87,12 @@ function applyNin(r: StateRecord, e: NinLinkageEvent): void {
     if (existing) {
       existing.masked = e.ninMasked;
       existing.linkDate = e.linkDate;
-      existing.clearedDate = null;
+      existing.unlinkedDate = null;
     } else {
-      r.nin.push({ token: e.ninToken, masked: e.ninMasked, linkDate: e.linkDate, clearedDate: null });
+      r.nin.push({ token: e.ninToken, masked: e.ninMasked, linkDate: e.linkDate, unlinkedDate: null });
     }
   } else if (existing) {
-    existing.clearedDate = e.linkDate;
+    existing.unlinkedDate = e.linkDate;
   }
 }
 
@@ -92,18 +103,18 @@ function applyBvn(r: StateRecord, e: BvnLinkageEvent): void {
       existing.masked = e.bvnMasked;
       existing.linkDate = e.linkDate;
       existing.holderNinToken = e.holderNinToken;
-      existing.clearedDate = null;
+      existing.unlinkedDate = null;
     } else {
       r.bvn.push({
         token: e.bvnToken,
         masked: e.bvnMasked,
         holderNinToken: e.holderNinToken,
         linkDate: e.linkDate,
-        clearedDate: null,
+        unlinkedDate: null,
       });
     }
   } else if (existing) {
-    existing.clearedDate = e.linkDate;
+    existing.unlinkedDate = e.linkDate;
   }
 }
 
@@ -118,14 +129,12 @@ function applyDelink(r: StateRecord, e: DelinkEvent): void {
       if (r.openDelink?.requestId === e.requestId) r.openDelink = null;
       return;
     case 'COMPLETED': {
-      const recycleDate = recycleDateOf(r);
-      // The event's occurrence date, on the Nigerian calendar like every other date in the record.
-      const cleared = todayInLagos(e.occurredAt);
-      const clearOld = (l: NinLink) => {
-        if (l.clearedDate === null && isOld(l, recycleDate)) l.clearedDate = cleared;
-      };
-      if (e.scope !== 'BVN') r.nin.forEach(clearOld);
-      if (e.scope !== 'NIN') r.bvn.forEach(clearOld);
+      // Only the fact is stored (its occurrence date on the Nigerian calendar, like every other date
+      // in the record, and its scope); which linkages it clears is derived when the record is read.
+      r.completedDelinks = withCompletedDelink(r.completedDelinks, {
+        date: todayInLagos(e.occurredAt),
+        scope: e.scope,
+      });
       if (r.openDelink?.requestId === e.requestId) r.openDelink = null;
       return;
     }
@@ -194,6 +203,7 @@ export function validate(ev: StateEvent): string | null {
       if (!Number.isSafeInteger(e.occurredAt) || e.occurredAt < 0) {
         return `occurredAt must be epoch milliseconds, got ${e.occurredAt}`;
       }
+      if (!(DELINK_SCOPES as readonly string[]).includes(e.scope)) return `scope '${e.scope}' is unknown`;
       return (
         checkText('requestId', e.requestId) ??
         (e.action === 'COMPLETED' ? checkStoredDate('occurredAt date', todayInLagos(e.occurredAt)) : null)

@@ -55,13 +55,13 @@ export function realisticRecord(rand: () => number): StateRecord {
     r.offsets.status = offset();
   }
   if (kind < 0.85) {
-    r.nin.push({ token: ninToken, masked: masked(), linkDate: day(4000, 4000), clearedDate: null });
+    r.nin.push({ token: ninToken, masked: masked(), linkDate: day(4000, 4000), unlinkedDate: null });
     r.bvn.push({
       token: hex(),
       masked: masked(),
       holderNinToken: ninToken,
       linkDate: day(4000, 4000),
-      clearedDate: null,
+      unlinkedDate: null,
     });
     r.offsets.nin = offset();
     r.offsets.bvn = offset();
@@ -72,15 +72,18 @@ export function realisticRecord(rand: () => number): StateRecord {
     r.lastChurnedDate = day(6000, 1000);
     r.lastReassignedDate = day(7000, 500);
     r.reassignmentDate = r.lastReassignedDate;
+    r.recycleDates = [r.lastChurnedDate, r.lastReassignedDate];
+    // Completed after the churn: clears the old owner's pair (linked before it), never the new one.
+    r.completedDelinks = [{ date: day(7000, 0), scope: 'ALL' }];
     const old = hex();
-    r.nin.push({ token: old, masked: masked(), linkDate: day(3000, 2000), clearedDate: day(7000, 600) });
-    r.nin.push({ token: ninToken, masked: masked(), linkDate: day(7600, 500), clearedDate: null });
+    r.nin.push({ token: old, masked: masked(), linkDate: day(3000, 2000), unlinkedDate: null });
+    r.nin.push({ token: ninToken, masked: masked(), linkDate: day(7600, 500), unlinkedDate: null });
     r.bvn.push({
       token: hex(),
       masked: masked(),
       holderNinToken: old,
       linkDate: day(3000, 2000),
-      clearedDate: day(7000, 600),
+      unlinkedDate: null,
     });
     r.offsets.nin = offset();
     r.offsets.bvn = offset();
@@ -89,7 +92,8 @@ export function realisticRecord(rand: () => number): StateRecord {
   if (kind >= 0.97) {
     r.telecomStatus = 'CHURNED';
     r.lastChurnedDate = r.statusDate;
-    r.nin.push({ token: ninToken, masked: masked(), linkDate: day(3000, 2000), clearedDate: null });
+    r.recycleDates = r.statusDate === null ? [] : [r.statusDate];
+    r.nin.push({ token: ninToken, masked: masked(), linkDate: day(3000, 2000), unlinkedDate: null });
     r.openDelink = { requestId: crypto.randomUUID(), action: 'APPROVED' };
     r.offsets.nin = offset();
     r.offsets.delink = offset();

@@ -1,6 +1,7 @@
 import type {
   BvnLinkageEvent,
   DelinkEvent,
+  DelinkScope,
   NinLinkageEvent,
   StatusUpdateEvent,
   TelecomStatus,
@@ -10,13 +11,31 @@ import type {
 export const INPUTS = ['status', 'nin', 'bvn', 'delink'] as const;
 export type Input = (typeof INPUTS)[number];
 
+/** A NIN linkage as the record stores it: one entry per token, per-token facts only. */
+export interface StoredNinLink {
+  /** 16 lowercase hex characters (64-bit keyed hash of the NIN). */
+  token: string;
+  /** Display form, e.g. `*******1234`. */
+  masked: string;
+  /** Date of the latest LINK of the token. */
+  linkDate: string;
+  /** The date of the UNLINK that followed the latest LINK, or null. Delink clearing is not stored here. */
+  unlinkedDate: string | null;
+}
+
+export interface StoredBvnLink extends StoredNinLink {
+  /** Token of the NIN behind the BVN, when NIBSS knows it. */
+  holderNinToken: string | null;
+}
+
+/** A linkage as the view shows it (docs/state-model.md): cleared by UNLINK or by a completed delink. */
 export interface NinLink {
   /** 16 lowercase hex characters (64-bit keyed hash of the NIN). */
   token: string;
   /** Display form, e.g. `*******1234`. */
   masked: string;
   linkDate: string;
-  /** Null while active; the UNLINK's or COMPLETED delink's date once cleared. */
+  /** Null while active; the earliest of the UNLINK's date and the clearing COMPLETED delink's date. */
   clearedDate: string | null;
 }
 
@@ -24,6 +43,18 @@ export interface BvnLink extends NinLink {
   /** Token of the NIN behind the BVN, when NIBSS knows it. */
   holderNinToken: string | null;
 }
+
+/** A COMPLETED delink: its occurrence date (Lagos calendar) and scope. */
+export interface CompletedDelink {
+  date: string;
+  scope: DelinkScope;
+}
+
+/** Scopes in the order the record sorts completed delinks of the same date. */
+export const DELINK_SCOPES: readonly DelinkScope[] = ['ALL', 'NIN', 'BVN'];
+
+/** How many recycle dates, and completed delinks per scope, a record keeps (the most recent ones). */
+export const HISTORY_LIMIT = 8;
 
 export type OpenDelinkAction = 'REQUESTED' | 'APPROVED';
 
@@ -44,8 +75,18 @@ export interface StateRecord {
   lastSwappedDate: string | null;
   lastChurnedDate: string | null;
   lastReassignedDate: string | null;
-  nin: NinLink[];
-  bvn: BvnLink[];
+  /**
+   * Distinct occurrence dates of CHURNED and REASSIGNED events, ascending; the most recent
+   * HISTORY_LIMIT only. Its last element is max(lastChurnedDate, lastReassignedDate).
+   */
+  recycleDates: string[];
+  nin: StoredNinLink[];
+  bvn: StoredBvnLink[];
+  /**
+   * Distinct completed delinks, by date then scope (DELINK_SCOPES order); the most recent
+   * HISTORY_LIMIT per scope only.
+   */
+  completedDelinks: CompletedDelink[];
   openDelink: OpenDelink | null;
   /** Per input topic, the offset of the last event from it applied here. */
   offsets: Record<Input, bigint | null>;
@@ -67,8 +108,10 @@ export function emptyRecord(): StateRecord {
     lastSwappedDate: null,
     lastChurnedDate: null,
     lastReassignedDate: null,
+    recycleDates: [],
     nin: [],
     bvn: [],
+    completedDelinks: [],
     openDelink: null,
     offsets: { status: null, nin: null, bvn: null, delink: null },
   };
@@ -77,9 +120,35 @@ export function emptyRecord(): StateRecord {
 export function cloneRecord(r: StateRecord): StateRecord {
   return {
     ...r,
+    recycleDates: [...r.recycleDates],
     nin: r.nin.map((l) => ({ ...l })),
     bvn: r.bvn.map((l) => ({ ...l })),
+    completedDelinks: r.completedDelinks.map((d) => ({ ...d })),
     openDelink: r.openDelink ? { ...r.openDelink } : null,
     offsets: { ...r.offsets },
   };
+}
+
+/** `dates` (ascending, distinct) with `date` added, keeping the most recent HISTORY_LIMIT. */
+export function withRecycleDate(dates: readonly string[], date: string): string[] {
+  if (dates.includes(date)) return [...dates];
+  return [...dates, date].sort().slice(-HISTORY_LIMIT);
+}
+
+function compareDelinks(a: CompletedDelink, b: CompletedDelink): number {
+  if (a.date !== b.date) return a.date < b.date ? -1 : 1;
+  return DELINK_SCOPES.indexOf(a.scope) - DELINK_SCOPES.indexOf(b.scope);
+}
+
+/** `delinks` (sorted, distinct) with `d` added, keeping the most recent HISTORY_LIMIT per scope. */
+export function withCompletedDelink(
+  delinks: readonly CompletedDelink[],
+  d: CompletedDelink,
+): CompletedDelink[] {
+  if (delinks.some((x) => x.date === d.date && x.scope === d.scope)) return delinks.map((x) => ({ ...x }));
+  const all = [...delinks.map((x) => ({ ...x })), { ...d }].sort(compareDelinks);
+  const sameScope = all.filter((x) => x.scope === d.scope);
+  if (sameScope.length <= HISTORY_LIMIT) return all;
+  const dropped = sameScope[0];
+  return all.filter((x) => x !== dropped);
 }
