@@ -1,10 +1,19 @@
+import { todayInLagos } from '@hub/schemas';
 import type { SampleEvent } from './events.ts';
-import { deriveState, type ExpectedState, type TruthFacts } from './expected.ts';
+import {
+  addCompletedDelink,
+  addRecycleDate,
+  deriveState,
+  type ExpectedState,
+  emptyFacts,
+  type TruthFacts,
+} from './expected.ts';
 
 /**
  * A literal reading of docs/state-model.md's stored-fact rules, applied to deliveries in arrival
  * order as the state machine sees them (tokens, dates as strings). Tests compare it with the
- * ground-truth oracle: if a late or duplicate delivery could change the answer, they disagree.
+ * ground-truth oracle: if a late or duplicate delivery, or another interleaving of the topics,
+ * could change the answer, they disagree.
  */
 export class Replay {
   private readonly facts = new Map<string, TruthFacts & { deliveries: number }>();
@@ -14,15 +23,7 @@ export class Replay {
   private factsOf(msisdn: string): TruthFacts & { deliveries: number } {
     let f = this.facts.get(msisdn);
     if (!f) {
-      f = {
-        operator: this.allocatedOf(msisdn),
-        latestStatus: null,
-        lastDate: {},
-        nins: new Map(),
-        bvns: new Map(),
-        openDelink: null,
-        deliveries: 0,
-      };
+      f = { ...emptyFacts(this.allocatedOf(msisdn)), deliveries: 0 };
       this.facts.set(msisdn, f);
     }
     return f;
@@ -43,25 +44,26 @@ export class Replay {
           const prev = f.lastDate[v.status];
           if (prev === undefined || v.occurrenceDate > prev) f.lastDate[v.status] = v.occurrenceDate;
         }
+        if (v.status === 'CHURNED' || v.status === 'REASSIGNED') addRecycleDate(f, v.occurrenceDate);
         return;
       }
       case 'nin-linkage': {
         const v = event.value;
         if (v.action === 'LINK')
-          f.nins.set(v.ninToken, { linkDate: v.linkDate, active: true, holderNin: null });
+          f.nins.set(v.ninToken, { linkDate: v.linkDate, unlinked: false, holderNin: null });
         else {
           const l = f.nins.get(v.ninToken);
-          if (l) l.active = false;
+          if (l) l.unlinked = true;
         }
         return;
       }
       case 'bvn-linkage': {
         const v = event.value;
         if (v.action === 'LINK') {
-          f.bvns.set(v.bvnToken, { linkDate: v.linkDate, active: true, holderNin: v.holderNinToken });
+          f.bvns.set(v.bvnToken, { linkDate: v.linkDate, unlinked: false, holderNin: v.holderNinToken });
         } else {
           const l = f.bvns.get(v.bvnToken);
-          if (l) l.active = false;
+          if (l) l.unlinked = true;
         }
         return;
       }
@@ -72,17 +74,8 @@ export class Replay {
           return;
         }
         if (f.openDelink?.requestId === v.requestId) f.openDelink = null;
-        if (v.action !== 'COMPLETED') return;
-        const dates = [f.lastDate.CHURNED, f.lastDate.REASSIGNED].filter((d): d is string => d !== undefined);
-        if (dates.length === 0) return;
-        const recycle = dates.sort()[dates.length - 1] ?? '';
-        for (const [scope, links] of [
-          ['NIN', f.nins],
-          ['BVN', f.bvns],
-        ] as const) {
-          if (v.scope !== 'ALL' && v.scope !== scope) continue;
-          for (const l of links.values()) if (l.active && l.linkDate < recycle) l.active = false;
-        }
+        // Only the fact is kept; which linkages it clears is decided from the dates in state().
+        if (v.action === 'COMPLETED') addCompletedDelink(f, todayInLagos(v.occurredAt), v.scope);
         return;
       }
     }

@@ -41,8 +41,10 @@ export interface ExpectedState {
 }
 
 interface Link {
+  /** Date of the latest LINK. */
   linkDate: string;
-  active: boolean;
+  /** An UNLINK followed the latest LINK. */
+  unlinked: boolean;
   holderNin: string | null;
 }
 
@@ -51,26 +53,55 @@ export interface TruthFacts {
   operator: string;
   latestStatus: { status: TelecomStatus; day: string; reassignmentDate: string | null } | null;
   lastDate: Partial<Record<'SWAPPED' | 'CHURNED' | 'REASSIGNED', string>>;
+  /** Distinct dates of CHURNED and REASSIGNED events (the most recent HISTORY_LIMIT). */
+  recycleDates: Set<string>;
+  /** Distinct completed delinks as `day|scope` (the most recent HISTORY_LIMIT per scope). */
+  completedDelinks: Set<string>;
   nins: Map<string, Link>;
   bvns: Map<string, Link>;
   openDelink: { requestId: string; action: 'REQUESTED' | 'APPROVED' } | null;
 }
 
+/** docs/state-model.md: how many recycle dates, and completed delinks per scope, are kept. */
+export const HISTORY_LIMIT = 8;
+
 const maxDate = (a: string | undefined, b: string): string => (a === undefined || b > a ? b : a);
+
+export function emptyFacts(operator: string): TruthFacts {
+  return {
+    operator,
+    latestStatus: null,
+    lastDate: {},
+    recycleDates: new Set(),
+    completedDelinks: new Set(),
+    nins: new Map(),
+    bvns: new Map(),
+    openDelink: null,
+  };
+}
+
+/** Adds a recycle date, keeping the most recent HISTORY_LIMIT. */
+export function addRecycleDate(facts: TruthFacts, day: string): void {
+  facts.recycleDates.add(day);
+  const sorted = [...facts.recycleDates].sort();
+  for (const d of sorted.slice(0, Math.max(0, sorted.length - HISTORY_LIMIT))) facts.recycleDates.delete(d);
+}
+
+/** Adds a completed delink, keeping the most recent HISTORY_LIMIT of its scope. */
+export function addCompletedDelink(facts: TruthFacts, day: string, scope: DelinkScope): void {
+  facts.completedDelinks.add(`${day}|${scope}`);
+  const sameScope = [...facts.completedDelinks].filter((k) => k.endsWith(`|${scope}`)).sort();
+  for (const k of sameScope.slice(0, Math.max(0, sameScope.length - HISTORY_LIMIT))) {
+    facts.completedDelinks.delete(k);
+  }
+}
 
 /**
  * Walks a life in true chronological order. This is the ground truth of the simulation, not a
  * replay of deliveries: late and duplicate deliveries are placed so they cannot change it.
  */
 export function truthFacts(number: Pick<SampleNumber, 'allocatedOperator' | 'truth'>): TruthFacts {
-  const facts: TruthFacts = {
-    operator: number.allocatedOperator,
-    latestStatus: null,
-    lastDate: {},
-    nins: new Map(),
-    bvns: new Map(),
-    openDelink: null,
-  };
+  const facts = emptyFacts(number.allocatedOperator);
   for (const e of number.truth) apply(facts, e);
   return facts;
 }
@@ -85,6 +116,7 @@ function apply(facts: TruthFacts, e: TruthEvent): void {
       if (e.status === 'SWAPPED' || e.status === 'CHURNED' || e.status === 'REASSIGNED') {
         facts.lastDate[e.status] = maxDate(facts.lastDate[e.status], e.day);
       }
+      if (e.status === 'CHURNED' || e.status === 'REASSIGNED') addRecycleDate(facts, e.day);
       return;
     }
     case 'nin-linkage':
@@ -94,7 +126,7 @@ function apply(facts: TruthFacts, e: TruthEvent): void {
       link(facts.bvns, e.bvn, e.action, e.day, e.holderNin);
       return;
     case 'delink':
-      delink(facts, e.requestId, e.action, e.scope);
+      delink(facts, e.requestId, e.action, e.scope, e.day);
       return;
   }
 }
@@ -106,28 +138,37 @@ function link(
   day: string,
   holder: string | null,
 ) {
-  if (action === 'LINK') links.set(raw, { linkDate: day, active: true, holderNin: holder });
+  if (action === 'LINK') links.set(raw, { linkDate: day, unlinked: false, holderNin: holder });
   else {
     const found = links.get(raw);
-    if (found) found.active = false;
+    if (found) found.unlinked = true;
   }
 }
 
-function delink(facts: TruthFacts, requestId: string, action: DelinkAction, scope: DelinkScope) {
+function delink(facts: TruthFacts, requestId: string, action: DelinkAction, scope: DelinkScope, day: string) {
   if (action === 'REQUESTED' || action === 'APPROVED') {
     facts.openDelink = { requestId, action };
     return;
   }
   if (facts.openDelink?.requestId === requestId) facts.openDelink = null;
-  if (action !== 'COMPLETED') return;
-  const recycle = recycleDate(facts);
-  if (recycle === null) return;
-  // Only the previous owners' linkages (made before the recycle) are cleared; the new owner's stay.
-  const clear = (links: Map<string, Link>) => {
-    for (const l of links.values()) if (l.active && l.linkDate < recycle) l.active = false;
-  };
-  if (scope === 'NIN' || scope === 'ALL') clear(facts.nins);
-  if (scope === 'BVN' || scope === 'ALL') clear(facts.bvns);
+  // The truth's day is the occurrence date, the same on the Lagos calendar (events happen 01-22 UTC).
+  if (action === 'COMPLETED') addCompletedDelink(facts, day, scope);
+}
+
+/**
+ * Whether a completed delink clears a linkage of `kind` linked on `linkDate`: some completion C of a
+ * matching scope has a recycle on or before its date, the latest of which is after the link date
+ * (the linkage was a previous owner's when the number was recycled before the completion).
+ */
+export function clearedByDelink(facts: TruthFacts, kind: 'NIN' | 'BVN', linkDate: string): boolean {
+  const recycles = [...facts.recycleDates];
+  for (const key of facts.completedDelinks) {
+    const [day = '', scope] = key.split('|');
+    if (scope !== 'ALL' && scope !== kind) continue;
+    const before = recycles.filter((r) => r <= day);
+    if (before.length > 0 && linkDate < latest(before)) return true;
+  }
+  return false;
 }
 
 function recycleDate(facts: TruthFacts): string | null {
@@ -146,8 +187,12 @@ export function deriveState(
 ): ExpectedState {
   const recycle = recycleDate(facts);
   const isRecycled = recycle !== null;
-  const activeNins = [...facts.nins].filter(([, l]) => l.active);
-  const activeBvns = [...facts.bvns].filter(([, l]) => l.active);
+  const activeNins = [...facts.nins].filter(
+    ([, l]) => !l.unlinked && !clearedByDelink(facts, 'NIN', l.linkDate),
+  );
+  const activeBvns = [...facts.bvns].filter(
+    ([, l]) => !l.unlinked && !clearedByDelink(facts, 'BVN', l.linkDate),
+  );
   const stale = recycle !== null && [...activeNins, ...activeBvns].some(([, l]) => l.linkDate < recycle);
   const telecomStatus = facts.latestStatus?.status ?? null;
   const conflicts: ExpectedState['conflicts'] = [];

@@ -11,6 +11,7 @@ import { expectedState } from './expected.ts';
 import { SAMPLE_FILES, writeIdentities, writeSample } from './files.ts';
 import { SampleOptionsError } from './options.ts';
 import { generatePopulation, type Population } from './population.ts';
+import { tokenCache } from './tokens.ts';
 import type { Trait } from './truth.ts';
 
 const SECRET = 'unit-test-token-secret-that-is-long-enough';
@@ -199,6 +200,53 @@ describe('synthetic national sample', () => {
     expect([...cleanups].sort()).toEqual(['completed', 'in_progress', 'not_required', 'pending']);
     const codes = new Set(expected.flatMap((s) => s.conflicts.map((c) => c.code)));
     expect(codes.size).toBe(4);
+  });
+
+  it('agrees with a replay of the topics one after the other, delinks first, for every number', () => {
+    // Kafka keeps each topic's order per number, nothing more: this is another valid interleaving.
+    const byNumber = new Map(population.numbers.map((n) => [n.msisdn, n.allocatedOperator]));
+    const replay = new Replay((m) => byNumber.get(m) ?? 'UNKNOWN');
+    for (const kind of ['delink', 'bvn-linkage', 'nin-linkage', 'status-update'] as const) {
+      for (const e of events) if (e.kind === kind) replay.apply(e);
+    }
+    const expected = expectedState(population);
+    const mismatching = expected.filter((s) => JSON.stringify(replay.state(s.msisdn)) !== JSON.stringify(s));
+    if (mismatching[0]) expect(replay.state(mismatching[0].msisdn)).toEqual(mismatching[0]);
+    expect(mismatching).toHaveLength(0);
+    expect(population.numbers.filter((n) => n.traits.includes('delink-completed')).length).toBeGreaterThan(5);
+  });
+
+  it('clears exactly what a COMPLETED delink would clear when applied at its true moment in each life', () => {
+    // The intuitive reading, in true chronological order: a completion clears the linkages active
+    // then that were linked before the latest recycle so far. The date rule must agree with it.
+    const tokens = tokenCache(SECRET);
+    const expected = expectedState(population);
+    population.numbers.forEach((n, i) => {
+      const active = { NIN: new Map<string, string>(), BVN: new Map<string, string>() };
+      let recycle = null as string | null;
+      for (const e of n.truth) {
+        if (e.kind === 'status-update' && (e.status === 'CHURNED' || e.status === 'REASSIGNED')) {
+          recycle = recycle === null || e.day > recycle ? e.day : recycle;
+        } else if (e.kind === 'nin-linkage' || e.kind === 'bvn-linkage') {
+          const [kind, raw] =
+            e.kind === 'nin-linkage' ? (['NIN', e.nin] as const) : (['BVN', e.bvn] as const);
+          if (e.action === 'LINK') active[kind].set(raw, e.day);
+          else active[kind].delete(raw);
+        } else if (e.kind === 'delink' && e.action === 'COMPLETED' && recycle !== null) {
+          for (const kind of ['NIN', 'BVN'] as const) {
+            if (e.scope !== 'ALL' && e.scope !== kind) continue;
+            for (const [raw, day] of active[kind]) if (day < recycle) active[kind].delete(raw);
+          }
+        }
+      }
+      const s = expected[i]!;
+      expect([...active.NIN.keys()].map((raw) => tokens('NIN', raw)).sort(), n.msisdn).toEqual(
+        s.activeNinTokens,
+      );
+      expect([...active.BVN.keys()].map((raw) => tokens('BVN', raw)).sort(), n.msisdn).toEqual(
+        s.activeBvnTokens,
+      );
+    });
   });
 
   it('files only status records that pass the TIRMS checks, dated within the period', () => {
