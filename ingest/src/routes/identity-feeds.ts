@@ -3,7 +3,7 @@ import type { BvnLinkageEvent, NinLinkageEvent } from '@hub/schemas';
 import type { IngestApp, IngestContext } from '../context.ts';
 import { type FieldError, reconixError, summarise } from '../envelope.ts';
 import { checkFeedRecord } from '../feeds.ts';
-import { rolesOf } from '../principal.ts';
+import { actorOf, rolesOf } from '../principal.ts';
 import { KafkaUnavailableError } from '../publisher.ts';
 import { readJsonBody } from '../request-body.ts';
 
@@ -130,6 +130,14 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
     const source = value.source as 'NIMC' | 'NIBSS';
     const hubAdmin = principal.type === 'HUB' && rolesOf(principal).includes('Admin');
     if (!hubAdmin && !(principal.type === 'IDENTITY_SOURCE' && principal.organisation === source)) {
+      ctx.audit.record({
+        actor: actorOf(principal),
+        organisation: principal.organisation,
+        action: 'IDENTITY_FEED',
+        target: source,
+        outcome: 'DENIED',
+        details: { reason: `may not post ${source} events` },
+      });
       return reconixError(c, 'FORBIDDEN', `this key may not post ${source} events`);
     }
 
@@ -170,6 +178,14 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
       );
     }
     const rejected = new Set(rejections.map((r) => r.index)).size;
+    ctx.audit.record({
+      actor: actorOf(principal),
+      organisation: principal.organisation,
+      action: 'IDENTITY_FEED',
+      target: source,
+      outcome: 'SUCCESS',
+      details: { accepted, rejected },
+    });
     return c.json({ accepted, rejected, rejections }, 202);
   });
 }
