@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { reconixError, requireApiKey } from '@hub/ingest';
+import { reconixError, requireAuth } from '@hub/ingest';
 import type { StateView } from '@hub/processors/state/index';
 import { normaliseMsisdn } from '@hub/schemas';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
@@ -97,7 +97,7 @@ export function registerCorroborateRoutes(app: ApiApp, ctx: ApiContext): void {
   app.openAPIRegistry.registerPath(route);
   const sources = ctx.identitySources ?? createIdentitySources(ctx.config);
   // Reconix "Admin" → HUB until user roles exist: it reveals what the national sources hold.
-  const admins = requireApiKey<ApiEnv>(ctx.ingest, ['HUB']);
+  const admins = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin'] });
 
   app.get(PATH, admins, async (c) => {
     const raw = c.req.query('msisdn');

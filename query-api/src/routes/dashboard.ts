@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createRoute, z } from '@hono/zod-openapi';
-import { type FieldError, reconixError, requireApiKey, summarise } from '@hub/ingest';
+import { ANY_ROLE, type FieldError, reconixError, requireAuth, summarise } from '@hub/ingest';
 import type { Context } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import {
@@ -183,8 +183,8 @@ function unavailable(c: Context<ApiEnv>, err: unknown) {
 export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
   app.openAPIRegistry.registerPath(statsRoute);
   app.openAPIRegistry.registerPath(trendsRoute);
-  // Reconix "Bearer" → every organisation type that analyses numbers; identity sources have no dashboard.
-  const readers = requireApiKey<ApiEnv>(ctx.ingest, ['HUB', 'OPERATOR', 'SERVICE_PROVIDER']);
+  // Reconix "Bearer": any role; what each organisation type sees is scoped below.
+  const readers = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
   const db = ctx.config.CLICKHOUSE_DATABASE;
 
   app.get(statsRoute.path, readers, async (c) => {
@@ -228,14 +228,6 @@ export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
     if (!parsed.ok) return invalid(c, parsed.errors);
     const p = parsed.value;
     const principal = c.get('principal');
-    if (principal.type === 'SERVICE_PROVIDER' && p.metric !== 'verifications') {
-      return reconixError(
-        c,
-        'FORBIDDEN',
-        `metric: service providers may read verifications only (their own)`,
-        [{ field: 'metric', message: 'service providers may read verifications only' }],
-      );
-    }
     if (principal.type === 'OPERATOR' && p.dimension === 'organisation') {
       return reconixError(
         c,
@@ -247,7 +239,10 @@ export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
     const sql = trendQuery(
       db,
       p,
-      principal.type === 'SERVICE_PROVIDER' ? { organisation: principal.organisation } : {},
+      // Network-wide trends are open to every role; verification volumes are a bank's own only.
+      principal.type === 'SERVICE_PROVIDER' && p.metric === 'verifications'
+        ? { organisation: principal.organisation }
+        : {},
     );
     let found: Record<string, string | number>[];
     try {

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { readJsonBody, reconixError, requireApiKey } from '@hub/ingest';
+import { ANY_ROLE, readJsonBody, reconixError, requireAuth } from '@hub/ingest';
 import { CONFLICT_CODES, type ConflictCode, type StateView } from '@hub/processors/state/index';
 import { todayInLagos } from '@hub/schemas';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
@@ -283,16 +283,10 @@ interface ConflictRow {
 export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
   for (const route of [statusRoute, linkagesRoute, lookupRoute, batchRoute, conflictsRoute])
     app.openAPIRegistry.registerPath(route);
-  // Reconix roles → organisation types until users and JWT roles exist: "Bearer" is anyone
-  // authenticated, "Admin/Operator" is HUB or OPERATOR, "Admin/Auditor" is HUB.
-  const anyone = requireApiKey<ApiEnv>(ctx.ingest, [
-    'OPERATOR',
-    'SERVICE_PROVIDER',
-    'IDENTITY_SOURCE',
-    'HUB',
-  ]);
-  const adminOrOperator = requireApiKey<ApiEnv>(ctx.ingest, ['HUB', 'OPERATOR']);
-  const adminOrAuditor = requireApiKey<ApiEnv>(ctx.ingest, ['HUB']);
+  // The Auth column of seeds/000: "Bearer" is any role, "Admin/Operator", "Admin/Auditor".
+  const anyone = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
+  const adminOrOperator = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Operator'] });
+  const adminOrAuditor = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Auditor'] });
   const today = () => todayInLagos(ctx.now());
 
   app.get(`${BASE}/msisdn/:number/status`, anyone, async (c) => {

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { type FieldError, readJsonBody, reconixError, requireApiKey } from '@hub/ingest';
+import { ANY_ROLE, type FieldError, readJsonBody, reconixError, requireAuth } from '@hub/ingest';
 import type { StateView } from '@hub/processors/state/index';
 import { checkIdentifier, mask, tokenise } from '@hub/schemas';
 import type { Context } from 'hono';
@@ -116,13 +116,8 @@ function checkPair(kind: Kind, value: unknown, secret: string, prefix: string): 
 
 /** Reconix NIN and BVN linkage checks: single verify and bulk check, from the live state. */
 export function registerLinkageRoutes(app: ApiApp, ctx: ApiContext): void {
-  // Reconix "Bearer" → any authenticated organisation type.
-  const anyone = requireApiKey<ApiEnv>(ctx.ingest, [
-    'OPERATOR',
-    'SERVICE_PROVIDER',
-    'IDENTITY_SOURCE',
-    'HUB',
-  ]);
+  // Reconix "Bearer": any role.
+  const anyone = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
   const secret = ctx.config.TOKEN_SECRET;
   for (const kind of ['NIN', 'BVN'] as const) {
     const { verify, bulk } = routesOf(kind);

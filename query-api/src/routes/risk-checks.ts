@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { type FieldError, readJsonBody, reconixError, requireApiKey } from '@hub/ingest';
+import { type FieldError, readJsonBody, reconixError, requireAuth } from '@hub/ingest';
 import type { StateView } from '@hub/processors/state/index';
 import { allocatedOperator, checkDate } from '@hub/schemas';
 import type { Context } from 'hono';
@@ -157,7 +157,9 @@ const operatorOf = (msisdn: string, view: StateView | null): string | null =>
 /** SIM-swap and reassigned-number checks answered from the same per-number record. */
 export function registerRiskCheckRoutes(app: ApiApp, ctx: ApiContext): void {
   for (const route of [checkRoute, dateRoute, reassignedRoute]) app.openAPIRegistry.registerPath(route);
-  const checkers = requireApiKey<ApiEnv>(ctx.ingest, ['SERVICE_PROVIDER', 'OPERATOR', 'HUB']);
+  const checkers = requireAuth<ApiEnv>(ctx.ingest, {
+    roles: ['ServiceProvider', 'Operator', 'Admin', 'Analyst'],
+  });
   const coverage = new OperatorCoverage(ctx.clickhouseRead, ctx.config.CLICKHOUSE_DATABASE, ctx.now);
 
   const readOne = async (c: Context<ApiEnv>, msisdn: string) => {
