@@ -119,7 +119,9 @@ function viaAgent(
   body?: string,
 ): Promise<{ status: number; connection: string; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers, agent }, (res) => {
+    const sized =
+      body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = httpRequest(url, { method, headers: sized, agent }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => {
         text += c.toString();
