@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { createIngestApp, tirmsError } from '@hub/ingest';
+import { ProjectionUnavailableError } from '@hub/processors/state/index';
 import { httpExceptionResponse } from '@hub/security';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
@@ -19,6 +20,15 @@ import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
+/** A read that cannot be answered right now, as opposed to a bug: 503 with Retry-After, not 500. */
+function storeUnavailable(err: Error): boolean {
+  return (
+    err instanceof ProjectionUnavailableError ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|ECONNREFUSED|Stream isn't writeable/.test(err.message)
+  );
+}
+
 /**
  * The one public server's application. Routes are registered in the order a reader meets them:
  * infrastructure, TIRMS operator ingest, TIRMS verification, then the Reconix-style groups.
@@ -34,6 +44,10 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
     c.header('X-Request-Id', requestId);
     const started = performance.now();
     await next();
+    // An error answered to a request that carried a body may leave part of that body unread on the
+    // socket (a 413, or a refusal before reading): close the connection rather than let the client
+    // reuse it and fail its next request.
+    if (c.res.status >= 400 && c.req.raw.body !== null) c.header('Connection', 'close');
     const route = c.req.routePath || 'unmatched';
     requestDuration.observe(
       { method: c.req.method, route, status: String(c.res.status) },
@@ -62,7 +76,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
       title: 'MSISDN identity-risk hub',
       version: '1.0.0',
       description:
-        'TIRMS-compatible status updates and verification, Reconix-compatible identity mapping, delink workflow and dashboards.',
+        'TIRMS-compatible status updates and verification, Reconix-compatible identity mapping, linkage checks, corroboration, dashboards and audit.',
     },
   });
   app.get('/docs', (c) => c.html(DOCS_PAGE));
@@ -75,6 +89,16 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   app.onError((err, c) => {
     const refused = httpExceptionResponse(err, c);
     if (refused) return refused;
+    if (storeUnavailable(err)) {
+      c.header('Retry-After', '5');
+      const detail =
+        err instanceof ProjectionUnavailableError
+          ? 'the live state is being rebuilt; retry shortly'
+          : 'the live state store is unreachable; retry shortly';
+      return c.req.path.startsWith('/api/v1/phone/api')
+        ? tirmsError(c, 'SERVICE_UNAVAILABLE', detail)
+        : c.json({ detail, code: 'SERVICE_UNAVAILABLE' }, 503);
+    }
     // Internal messages and stacks stay in the log; the client gets the request id to quote.
     console.error(
       JSON.stringify({

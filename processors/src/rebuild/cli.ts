@@ -1,5 +1,6 @@
 import { createRedis, loadConfig } from '@hub/infra';
 import { jsonLog } from '../kafka/logger.ts';
+import { rebuildingKey } from '../state/keys.ts';
 import { checksumState, dropState } from './projection.ts';
 import { type ReplayProgress, replayIntoRedis } from './replay.ts';
 
@@ -37,6 +38,11 @@ const redis = createRedis(config);
 try {
   const before = await checksumState(redis, config.REDIS_KEY_PREFIX);
   process.stderr.write(`before: ${before.records} records, checksum ${before.digest}\n`);
+  // Readers answer 503 from here until the replayed projection has been checked equal.
+  await redis.set(
+    rebuildingKey(config.REDIS_KEY_PREFIX),
+    JSON.stringify({ since: new Date().toISOString(), pid: process.pid }),
+  );
   const dropped = await dropState(redis, config.REDIS_KEY_PREFIX);
   process.stderr.write(`dropped ${dropped} state buckets under '${config.REDIS_KEY_PREFIX}'\n`);
   const started = performance.now();
@@ -54,6 +60,8 @@ try {
   process.stderr.write(`after:  ${after.records} records, checksum ${after.digest}\n`);
   const equal = before.records === after.records && before.digest === after.digest;
   process.stdout.write(`${JSON.stringify({ equal, before, after, replayed: progress.total, seconds })}\n`);
+  // A projection that does not match stays marked: serving it would give wrong answers.
+  if (equal) await redis.del(rebuildingKey(config.REDIS_KEY_PREFIX));
   process.exitCode = equal ? 0 : 1;
 } finally {
   await redis.quit();

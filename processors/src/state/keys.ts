@@ -36,3 +36,12 @@ export function msisdnOfSlot(redisKeyPrefix: string, key: string, field: string)
     throw new Error(`'${key}' / '${field}' is not a state slot under '${redisKeyPrefix}'`);
   return msisdn;
 }
+
+/**
+ * Present while the projection under a prefix is being rebuilt (dropped and replayed): readers answer
+ * "unavailable" rather than mistake a not-yet-replayed number for an unknown one. Deliberately no
+ * expiry: a rebuild that dies half-way leaves an incomplete projection, which must not be served.
+ */
+export function rebuildingKey(redisKeyPrefix: string): string {
+  return `${redisKeyPrefix}st-rebuilding`;
+}

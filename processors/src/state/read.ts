@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { deriveView, type StateView } from './derive.ts';
 import { decodeState } from './encoding.ts';
-import { stateSlot } from './keys.ts';
+import { rebuildingKey, stateSlot } from './keys.ts';
 import type { StateRecord } from './record.ts';
 
 export interface StoredState {
@@ -12,16 +12,23 @@ export interface StoredState {
   bytes: Buffer | null;
 }
 
+/** The projection is being rebuilt: what it holds now is incomplete and must not be served. */
+export class ProjectionUnavailableError extends Error {
+  override readonly name = 'ProjectionUnavailableError';
+}
+
 /**
  * Reads many numbers in ONE round trip: one pipeline with an HMGET per bucket touched. Results are
- * in the order of `msisdns` (duplicates allowed).
+ * in the order of `msisdns` (duplicates allowed). With `servable`, the same round trip also checks
+ * the rebuild marker and throws ProjectionUnavailableError while a rebuild runs.
  */
 export async function readStored(
   redis: Redis,
   prefix: string,
   msisdns: readonly string[],
+  options: { servable?: boolean } = {},
 ): Promise<StoredState[]> {
-  if (msisdns.length === 0) return [];
+  if (msisdns.length === 0 && !options.servable) return [];
   const buckets = new Map<string, string[]>();
   const slots = msisdns.map((m) => stateSlot(prefix, m));
   for (const s of slots) {
@@ -30,10 +37,17 @@ export async function readStored(
     else if (!fields.includes(s.field)) fields.push(s.field);
   }
   const pipeline = redis.pipeline();
+  if (options.servable) pipeline.exists(rebuildingKey(prefix));
   for (const [key, fields] of buckets) pipeline.hmgetBuffer(key, ...fields);
   const replies = (await pipeline.exec()) ?? [];
   const found = new Map<string, Buffer | null>();
   let i = 0;
+  if (options.servable) {
+    const [err, rebuilding] = replies[i++] ?? [new Error('no reply for EXISTS')];
+    if (err) throw err;
+    if (rebuilding === 1)
+      throw new ProjectionUnavailableError('the state projection is being rebuilt from Kafka');
+  }
   for (const [key, fields] of buckets) {
     const reply = replies[i++];
     if (!reply) throw new Error(`no reply for HMGET ${key}`);
@@ -64,7 +78,7 @@ export async function readState(
   prefix: string,
   msisdns: readonly string[],
 ): Promise<StateReading[]> {
-  const stored = await readStored(redis, prefix, msisdns);
+  const stored = await readStored(redis, prefix, msisdns, { servable: true });
   return stored.map(({ msisdn, record }) => ({
     msisdn,
     record,
