@@ -20,6 +20,27 @@ import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/** Reads and discards a body; false if it is longer than `limit` (then it is left unread). */
+async function drain(body: ReadableStream<Uint8Array>, limit: number): Promise<boolean> {
+  const reader = body.getReader();
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel();
+        return false;
+      }
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** A read that cannot be answered right now, as opposed to a bug: 503 with Retry-After, not 500. */
 function storeUnavailable(err: Error): boolean {
   return (
@@ -44,10 +65,14 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
     c.header('X-Request-Id', requestId);
     const started = performance.now();
     await next();
-    // An error answered to a request that carried a body may leave part of that body unread on the
-    // socket (a 413, or a refusal before reading): close the connection rather than let the client
-    // reuse it and fail its next request.
-    if (c.res.status >= 400 && c.req.raw.body !== null) c.header('Connection', 'close');
+    // A refusal decided before the body was read (401, 403, …) still reads the body, up to the
+    // largest body any route accepts, so the client can finish sending and read the answer. A body
+    // left part-read (413) or too large to drain closes the connection, so the client does not
+    // reuse a socket with unread bytes on it.
+    if (c.res.status >= 400 && c.req.raw.body !== null) {
+      const drained = !c.req.raw.bodyUsed && (await drain(c.req.raw.body, MAX_DRAIN_BYTES));
+      if (!drained) c.header('Connection', 'close');
+    }
     const route = c.req.routePath || 'unmatched';
     requestDuration.observe(
       { method: c.req.method, route, status: String(c.res.status) },
