@@ -1,6 +1,7 @@
 import { createProducer, createSchemaRegistry, type TopicNames } from '@hub/infra';
 import {
   type ExpectedState,
+  encodeSampleEvent,
   eventsOf,
   expectedState,
   generatePopulation,
@@ -32,19 +33,6 @@ export function makeSample(numbers: number, seed: number, tokenSecret: string): 
   return { population, expected: expectedState(population), events };
 }
 
-export function encodeSample(codec: EventCodec, event: SampleEvent): Buffer {
-  switch (event.kind) {
-    case 'status-update':
-      return codec.encode(event.kind, event.value);
-    case 'nin-linkage':
-      return codec.encode(event.kind, event.value);
-    case 'bvn-linkage':
-      return codec.encode(event.kind, event.value);
-    case 'delink':
-      return codec.encode(event.kind, event.value);
-  }
-}
-
 export interface SampleProducer {
   producer: Producer;
   codec: EventCodec;
@@ -66,7 +54,7 @@ export async function sampleProducer(env: FaultEnv): Promise<SampleProducer> {
         const byTopic = new Map<string, { key: string; value: Buffer }[]>();
         for (const event of events.slice(i, i + 2000)) {
           const list = byTopic.get(topicOf[event.kind]) ?? [];
-          list.push({ key: event.msisdn, value: encodeSample(codec, event) });
+          list.push({ key: event.msisdn, value: encodeSampleEvent(codec, event) });
           byTopic.set(topicOf[event.kind], list);
         }
         await producer.sendBatch({

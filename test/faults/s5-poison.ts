@@ -1,5 +1,5 @@
 import { partitionFor } from '@hub/infra/partitioning';
-import type { SampleEvent } from '@hub/ingest/sample/index';
+import { encodeSampleEvent, type SampleEvent } from '@hub/ingest/sample/index';
 import { RAW_TABLES } from '../../processors/src/history/tables.ts';
 import { DEAD_LETTER_HEADERS } from '../../processors/src/kafka/dead-letters.ts';
 import { groupLag } from '../../processors/src/state-builder/test-env.ts';
@@ -16,7 +16,6 @@ import {
 } from './env.ts';
 import {
   compareState,
-  encodeSample,
   makeSample,
   sampleProducer,
   scanTopic,
@@ -72,7 +71,7 @@ export const poisonScenario: Scenario = {
       for (const [topic, kind] of inputs) {
         for (let p = 0; p < partitions; p++) {
           const key = Buffer.from(keyFor(p));
-          const good = kind ? encodeSample(producer.codec, valid(kind)) : null;
+          const good = kind ? encodeSampleEvent(producer.codec, valid(kind)) : null;
           const variants: [string, Buffer | null][] = [
             ['not Avro (no magic byte)', Buffer.from('{"msisdn":"2348031234567","status":"SWAPPED"}')],
             [
@@ -92,7 +91,7 @@ export const poisonScenario: Scenario = {
               msisdn: 'abc',
               value: { ...e.value, msisdn: "abc'; DROP TABLE x; --" },
             } as SampleEvent;
-            variants.push(['valid Avro, invalid MSISDN', encodeSample(producer.codec, hostile)]);
+            variants.push(['valid Avro, invalid MSISDN', encodeSampleEvent(producer.codec, hostile)]);
           }
           for (const [label, value] of variants) sent.push({ topic, partition: p, kind: label, key, value });
         }
@@ -105,7 +104,7 @@ export const poisonScenario: Scenario = {
             partition: (right + 1) % partitions,
             kind: 'valid event on the wrong partition',
             key: Buffer.from(e.msisdn),
-            value: encodeSample(producer.codec, e),
+            value: encodeSampleEvent(producer.codec, e),
           });
         }
       }

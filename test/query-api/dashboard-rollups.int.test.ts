@@ -12,6 +12,7 @@ import {
 } from '@hub/infra';
 import { type Principal, staticApiKeyAuthenticator } from '@hub/ingest';
 import {
+  encodeSampleEvent,
   eventsOf,
   expectedState,
   generatePopulation,
@@ -82,19 +83,6 @@ const VERIFICATIONS: VerificationEvent[] = Array.from({ length: 11 }, (_, i) => 
   receivedAt: Date.UTC(2024, 5, 3, 10, i),
 }));
 
-function encode(codec: EventCodec, event: SampleEvent): Buffer {
-  switch (event.kind) {
-    case 'status-update':
-      return codec.encode(event.kind, event.value);
-    case 'nin-linkage':
-      return codec.encode(event.kind, event.value);
-    case 'bvn-linkage':
-      return codec.encode(event.kind, event.value);
-    case 'delink':
-      return codec.encode(event.kind, event.value);
-  }
-}
-
 /** Publishes sample events in their order, keyed by number, in batches. */
 async function send(codec: EventCodec, topics: TopicNames, events: SampleEvent[]): Promise<void> {
   const topicOf = sampleTopics(topics);
@@ -102,7 +90,7 @@ async function send(codec: EventCodec, topics: TopicNames, events: SampleEvent[]
     const byTopic = new Map<string, { key: string; value: Buffer }[]>();
     for (const e of events.slice(i, i + 2000)) {
       const list = byTopic.get(topicOf[e.kind]) ?? [];
-      list.push({ key: e.msisdn, value: encode(codec, e) });
+      list.push({ key: e.msisdn, value: encodeSampleEvent(codec, e) });
       byTopic.set(topicOf[e.kind], list);
     }
     await producer.sendBatch({

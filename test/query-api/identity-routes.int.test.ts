@@ -11,6 +11,7 @@ import {
 import { type Principal, staticApiKeyAuthenticator } from '@hub/ingest';
 import {
   type ExpectedState,
+  encodeSampleEvent,
   eventsOf,
   expectedState,
   generatePopulation,
@@ -74,18 +75,6 @@ const recorded: VerificationEvent[] = [];
 
 const byMsisdn = new Map<string, ExpectedState>();
 
-function encodeSample(codec: EventCodec, event: SampleEvent): Buffer {
-  switch (event.kind) {
-    case 'status-update':
-      return codec.encode(event.kind, event.value);
-    case 'nin-linkage':
-      return codec.encode(event.kind, event.value);
-    case 'bvn-linkage':
-      return codec.encode(event.kind, event.value);
-    case 'delink':
-      return codec.encode(event.kind, event.value);
-  }
-}
 const plus = (m: string) => `+${m}`;
 
 function call(method: string, path: string, body?: unknown, who: Who | null = 'hub') {
@@ -186,7 +175,7 @@ beforeAll(async () => {
       const byTopic = new Map<string, { key: string; value: Buffer }[]>();
       for (const event of batch.slice(i, i + 2000)) {
         const list = byTopic.get(topicOf[event.kind]) ?? [];
-        list.push({ key: event.msisdn, value: encodeSample(codec, event) });
+        list.push({ key: event.msisdn, value: encodeSampleEvent(codec, event) });
         byTopic.set(topicOf[event.kind], list);
       }
       await producer.sendBatch({

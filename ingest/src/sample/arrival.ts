@@ -17,9 +17,10 @@ function tokenKey(e: TruthEvent): string | null {
 /**
  * May event `e` be delivered after `other`, which truly happened after it, without changing the
  * final state the state model computes? Status events are ordered by date, so they may pass
- * anything but a delink; a linkage may not pass a later event of its own token; nothing passes a
- * delink event, because a COMPLETED delink clears the old linkages present when it is applied and
- * uses the recycle date known at that moment.
+ * anything but a delink; a linkage may not pass a later event of its own token. Nothing passes a
+ * delink event: delink clearing is judged by dates and no longer depends on arrival order, but the
+ * open request follows the delink topic's own order, and keeping the sample's draws unchanged keeps
+ * every seed's files as they were.
  */
 function mayPass(e: TruthEvent, other: TruthEvent): boolean {
   if (other.kind === 'delink') return false;

@@ -37,5 +37,11 @@ export {
 } from './options.ts';
 export { generatePopulation, type Population } from './population.ts';
 export { Prng } from './prng.ts';
-export { type PublishOptions, type PublishResult, publishSample, sampleTopics } from './publish.ts';
+export {
+  encodeSampleEvent,
+  type PublishOptions,
+  type PublishResult,
+  publishSample,
+  sampleTopics,
+} from './publish.ts';
 export type { SampleNumber, Trait, TruthEvent } from './truth.ts';

@@ -23,9 +23,9 @@ export interface PublishOptions {
   /** Messages per sendBatch call. */
   batchSize?: number;
   /**
-   * Publish delink events only after every other event is acknowledged (default true). A COMPLETED
-   * delink clears the old linkages present when it is applied, and topics are consumed independently,
-   * so a processor running during the publish should see a number's linkages before its delinks.
+   * Publish delink events only after every other event is acknowledged (default true). The final
+   * state does not depend on it (delink clearing is judged by occurrence dates), but a processor
+   * running during the publish then never shows a linkage's clearing before the linkage itself.
    */
   delinkLast?: boolean;
   onProgress?: (published: number) => void;
@@ -62,7 +62,7 @@ export async function publishSample(population: Population, opts: PublishOptions
   };
   const add = async (event: SampleEvent): Promise<void> => {
     const topic = topicOf[event.kind];
-    const value = encode(codec, event);
+    const value = encodeSampleEvent(codec, event);
     let list = pending.get(topic);
     if (!list) {
       list = [];
@@ -86,7 +86,8 @@ export async function publishSample(population: Population, opts: PublishOptions
   return { counts, total, elapsedMs: Date.now() - started };
 }
 
-function encode(codec: EventCodec, event: SampleEvent): Buffer {
+/** A sample event as Confluent-framed Avro, for producers that publish samples their own way. */
+export function encodeSampleEvent(codec: EventCodec, event: SampleEvent): Buffer {
   switch (event.kind) {
     case 'status-update':
       return codec.encode(event.kind, event.value);
