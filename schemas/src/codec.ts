@@ -10,6 +10,16 @@ export class UndecodableRecordError extends Error {
   override readonly name = 'UndecodableRecordError';
 }
 
+/** The schema id of a Confluent-framed record; throws UndecodableRecordError for anything else. */
+function frameSchemaId(bytes: Buffer | null): number {
+  if (!bytes || bytes.length < 6)
+    throw new UndecodableRecordError('record value is empty or shorter than a frame');
+  if (bytes.readUInt8(0) !== 0) {
+    throw new UndecodableRecordError(`magic byte is ${bytes.readUInt8(0)}, expected 0 (Confluent framing)`);
+  }
+  return bytes.readUInt32BE(1);
+}
+
 interface Resolved {
   reader: avro.Type;
   resolver: avro.Resolver | null;
@@ -25,7 +35,7 @@ interface Resolved {
 export class EventCodec {
   private readonly writeIds = new Map<EventKind, number>();
   private readonly readerTypes = new Map<EventKind, avro.Type>();
-  private readonly resolved = new Map<string, Resolved>();
+  private readonly resolved = new Map<EventKind, Map<number, Resolved>>();
   private readonly writerTypes = new Map<number, Promise<avro.Type>>();
 
   constructor(private readonly registry: SchemaRegistry) {}
@@ -58,16 +68,26 @@ export class EventCodec {
   }
 
   async decode<K extends EventKind>(kind: K, bytes: Buffer | null): Promise<EventTypes[K]> {
-    if (!bytes || bytes.length < 6)
-      throw new UndecodableRecordError('record value is empty or shorter than a frame');
-    if (bytes.readUInt8(0) !== 0) {
-      throw new UndecodableRecordError(`magic byte is ${bytes.readUInt8(0)}, expected 0 (Confluent framing)`);
-    }
-    const id = bytes.readUInt32BE(1);
-    const { reader, resolver } = await this.resolve(kind, id);
+    const id = frameSchemaId(bytes);
+    return this.read<K>(id, bytes!, await this.resolve(kind, id));
+  }
+
+  /**
+   * `decode` without a promise, for the consumers' hot path: returns undefined only when the
+   * record's writer schema is not resolved yet (the first record of a schema id), and the caller
+   * then uses `decode`. Throws UndecodableRecordError like `decode`.
+   */
+  decodeCached<K extends EventKind>(kind: K, bytes: Buffer | null): EventTypes[K] | undefined {
+    const id = frameSchemaId(bytes);
+    const hit = this.resolved.get(kind)?.get(id);
+    return hit ? this.read<K>(id, bytes!, hit) : undefined;
+  }
+
+  private read<K extends EventKind>(id: number, bytes: Buffer, r: Resolved): EventTypes[K] {
     try {
+      const body = bytes.subarray(5);
       return (
-        resolver ? reader.fromBuffer(bytes.subarray(5), resolver) : reader.fromBuffer(bytes.subarray(5))
+        r.resolver ? r.reader.fromBuffer(body, r.resolver) : r.reader.fromBuffer(body)
       ) as EventTypes[K];
     } catch (err) {
       throw new UndecodableRecordError(
@@ -86,8 +106,12 @@ export class EventCodec {
   }
 
   private async resolve(kind: EventKind, id: number): Promise<Resolved> {
-    const key = `${kind}:${id}`;
-    const hit = this.resolved.get(key);
+    let byId = this.resolved.get(kind);
+    if (!byId) {
+      byId = new Map();
+      this.resolved.set(kind, byId);
+    }
+    const hit = byId.get(id);
     if (hit) return hit;
     const writer = await this.writerType(id);
     const reader = this.readerType(kind);
@@ -102,7 +126,7 @@ export class EventCodec {
       }
     }
     const entry = { reader, resolver };
-    this.resolved.set(key, entry);
+    byId.set(id, entry);
     return entry;
   }
 

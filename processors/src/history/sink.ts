@@ -1,10 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier, type TopicNames } from '@hub/infra';
 import { type EventCodec, type EventTypes, UndecodableRecordError } from '@hub/schemas';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import {
   BatchConsumer,
+  type ConsumedRecord,
   type DeadLetterSink,
+  type DecodeContext,
   deadLetter,
   jsonLog,
   type Log,
@@ -12,12 +14,12 @@ import {
   type PartitionAssignment,
   type PartitionBatch,
   type RecordDecoder,
-  type RecordRejection,
   type Seek,
+  type StepResult,
 } from '../kafka/index.ts';
 import { insertDuration, insertRetries, insertRows, rowsAlreadyHeld } from './metrics.ts';
 import { sqlInteger, sqlString } from './queries.ts';
-import { type HistoryRow, toHistoryRow } from './rows.ts';
+import { type HistoryRow, type Row, toHistoryRow } from './rows.ts';
 import { type HistoryKind, RAW_TABLES, type RawTable } from './tables.ts';
 
 /** The topics the sink records and the event family on each (every fact topic except dead letters). */
@@ -39,20 +41,32 @@ export function historyTopics(names: TopicNames): Map<string, HistoryKind> {
  * the state builder dead-letters or re-routes it). It refuses only what it cannot decode or store.
  */
 export function historyDecoder<K extends HistoryKind>(codec: EventCodec, kind: K): RecordDecoder<HistoryRow> {
-  return async (message, ctx) => {
-    let event: EventTypes[K];
-    try {
-      event = await codec.decode(kind, message.value);
-    } catch (err) {
-      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
-      throw err;
-    }
+  const toRow = (event: EventTypes[K], message: KafkaMessage, ctx: DecodeContext): StepResult<HistoryRow> => {
     const result = toHistoryRow(kind, event, {
       topic: ctx.topic,
       partition: ctx.partition,
       offset: message.offset,
     });
     return result.ok ? ok(result.value) : deadLetter('history-row', result.reason);
+  };
+  const slow = async (message: KafkaMessage, ctx: DecodeContext): Promise<StepResult<HistoryRow>> => {
+    try {
+      return toRow(await codec.decode(kind, message.value), message, ctx);
+    } catch (err) {
+      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
+      throw err;
+    }
+  };
+  // Synchronous once the codec has the writer schema: no promise per record.
+  return (message, ctx) => {
+    let event: EventTypes[K] | undefined;
+    try {
+      event = codec.decodeCached(kind, message.value);
+    } catch (err) {
+      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
+      throw err;
+    }
+    return event === undefined ? slow(message, ctx) : toRow(event, message, ctx);
   };
 }
 
@@ -209,55 +223,104 @@ GROUP BY kafka_partition`,
     );
   }
 
-  private async handle(batch: PartitionBatch<HistoryRow>): Promise<readonly RecordRejection[]> {
-    const kind = this.kinds.get(batch.topic);
-    if (!kind) throw new Error(`history sink got a batch from unexpected topic ${batch.topic}`);
-    const table = RAW_TABLES[kind];
-    const key = `${batch.topic}:${batch.partition}`;
-    const known = this.held.get(key);
-    let records = batch.records;
-    if (known !== undefined) {
-      records = records.filter((r) => BigInt(r.offset) > known);
-      if (records.length < batch.records.length) {
-        rowsAlreadyHeld.inc({ table }, batch.records.length - records.length);
+  /**
+   * One round: every table's chunks are inserted together (the tables concurrently), and each
+   * partition is committed by the consumer once the round resolves.
+   */
+  private async handle(batches: readonly PartitionBatch<HistoryRow>[]): Promise<undefined> {
+    const byTable = new Map<RawTable, PartitionBatch<HistoryRow>[]>();
+    for (const batch of batches) {
+      const kind = this.kinds.get(batch.topic);
+      if (!kind) throw new Error(`history sink got a batch from unexpected topic ${batch.topic}`);
+      const table = RAW_TABLES[kind];
+      let list = byTable.get(table);
+      if (!list) {
+        list = [];
+        byTable.set(table, list);
       }
+      list.push(batch);
     }
-    if (records.length === 0) return [];
+    await Promise.all([...byTable].map(([table, list]) => this.insertTable(table, list)));
+    return undefined;
+  }
 
-    let pending = records;
+  /**
+   * Inserts the chunks of several partitions into one table. Each insert holds rows of one
+   * received month only (one part: it lands whole or not at all) and, of every partition in it, a
+   * run of rows that directly follows what earlier inserts took, so whatever subset of inserts
+   * landed, ClickHouse's max offset per partition still marks exactly what it holds.
+   */
+  private async insertTable(table: RawTable, batches: PartitionBatch<HistoryRow>[]): Promise<void> {
+    const pending = new Map<
+      string,
+      { topic: string; partition: number; rows: ConsumedRecord<HistoryRow>[] }
+    >();
+    for (const batch of batches) {
+      const key = `${batch.topic}:${batch.partition}`;
+      const known = this.held.get(key);
+      let rows = batch.records;
+      if (known !== undefined) {
+        rows = rows.filter((r) => BigInt(r.offset) > known);
+        if (rows.length < batch.records.length) {
+          rowsAlreadyHeld.inc({ table }, batch.records.length - rows.length);
+        }
+      }
+      if (rows.length > 0) pending.set(key, { topic: batch.topic, partition: batch.partition, rows });
+    }
+    if (pending.size === 0) return;
+
     await this.withRetry(table, 'ClickHouse insert', async (failedBefore) => {
       if (failedBefore) {
         // The failed insert may have landed anyway (e.g. the connection dropped after ClickHouse
         // wrote it): keep only what ClickHouse does not hold yet.
-        const stored = (await this.storedMaxOffsets(table, batch.topic, [batch.partition])).get(
-          batch.partition,
-        );
-        if (stored !== undefined) {
-          const before = pending.length;
-          pending = pending.filter((r) => BigInt(r.offset) > stored);
-          if (pending.length < before) rowsAlreadyHeld.inc({ table }, before - pending.length);
+        const byTopic = new Map<string, number[]>();
+        for (const p of pending.values())
+          byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+        for (const [topic, partitions] of byTopic) {
+          const stored = await this.storedMaxOffsets(table, topic, partitions);
+          for (const partition of partitions) {
+            const max = stored.get(partition);
+            const key = `${topic}:${partition}`;
+            const p = pending.get(key);
+            if (max === undefined || !p) continue;
+            const before = p.rows.length;
+            p.rows = p.rows.filter((r) => BigInt(r.offset) > max);
+            if (p.rows.length < before) rowsAlreadyHeld.inc({ table }, before - p.rows.length);
+            this.held.set(key, max);
+            if (p.rows.length === 0) pending.delete(key);
+          }
         }
       }
-      // One insert per run of one received month, in offset order: each insert is one part, so if
-      // a later run fails, the stored max offset still marks exactly what landed.
-      while (pending.length > 0) {
-        const month = pending[0]!.value.month;
-        let end = 1;
-        while (end < pending.length && pending[end]!.value.month === month) end++;
-        const run = pending.slice(0, end);
+      while (pending.size > 0) {
+        // The month of the first pending row of the first partition; every partition whose next
+        // row is of that month contributes its run of that month.
+        const month = pending.values().next().value!.rows[0]!.value.month;
+        const values: Row[] = [];
+        const taken: { key: string; end: number; last: string }[] = [];
+        for (const [key, p] of pending) {
+          let end = 0;
+          while (end < p.rows.length && p.rows[end]!.value.month === month) {
+            values.push(p.rows[end]!.value.row);
+            end++;
+          }
+          if (end > 0) taken.push({ key, end, last: p.rows[end - 1]!.offset });
+        }
         const timer = insertDuration.startTimer({ table });
         await this.options.clickhouse.insert({
           table: `${this.db}.${table}`,
-          values: run.map((r) => r.value.row),
+          values,
           format: 'JSONEachRow',
         });
         timer();
-        insertRows.observe({ table }, run.length);
-        pending = pending.slice(end);
+        insertRows.observe({ table }, values.length);
+        for (const { key, end, last } of taken) {
+          const p = pending.get(key)!;
+          this.held.set(key, BigInt(last));
+          if (end === p.rows.length) pending.delete(key);
+          else p.rows = p.rows.slice(end);
+        }
       }
     });
-    this.held.set(key, BigInt(records[records.length - 1]!.offset));
-    return [];
   }
 
   /**

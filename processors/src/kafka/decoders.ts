@@ -5,7 +5,7 @@ import {
   normaliseMsisdn,
   UndecodableRecordError,
 } from '@hub/schemas';
-import { type KafkaMessage, Partitioners } from 'kafkajs';
+import { type KafkaMessage, Partitioners, type PartitionMetadata } from 'kafkajs';
 import { deadLetter, ok, type StepResult } from './results.ts';
 
 export interface DecodeContext {
@@ -15,8 +15,14 @@ export interface DecodeContext {
   partitionCount: number;
 }
 
-/** Turns one raw message into a value, or says why it cannot be processed. */
-export type RecordDecoder<V> = (message: KafkaMessage, ctx: DecodeContext) => Promise<StepResult<V>>;
+/**
+ * Turns one raw message into a value, or says why it cannot be processed. Synchronous when it can
+ * be (the codec has the writer schema): a promise per record is a measurable cost on the hot path.
+ */
+export type RecordDecoder<V> = (
+  message: KafkaMessage,
+  ctx: DecodeContext,
+) => StepResult<V> | Promise<StepResult<V>>;
 
 const partitioner = Partitioners.DefaultPartitioner();
 
@@ -25,16 +31,23 @@ const partitioner = Partitioners.DefaultPartitioner();
  * the real partitioner rather than a copy of its hash, so the check cannot drift from producers.
  */
 export function partitionForKey(key: Buffer | string, partitionCount: number): number {
-  const partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({
-    partitionId,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-    offlineReplicas: [],
-    partitionErrorCode: 0,
-  }));
+  let partitionMetadata = metadataFor.get(partitionCount);
+  if (!partitionMetadata) {
+    partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      offlineReplicas: [],
+      partitionErrorCode: 0,
+    }));
+    metadataFor.set(partitionCount, partitionMetadata);
+  }
   return partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
+
+/** The partitioner only reads the metadata: one list per partition count serves every call. */
+const metadataFor = new Map<number, PartitionMetadata[]>();
 
 type MsisdnKind = { [K in EventKind]: EventTypes[K] extends { msisdn: string } ? K : never }[EventKind];
 
@@ -47,14 +60,11 @@ export function msisdnEventDecoder<K extends MsisdnKind>(
   codec: EventCodec,
   kind: K,
 ): RecordDecoder<EventTypes[K]> {
-  return async (message, ctx) => {
-    let value: EventTypes[K];
-    try {
-      value = await codec.decode(kind, message.value);
-    } catch (err) {
-      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
-      throw err;
-    }
+  const check = (
+    message: KafkaMessage,
+    ctx: DecodeContext,
+    value: EventTypes[K],
+  ): StepResult<EventTypes[K]> => {
     const msisdn = (value as { msisdn: string }).msisdn;
     const check = normaliseMsisdn(msisdn);
     if (!check.ok) return deadLetter('validate', `msisdn ${check.reason}`);
@@ -78,5 +88,23 @@ export function msisdnEventDecoder<K extends MsisdnKind>(
       );
     }
     return ok(value);
+  };
+  const slow = async (message: KafkaMessage, ctx: DecodeContext): Promise<StepResult<EventTypes[K]>> => {
+    try {
+      return check(message, ctx, await codec.decode(kind, message.value));
+    } catch (err) {
+      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
+      throw err;
+    }
+  };
+  return (message, ctx) => {
+    let value: EventTypes[K] | undefined;
+    try {
+      value = codec.decodeCached(kind, message.value);
+    } catch (err) {
+      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
+      throw err;
+    }
+    return value === undefined ? slow(message, ctx) : check(message, ctx, value);
   };
 }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { KafkaDeadLetters } from '../kafka/dead-letters.ts';
 import { createStateBuilder } from './builder.ts';
 import { buildStories, produceEvents } from './scenarios.ts';
@@ -9,7 +11,8 @@ import { createStateTestEnv, groupLag } from './test-env.ts';
  *   tsx processors/src/state-builder/bench.ts [events=200000] [partitions=6]
  *
  * Produces the events first, then starts the builder (with StateChange publishing, as in
- * production) and times it from start until the group has committed everything.
+ * production) and times it from start until the group has committed everything. With
+ * STATE_BENCH_CPU_PROFILE=<file.cpuprofile> the consuming phase alone is CPU-profiled.
  */
 const target = Number(process.argv[2] ?? 200_000);
 const partitions = Number(process.argv[3] ?? 6);
@@ -44,6 +47,13 @@ try {
     stateChanges: { producer: t.producer },
     log: () => {},
   });
+  const profileFile = process.env.STATE_BENCH_CPU_PROFILE;
+  const session = profileFile ? new Session() : null;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const start = performance.now();
   await builder.start();
   for (;;) {
@@ -51,6 +61,11 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - start) / 1000;
+  if (session && profileFile) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profileFile, JSON.stringify(profile));
+    session.disconnect();
+  }
   await builder.stop();
   process.stdout.write(
     `${JSON.stringify({

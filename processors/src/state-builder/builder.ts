@@ -6,15 +6,15 @@ import { BatchConsumer, type PartitionBatch } from '../kafka/batch-consumer.ts';
 import type { DeadLetterSink } from '../kafka/dead-letters.ts';
 import { msisdnEventDecoder, type RecordDecoder } from '../kafka/decoders.ts';
 import type { Log } from '../kafka/logger.ts';
-import { deadLetter, ok, type RecordRejection } from '../kafka/results.ts';
+import { deadLetter, ok, type RecordRejection, type StepResult } from '../kafka/results.ts';
 import { eventsApplied, eventsSkipped, stateChangesPublished, stateWriteConflicts } from '../metrics.ts';
 import { StateWriter } from '../state/cas.ts';
 import { deriveView } from '../state/derive.ts';
 import { encodeState } from '../state/encoding.ts';
 import { stateSlot } from '../state/keys.ts';
 import { applyEvent } from '../state/machine.ts';
-import { readStored } from '../state/read.ts';
-import { emptyRecord, type Input, type StateEvent, type StateRecord } from '../state/record.ts';
+import { readStored, type StoredState } from '../state/read.ts';
+import { emptyRecord, type StateEvent, type StateRecord } from '../state/record.ts';
 
 export interface StateBuilderOptions {
   kafka: Kafka;
@@ -31,40 +31,42 @@ export interface StateBuilderOptions {
   log?: Log;
 }
 
-/** Compare-and-set misses tolerated per batch before it fails (and is redelivered). */
+/** Compare-and-set misses tolerated per round before it fails (and is redelivered). */
 const MAX_ATTEMPTS = 10;
+
+/** StateChange records per produce request (a few hundred bytes each, so well under 1 MiB). */
+const STATE_CHANGES_PER_SEND = 2000;
 
 function wrap<E extends StateEvent>(
   input: E['input'],
   decode: RecordDecoder<E['event']>,
 ): RecordDecoder<StateEvent> {
-  return async (message, ctx) => {
-    const r = await decode(message, ctx);
-    return r.status === 'ok' ? ok({ input, event: r.value } as StateEvent) : r;
+  const lift = (r: StepResult<E['event']>): StepResult<StateEvent> =>
+    r.status === 'ok' ? ok({ input, event: r.value } as StateEvent) : r;
+  return (message, ctx) => {
+    const r = decode(message, ctx);
+    return r instanceof Promise ? r.then(lift) : lift(r);
   };
 }
 
 interface Changed {
   record: StateRecord;
   cause: StateEvent;
+  causeTopic: string;
 }
 
 /**
  * Kafka → Redis state projection. One consumer group reads the status, NIN, BVN and delink topics.
- * For each partition chunk: one pipelined HMGET of every affected number, the events applied in
- * offset order in memory (an event at or below the record's offset for its topic is skipped, so a
- * redelivery is a no-op), StateChange records published for every changed number, then one
- * compare-and-set per changed record. A record changed by someone else in between makes the batch
- * re-read and re-apply. The consumer commits only after this resolves.
+ * For each round (the chunks of every partition that arrived together): one pipelined HMGET of
+ * every affected number, the events applied in memory, each partition's in offset order (an event
+ * at or below the record's offset for its topic is skipped, so a redelivery is a no-op; a number's
+ * events from different topics commute), StateChange records published for every changed number,
+ * then one pipeline of compare-and-set writes, one per changed record. A record changed by someone
+ * else in between makes the round re-read and re-apply. The consumer commits only after this
+ * resolves.
  */
 export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<StateEvent> {
   const { codec, topics, redis, redisKeyPrefix } = options;
-  const inputOf = new Map<string, Input>([
-    [topics.statusUpdates, 'status'],
-    [topics.ninLinkages, 'nin'],
-    [topics.bvnLinkages, 'bvn'],
-    [topics.delink, 'delink'],
-  ]);
   const decoders = new Map<string, RecordDecoder<StateEvent>>([
     [topics.statusUpdates, wrap('status', msisdnEventDecoder(codec, 'status-update'))],
     [topics.ninLinkages, wrap('nin', msisdnEventDecoder(codec, 'nin-linkage'))],
@@ -73,38 +75,53 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
   ]);
   const writer = new StateWriter(redis);
 
-  async function handle(batch: PartitionBatch<StateEvent>): Promise<readonly RecordRejection[]> {
-    const input = inputOf.get(batch.topic);
-    if (!input) throw new Error(`no state input for topic ${batch.topic}`);
-    const msisdns = [...new Set(batch.records.map((r) => r.value.event.msisdn))];
-    let rejections: RecordRejection[] = [];
+  async function handle(
+    batches: readonly PartitionBatch<StateEvent>[],
+  ): Promise<readonly RecordRejection[][]> {
+    const msisdns = new Set<string>();
+    for (const batch of batches) for (const r of batch.records) msisdns.add(r.value.event.msisdn);
+    const numbers = [...msisdns];
+    const offsets = batches.map((b) => b.records.map((r) => BigInt(r.offset)));
 
     for (let attempt = 1; ; attempt++) {
-      const stored = await readStored(redis, redisKeyPrefix, msisdns);
-      const current = new Map(stored.map((s) => [s.msisdn, s]));
+      const stored = await readStored(redis, redisKeyPrefix, numbers);
+      const current = new Map<string, StoredState>();
+      for (const s of stored) current.set(s.msisdn, s);
       const working = new Map<string, Changed>();
-      rejections = [];
-      let applied = 0;
-      let skipped = 0;
-      for (const rec of batch.records) {
-        const msisdn = rec.value.event.msisdn;
-        const before = working.get(msisdn)?.record ?? current.get(msisdn)?.record ?? emptyRecord();
-        const out = applyEvent(before, rec.value, BigInt(rec.offset));
-        if (out.status === 'applied') {
-          working.set(msisdn, { record: out.record, cause: rec.value });
-          applied++;
-        } else if (out.status === 'skipped') {
-          skipped++;
-        } else {
-          rejections.push({ offset: rec.offset, result: deadLetter('apply', out.reason) });
+      const rejections: RecordRejection[][] = [];
+      const applied = new Map<string, number>();
+      const skipped = new Map<string, number>();
+      for (let b = 0; b < batches.length; b++) {
+        const batch = batches[b]!;
+        const rejected: RecordRejection[] = [];
+        rejections.push(rejected);
+        let nApplied = 0;
+        let nSkipped = 0;
+        const records = batch.records;
+        const at = offsets[b]!;
+        for (let i = 0; i < records.length; i++) {
+          const rec = records[i]!;
+          const msisdn = rec.value.event.msisdn;
+          const before = working.get(msisdn)?.record ?? current.get(msisdn)?.record ?? emptyRecord();
+          const out = applyEvent(before, rec.value, at[i]!);
+          if (out.status === 'applied') {
+            working.set(msisdn, { record: out.record, cause: rec.value, causeTopic: batch.topic });
+            nApplied++;
+          } else if (out.status === 'skipped') {
+            nSkipped++;
+          } else {
+            rejected.push({ offset: rec.offset, result: deadLetter('apply', out.reason) });
+          }
         }
+        applied.set(batch.topic, (applied.get(batch.topic) ?? 0) + nApplied);
+        skipped.set(batch.topic, (skipped.get(batch.topic) ?? 0) + nSkipped);
       }
 
       const changed = [...working];
       // Published before the Redis write: after a crash between the two, the replay skips the
       // already-written events and would otherwise never announce the change.
       if (options.stateChanges && changed.length > 0) {
-        await publishStateChanges(options.stateChanges.producer, changed, batch.topic);
+        await publishStateChanges(options.stateChanges.producer, changed);
       }
       const results = await writer.write(
         changed.map(([msisdn, c]) => {
@@ -112,16 +129,16 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
           return { ...slot, expected: current.get(msisdn)?.bytes ?? null, next: encodeState(c.record) };
         }),
       );
-      const conflicts = results.filter((written) => !written).length;
+      let conflicts = 0;
+      for (const written of results) if (!written) conflicts++;
       if (conflicts === 0) {
-        eventsApplied.inc({ topic: batch.topic }, applied);
-        eventsSkipped.inc({ topic: batch.topic }, skipped);
+        for (const [topic, n] of applied) eventsApplied.inc({ topic }, n);
+        for (const [topic, n] of skipped) eventsSkipped.inc({ topic }, n);
         return rejections;
       }
       stateWriteConflicts.inc(conflicts);
-      options.log?.('warn', 'state write conflicts, re-reading batch', {
-        topic: batch.topic,
-        partition: batch.partition,
+      options.log?.('warn', 'state write conflicts, re-reading round', {
+        partitions: batches.map((b) => `${b.topic}/${b.partition}`),
         conflicts,
         attempt,
       });
@@ -133,9 +150,9 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
     }
   }
 
-  async function publishStateChanges(producer: Producer, changed: [string, Changed][], topic: string) {
+  async function publishStateChanges(producer: Producer, changed: [string, Changed][]) {
     const now = Date.now();
-    const messages = changed.map(([msisdn, { record, cause }]) => {
+    const messages = changed.map(([msisdn, { record, cause, causeTopic }]) => {
       const v = deriveView(msisdn, record);
       const value: StateChangeEvent = {
         // One id per (number, version): a re-published change after a crash carries the same id.
@@ -157,14 +174,25 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
         cleanupStatus: v.cleanupStatus,
         canAssignToNewUser: v.canAssignToNewUser,
         conflicts: v.conflicts,
-        causeTopic: topic,
+        causeTopic,
         causeEventId: cause.event.eventId,
         occurredAt: cause.event.occurredAt,
         receivedAt: now,
       };
       return { key: msisdn, value: codec.encode('state-change', value) };
     });
-    await producer.send({ topic: topics.stateChanges, messages });
+    // A round can change tens of thousands of numbers; the broker refuses a record batch over
+    // message.max.bytes (1 MiB by default), so the changes go out in slices.
+    const sends = [];
+    for (let i = 0; i < messages.length; i += STATE_CHANGES_PER_SEND) {
+      sends.push(
+        producer.send({
+          topic: topics.stateChanges,
+          messages: messages.slice(i, i + STATE_CHANGES_PER_SEND),
+        }),
+      );
+    }
+    await Promise.all(sends);
     stateChangesPublished.inc(messages.length);
   }
 
