@@ -3,7 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Config, createKafka, ensureTopics, loadConfig, repoRoot, topicSpecs } from '@hub/infra';
+import {
+  type Config,
+  createClickHouse,
+  createKafka,
+  ensureTopics,
+  loadConfig,
+  quoteIdentifier,
+  repoRoot,
+  topicSpecs,
+} from '@hub/infra';
+import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 
 /** A benchmark's own topics, keys, database and data folder on the shared local services. */
@@ -26,6 +36,28 @@ export async function createTopics(config: Config): Promise<void> {
     await ensureTopics(admin, topicSpecs(config.TOPIC_PREFIX, config.KAFKA_PARTITIONS));
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Removes what a benchmark left on the shared services: its Redis keys and its ClickHouse database
+ * (topics stay, like every test's, for the broker's retention).
+ */
+export async function dropBenchData(config: Config, redis: Redis): Promise<void> {
+  const pattern = `${config.REDIS_KEY_PREFIX.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+  const clickhouse = createClickHouse(config, { database: 'default' });
+  try {
+    await clickhouse.command({
+      query: `DROP DATABASE IF EXISTS ${quoteIdentifier(config.CLICKHOUSE_DATABASE)}`,
+    });
+  } finally {
+    await clickhouse.close();
   }
 }
 
@@ -83,7 +115,9 @@ export async function startChild(
   ready: (line: string) => boolean,
   timeoutMs = 60_000,
 ): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // BENCH_CHILD_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the processes under test.
+  const flags = process.env.BENCH_CHILD_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,9 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '@hub/infra';
+import { benchFreshness, benchHttpIngest } from './api-ingest.ts';
+import { benchClients } from './clients.ts';
+import { benchIngest } from './ingest.ts';
 import { formatTable, type Row } from './table.ts';
 import { benchVerify } from './verify.ts';
 
@@ -28,6 +31,44 @@ if (want('verify')) {
   });
   rows.push(...r.rows);
   raw.verify = r.raw;
+}
+
+if (want('ingest') || want('rebuild') || want('memory')) {
+  console.error('bench: ingest end to end, memory, rebuild…');
+  const r = await benchIngest({
+    numbers: quick ? 10_000 : 100_000,
+    rebuild: want('rebuild'),
+    memory: want('memory'),
+  });
+  rows.push(...r.rows);
+  raw.ingest = r.raw;
+}
+
+if (want('http')) {
+  console.error('bench: HTTP and file ingest…');
+  const r = await benchHttpIngest({ records: quick ? 20_000 : 100_000 });
+  rows.push(...r.rows);
+  raw.http = r.raw;
+}
+
+if (want('freshness')) {
+  console.error('bench: freshness and verify under ingest…');
+  const r = await benchFreshness({
+    numbers: quick ? 5_000 : 20_000,
+    samples: quick ? 40 : 200,
+    backgroundRate: quick ? 1_000 : 2_000,
+    verifyRate: 500,
+    verifyMs: quick ? 5_000 : 15_000,
+  });
+  rows.push(...r.rows);
+  raw.freshness = r.raw;
+}
+
+if (want('clients')) {
+  console.error('bench: Kafka clients…');
+  const r = await benchClients({ messages: quick ? 50_000 : 200_000, partitions: 6 });
+  rows.push(...r.rows);
+  raw.clients = r.raw;
 }
 
 const table = formatTable(rows);

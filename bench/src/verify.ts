@@ -1,12 +1,11 @@
-import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { createKafka, createProducer, createSchemaRegistry, topicNames } from '@hub/infra';
 import { generatePopulation, publishSample } from '@hub/ingest/sample/index';
 import { jsonLog } from '@hub/processors/kafka/logger';
 import { runStateBuilder } from '@hub/processors/state-builder/runtime';
 import { nationalForm } from '@hub/schemas';
 import { benchConfig, childEnv, createTopics, startChild, waitForLag } from './env.ts';
+import { issueBenchKeys } from './keys.ts';
 import { type LoadResult, runLoad } from './load.ts';
 import type { Row } from './table.ts';
 
@@ -55,7 +54,7 @@ export async function benchVerify(
   await admin.disconnect();
   await builder.stop();
 
-  const key = await benchApiKey(config.HUB_DATA_DIR);
+  const key = (await issueBenchKeys(config)).bank;
   const apiPort = await freePort();
   const ceilingPort = await freePort();
   const api = await startChild('query-api/src/main.ts', childEnv(config, { PORT: String(apiPort) }), (l) =>
@@ -74,12 +73,15 @@ export async function benchVerify(
     headers,
     body: JSON.stringify({ phoneNumber: n }),
   }));
-  const bulk = Array.from({ length: 20 }, (_, i) => ({
-    method: 'POST' as const,
-    path: '/api/v1/phone/api/phone-numbers/verify/bulk',
-    headers,
-    body: JSON.stringify({ phoneNumbers: numbers.slice(i * 500, i * 500 + 500) }),
-  }));
+  const bulk = Array.from(
+    { length: Math.max(1, Math.min(20, Math.floor(numbers.length / 500))) },
+    (_, i) => ({
+      method: 'POST' as const,
+      path: '/api/v1/phone/api/phone-numbers/verify/bulk',
+      headers,
+      body: JSON.stringify({ phoneNumbers: numbers.slice(i * 500, i * 500 + 500) }),
+    }),
+  );
   const base = { connections: o.connections, durationMs: o.durationMs, warmupMs: 2_000 };
   try {
     const ceilingRun = await runLoad({ ...base, url: `http://127.0.0.1:${ceilingPort}`, requests: single });
@@ -137,26 +139,6 @@ export async function benchVerify(
     await api.stop();
     await ceiling.stop();
   }
-}
-
-/** A service-provider API key for the benchmark's own data folder. */
-async function benchApiKey(dataDir: string): Promise<string> {
-  const key = `bench_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
-  writeFileSync(
-    join(dataDir, 'api-keys.json'),
-    JSON.stringify([
-      {
-        key,
-        principal: {
-          organisation: 'Bench Bank',
-          type: 'SERVICE_PROVIDER',
-          operatorCode: null,
-          credentialId: 'bench',
-        },
-      },
-    ]),
-  );
-  return key;
 }
 
 export function freePort(): Promise<number> {
