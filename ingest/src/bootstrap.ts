@@ -59,6 +59,8 @@ export async function createIngestContext(
     audit?: AuditRecorder;
     servingOperators?: IngestContext['servingOperators'];
     now?: () => number;
+    /** A client shared with the rest of the process (its owner closes it). */
+    redis?: Redis;
   } = {},
 ): Promise<IngestResources> {
   const topics = topicNames(config.TOPIC_PREFIX);
@@ -66,7 +68,8 @@ export async function createIngestContext(
   await registerIngestSchemas(codec, topics);
   const producer = createProducer(createKafka(config));
   await producer.connect();
-  const redis = createRedis(config);
+  // Auto-pipelining: the commands of concurrent requests issued in one tick go out in one write.
+  const redis = options.redis ?? createRedis(config, { enableAutoPipelining: true });
   const publisher = new Publisher(producer, codec);
   const ctx: IngestContext = {
     topics,
@@ -88,7 +91,7 @@ export async function createIngestContext(
     redis,
     async close() {
       await producer.disconnect();
-      redis.disconnect();
+      if (!options.redis) redis.disconnect();
     },
   };
 }

@@ -1,4 +1,11 @@
-import { type Config, createClickHouse, createKafka, createProducer, createSchemaRegistry } from '@hub/infra';
+import {
+  type Config,
+  createClickHouse,
+  createKafka,
+  createProducer,
+  createRedis,
+  createSchemaRegistry,
+} from '@hub/infra';
 import { createIngestContext } from '@hub/ingest';
 import { readState } from '@hub/processors/state/index';
 import { EventCodec } from '@hub/schemas';
@@ -23,16 +30,20 @@ export async function createApiContext(
   overrides: Partial<Pick<ApiContext, 'now'>> &
     Parameters<typeof createIngestContext>[1] & { security?: SecurityOptions } = {},
 ): Promise<ApiResources> {
+  // One Redis client for the request path: with auto-pipelining, a request's rate-limit hit and
+  // state read, and those of concurrent requests, share writes to the socket.
+  const redis = createRedis(config, { enableAutoPipelining: true });
   const security = await Security.create(config, {
+    redis,
     ...overrides.security,
     ...(overrides.now ? { now: overrides.now } : {}),
   });
   const ingest = await createIngestContext(config, {
     authenticate: security.authenticate,
     audit: security.audit,
+    redis,
     ...overrides,
   });
-  const { redis } = ingest;
   const codec = new EventCodec(createSchemaRegistry(config));
   await codec.register('verification', ingest.ctx.topics.verifications);
   const kafka = createKafka(config);
@@ -87,6 +98,7 @@ export async function createApiContext(
       if (clickhouseRead !== clickhouse) await clickhouseRead.close();
       await ingest.close();
       await security.close();
+      redis.disconnect();
     },
   };
 }

@@ -67,6 +67,8 @@ export interface SecurityOptions {
   notify?: Notifier;
   cacheTtlMs?: number;
   now?: () => number;
+  /** A client shared with the rest of the process (its owner closes it); otherwise one of its own. */
+  redis?: Redis;
 }
 
 export interface RequestMeta {
@@ -127,6 +129,8 @@ export class Security {
   readonly lockout: LockoutPolicy;
   readonly now: () => number;
   private readonly notify: Notifier;
+  /** False when the Redis client was handed in: its owner closes it. */
+  private readonly ownsRedis: boolean;
 
   private constructor(
     readonly redis: Redis,
@@ -140,6 +144,7 @@ export class Security {
     keys: SecurityKeys,
     store: AccountStore,
   ) {
+    this.ownsRedis = options.redis === undefined;
     this.keys = keys;
     this.store = store;
     this.now = options.now ?? Date.now;
@@ -168,7 +173,8 @@ export class Security {
     const kafka = createKafka(config);
     const producer = createProducer(kafka);
     await producer.connect();
-    const redis = createRedis(config);
+    // Auto-pipelining: the commands of concurrent requests issued in one tick go out in one write.
+    const redis = options.redis ?? createRedis(config, { enableAutoPipelining: true });
     const keys = securityKeys(config.REDIS_KEY_PREFIX);
     const store = new AccountStore(redis, keys, options.cacheTtlMs ?? CACHE_TTL_MS);
     const audit = new AuditLog(producer, events, topics.audit, options.now ? { now: options.now } : {});
@@ -192,7 +198,7 @@ export class Security {
     await this.projector?.stop();
     await this.audit.flush();
     await this.producer.disconnect();
-    this.redis.disconnect();
+    if (this.ownsRedis) this.redis.disconnect();
   }
 
   // ---- credentials on the request path ----
@@ -594,8 +600,16 @@ export class Security {
         const limited = await this.rateLimit(c, scope, principal);
         if (limited) return limited;
       }
-      const limit = BULK_PATHS.some((p) => p.test(c.req.path)) ? bulk : small;
-      return limit(c, next);
+      const bulkPath = BULK_PATHS.some((p) => p.test(c.req.path));
+      // A declared Content-Length bounds the body (Node's parser enforces the framing), so only a
+      // body of unknown length (chunked) needs the streaming limit; GET and HEAD skip it.
+      const declared = c.req.header('content-length');
+      if (declared !== undefined) {
+        const max = bulkPath ? MAX_BULK_BODY_BYTES : MAX_BODY_BYTES;
+        return Number(declared) > max ? tooLarge(c, max) : next();
+      }
+      if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return next();
+      return (bulkPath ? bulk : small)(c, next);
     };
   }
 
