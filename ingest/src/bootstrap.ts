@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -19,6 +18,7 @@ import type { IngestContext } from './context.ts';
 import {
   type AuditRecorder,
   type Authenticator,
+  auditEventOf,
   type StaticApiKey,
   staticApiKeyAuthenticator,
 } from './principal.ts';
@@ -100,21 +100,7 @@ export async function createIngestContext(
 function directAuditRecorder(publisher: Publisher, topic: string): AuditRecorder {
   return {
     record(entry) {
-      const now = Date.now();
-      const event = {
-        eventId: randomUUID(),
-        source: 'API',
-        actor: entry.actor,
-        organisation: entry.organisation,
-        action: entry.action,
-        target: entry.target ?? null,
-        outcome: entry.outcome,
-        details: JSON.stringify(entry.details ?? {}),
-        requestId: entry.requestId ?? null,
-        ip: entry.ip ?? null,
-        occurredAt: now,
-        receivedAt: now,
-      };
+      const event = auditEventOf(entry, Date.now());
       publisher.publish('audit', topic, [{ key: event.actor, value: event }]).catch((err: Error) => {
         console.error(
           JSON.stringify({ level: 'error', message: 'audit entry not published', error: err.message }),

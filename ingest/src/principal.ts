@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { AuditEvent } from '@hub/schemas';
 
 export type OrganisationType = 'OPERATOR' | 'SERVICE_PROVIDER' | 'IDENTITY_SOURCE' | 'HUB';
 
@@ -46,6 +47,24 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
   requestId?: string | null;
   ip?: string | null;
+}
+
+/** The audit event an entry becomes: an id and the time it was recorded added. */
+export function auditEventOf(entry: AuditEntry, now: number): AuditEvent {
+  return {
+    eventId: randomUUID(),
+    source: 'API',
+    actor: entry.actor,
+    organisation: entry.organisation,
+    action: entry.action,
+    target: entry.target ?? null,
+    outcome: entry.outcome,
+    details: JSON.stringify(entry.details ?? {}),
+    requestId: entry.requestId ?? null,
+    ip: entry.ip ?? null,
+    occurredAt: now,
+    receivedAt: now,
+  };
 }
 
 /** Records audit entries on the audit topic, off the request path. */

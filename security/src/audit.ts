@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { AuditEntry, AuditRecorder } from '@hub/ingest';
+import { type AuditEntry, type AuditRecorder, auditEventOf } from '@hub/ingest';
 import type { AuditEvent, EventCodec } from '@hub/schemas';
 import type { Producer } from 'kafkajs';
 
@@ -22,21 +21,7 @@ export class AuditLog implements AuditRecorder {
   ) {}
 
   record(entry: AuditEntry): void {
-    const now = (this.options.now ?? Date.now)();
-    this.queue.push({
-      eventId: randomUUID(),
-      source: 'API',
-      actor: entry.actor,
-      organisation: entry.organisation,
-      action: entry.action,
-      target: entry.target ?? null,
-      outcome: entry.outcome,
-      details: JSON.stringify(entry.details ?? {}),
-      requestId: entry.requestId ?? null,
-      ip: entry.ip ?? null,
-      occurredAt: now,
-      receivedAt: now,
-    });
+    this.queue.push(auditEventOf(entry, (this.options.now ?? Date.now)()));
     const excess = this.queue.length - (this.options.maxQueued ?? 100_000);
     if (excess > 0) {
       this.queue.splice(0, excess);
