@@ -1,4 +1,6 @@
-import { stateKeyPattern, stateSlot } from '@hub/processors/state/keys';
+import { dropState } from '@hub/processors/rebuild/projection';
+import { stateSlot } from '@hub/processors/state/keys';
+import { bucketMemory, bytesPerNumber } from '@hub/processors/state/memory';
 import type { Redis } from 'ioredis';
 
 export interface MemoryReport {
@@ -38,55 +40,16 @@ export async function measureSampleMemory(redis: Redis, prefix: string): Promise
     }
     return { sample, national: await measure(redis, packed, null) };
   } finally {
-    await unlinkPattern(redis, stateKeyPattern(packed));
+    await dropState(redis, packed);
   }
 }
 
 async function measure(redis: Redis, prefix: string, collect: Buffer[] | null): Promise<MemoryReport> {
-  let total = 0;
-  let buckets = 0;
-  let listpack = 0;
-  let numbers = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', stateKeyPattern(prefix), 'COUNT', 1000);
-    cursor = next;
-    if (keys.length === 0) continue;
-    const pipeline = redis.pipeline();
-    for (const k of keys) {
-      pipeline.memory('USAGE', k, 'SAMPLES', 0);
-      pipeline.object('ENCODING', k);
-      if (collect) pipeline.hgetallBuffer(k);
-      else pipeline.hlen(k);
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    for (let i = 0; i < replies.length; i += 3) {
-      total += Number(replies[i]?.[1] ?? 0);
-      if (replies[i + 1]?.[1] === 'listpack') listpack++;
-      const third = replies[i + 2]?.[1];
-      if (collect) {
-        const fields = Object.values(third as Record<string, Buffer>);
-        collect.push(...fields);
-        numbers += fields.length;
-      } else {
-        numbers += Number(third ?? 0);
-      }
-      buckets++;
-    }
-  } while (cursor !== '0');
+  const m = await bucketMemory(redis, prefix, collect ? (values) => collect.push(...values) : undefined);
   return {
-    numbers,
-    buckets,
-    listpackBuckets: listpack,
-    bytesPerNumber: numbers === 0 ? 0 : Math.round((total / numbers) * 10) / 10,
+    numbers: m.numbers,
+    buckets: m.buckets,
+    listpackBuckets: m.listpackBuckets,
+    bytesPerNumber: bytesPerNumber(m),
   };
-}
-
-export async function unlinkPattern(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createRedis, loadConfig } from '@hub/infra';
 import type { Redis } from 'ioredis';
+import { dropState } from '../rebuild/projection.ts';
 import { encodeState } from './encoding.ts';
-import { stateKeyPattern, stateSlot } from './keys.ts';
+import { stateSlot } from './keys.ts';
+import { bucketMemory } from './memory.ts';
 import { emptyRecord, type StateRecord } from './record.ts';
 
 /**
@@ -128,45 +130,17 @@ export async function measureStateMemory(
     }
     await pipeline.exec();
   }
-  let total = 0;
-  let buckets = 0;
-  let listpack = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', stateKeyPattern(prefix), 'COUNT', 1000);
-    cursor = next;
-    if (keys.length === 0) continue;
-    const pipeline = redis.pipeline();
-    for (const k of keys) {
-      pipeline.memory('USAGE', k, 'SAMPLES', 0);
-      pipeline.object('ENCODING', k);
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    for (let i = 0; i < replies.length; i += 2) {
-      total += Number(replies[i]?.[1] ?? 0);
-      if (replies[i + 1]?.[1] === 'listpack') listpack++;
-      buckets++;
-    }
-  } while (cursor !== '0');
+  const memory = await bucketMemory(redis, prefix);
   const config = (await redis.config('GET', 'hash-max-listpack-value')) as string[];
   return {
     numbers: written,
-    buckets,
-    listpackBuckets: listpack,
+    buckets: memory.buckets,
+    listpackBuckets: memory.listpackBuckets,
     avgValueBytes: Math.round((valueBytes / written) * 10) / 10,
     maxValueBytes,
-    bytesPerNumber: Math.round((total / written) * 10) / 10,
+    bytesPerNumber: Math.round((memory.bytes / written) * 10) / 10,
     hashMaxListpackValue: Number(config[1]),
   };
-}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', stateKeyPattern(prefix), 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -182,7 +156,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const report = await measureStateMemory(redis, prefix, numbers, density);
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
-    await dropPrefix(redis, prefix);
+    await dropState(redis, prefix);
     await redis.quit();
   }
 }
