@@ -1,7 +1,6 @@
 import { createProducer, createSchemaRegistry, type TopicNames } from '@hub/infra';
 import {
   type ExpectedState,
-  encodeSampleEvent,
   eventsOf,
   expectedState,
   generatePopulation,
@@ -9,6 +8,7 @@ import {
   type SampleEvent,
   type SampleEventKind,
   sampleTopics,
+  sendSampleEvents,
 } from '@hub/ingest/sample/index';
 import { EventCodec } from '@hub/schemas';
 import type { Admin, Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -45,23 +45,10 @@ export async function sampleProducer(env: FaultEnv): Promise<SampleProducer> {
   await producer.connect();
   const codec = new EventCodec(createSchemaRegistry(env.config));
   await registerInputs(codec, env.topics);
-  const topicOf = sampleTopics(env.topics);
   return {
     producer,
     codec,
-    async send(events) {
-      for (let i = 0; i < events.length; i += 2000) {
-        const byTopic = new Map<string, { key: string; value: Buffer }[]>();
-        for (const event of events.slice(i, i + 2000)) {
-          const list = byTopic.get(topicOf[event.kind]) ?? [];
-          list.push({ key: event.msisdn, value: encodeSampleEvent(codec, event) });
-          byTopic.set(topicOf[event.kind], list);
-        }
-        await producer.sendBatch({
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
-      }
-    },
+    send: (events) => sendSampleEvents(producer, codec, env.topics, events),
     close: () => producer.disconnect(),
   };
 }

@@ -12,7 +12,6 @@ import {
 } from '@hub/infra';
 import { type Principal, staticApiKeyAuthenticator } from '@hub/ingest';
 import {
-  encodeSampleEvent,
   eventsOf,
   expectedState,
   generatePopulation,
@@ -20,6 +19,7 @@ import {
   SAMPLE_EVENT_KINDS,
   type SampleEvent,
   sampleTopics,
+  sendSampleEvents,
 } from '@hub/ingest/sample/index';
 import { EventCodec, type VerificationEvent } from '@hub/schemas';
 import type { Admin, Producer } from 'kafkajs';
@@ -84,19 +84,8 @@ const VERIFICATIONS: VerificationEvent[] = Array.from({ length: 11 }, (_, i) => 
 }));
 
 /** Publishes sample events in their order, keyed by number, in batches. */
-async function send(codec: EventCodec, topics: TopicNames, events: SampleEvent[]): Promise<void> {
-  const topicOf = sampleTopics(topics);
-  for (let i = 0; i < events.length; i += 2000) {
-    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
-    for (const e of events.slice(i, i + 2000)) {
-      const list = byTopic.get(topicOf[e.kind]) ?? [];
-      list.push({ key: e.msisdn, value: encodeSampleEvent(codec, e) });
-      byTopic.set(topicOf[e.kind], list);
-    }
-    await producer.sendBatch({
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
-  }
+function send(codec: EventCodec, topics: TopicNames, events: SampleEvent[]): Promise<void> {
+  return sendSampleEvents(producer, codec, topics, events);
 }
 
 async function scalar(query: string): Promise<number> {

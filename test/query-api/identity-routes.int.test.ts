@@ -11,13 +11,12 @@ import {
 import { type Principal, staticApiKeyAuthenticator } from '@hub/ingest';
 import {
   type ExpectedState,
-  encodeSampleEvent,
   eventsOf,
   expectedState,
   generatePopulation,
   type Population,
   type SampleEvent,
-  sampleTopics,
+  sendSampleEvents,
 } from '@hub/ingest/sample/index';
 import { EventCodec, type EventKind, tokenise, type VerificationEvent } from '@hub/schemas';
 import type { Admin, Kafka, Producer } from 'kafkajs';
@@ -169,20 +168,8 @@ beforeAll(async () => {
   // Topics are consumed independently, so a COMPLETED delink applied before the linkages it
   // clears would clear nothing: every other event is applied first, then the delinks.
   const events = [...eventsOf(population)];
-  const topicOf = sampleTopics(topics);
-  const send = async (batch: SampleEvent[]) => {
-    for (let i = 0; i < batch.length; i += 2000) {
-      const byTopic = new Map<string, { key: string; value: Buffer }[]>();
-      for (const event of batch.slice(i, i + 2000)) {
-        const list = byTopic.get(topicOf[event.kind]) ?? [];
-        list.push({ key: event.msisdn, value: encodeSampleEvent(codec, event) });
-        byTopic.set(topicOf[event.kind], list);
-      }
-      await producer.sendBatch({
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
-    }
-  };
+  const send = (batch: SampleEvent[]) => sendSampleEvents(producer, codec, topics, batch);
+
   await send(events.filter((e) => e.kind !== 'delink'));
   await waitForCatchUp(admin, topics, groupId, 90_000);
   await send(events.filter((e) => e.kind === 'delink'));

@@ -43,5 +43,6 @@ export {
   type PublishResult,
   publishSample,
   sampleTopics,
+  sendSampleEvents,
 } from './publish.ts';
 export type { SampleNumber, Trait, TruthEvent } from './truth.ts';

@@ -86,6 +86,32 @@ export async function publishSample(population: Population, opts: PublishOptions
   return { counts, total, elapsedMs: Date.now() - started };
 }
 
+/**
+ * Sends sample events in the given order, keyed by number, in sendBatch calls of `batchSize`
+ * (grouped by topic within a batch): for tests that publish a sample in an order of their own.
+ * The codec must have the four input kinds registered.
+ */
+export async function sendSampleEvents(
+  producer: Producer,
+  codec: EventCodec,
+  topics: TopicNames,
+  events: readonly SampleEvent[],
+  batchSize = 2000,
+): Promise<void> {
+  const topicOf = sampleTopics(topics);
+  for (let i = 0; i < events.length; i += batchSize) {
+    const byTopic = new Map<string, Message[]>();
+    for (const event of events.slice(i, i + batchSize)) {
+      const list = byTopic.get(topicOf[event.kind]) ?? [];
+      list.push({ key: event.msisdn, value: encodeSampleEvent(codec, event) });
+      byTopic.set(topicOf[event.kind], list);
+    }
+    await producer.sendBatch({
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+}
+
 /** A sample event as Confluent-framed Avro, for producers that publish samples their own way. */
 export function encodeSampleEvent(codec: EventCodec, event: SampleEvent): Buffer {
   switch (event.kind) {
