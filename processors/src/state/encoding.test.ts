@@ -1,6 +1,7 @@
 import { dateToDays, daysToDate, OPERATORS, TELECOM_STATUSES } from '@hub/schemas';
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState, StateEncodingError } from './encoding.ts';
+import { mulberry32 as rng } from './random.ts';
 import {
   DELINK_SCOPES,
   emptyRecord,
@@ -8,18 +9,6 @@ import {
   withCompletedDelink,
   withRecycleDate,
 } from './record.ts';
-
-/** Small deterministic PRNG (mulberry32) so a failing case can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomRecord(seed: number): StateRecord {
   const r = rng(seed);

@@ -5,6 +5,7 @@ import { dropState } from '../rebuild/projection.ts';
 import { encodeState } from './encoding.ts';
 import { stateSlot } from './keys.ts';
 import { bucketMemory } from './memory.ts';
+import { mulberry32 } from './random.ts';
 import { emptyRecord, type StateRecord } from './record.ts';
 
 /**
@@ -26,17 +27,6 @@ export interface MemoryReport {
   maxValueBytes: number;
   bytesPerNumber: number;
   hashMaxListpackValue: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A population mix: most numbers active with one NIN and one BVN, some recycled, some unknown to the operators. */

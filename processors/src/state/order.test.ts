@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveView } from './derive.ts';
 import { encodeState } from './encoding.ts';
 import { applyEvent } from './machine.ts';
+import { mulberry32 as rng } from './random.ts';
 import { emptyRecord, INPUTS, type Input, type StateEvent, type StateRecord } from './record.ts';
 
 /**
@@ -13,17 +14,6 @@ import { emptyRecord, INPUTS, type Input, type StateEvent, type StateRecord } fr
  */
 
 const MSISDN = '2348031234567';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Per-topic event lists of a random life: few dates and tokens, so ties and overlaps are common. */
 function randomLife(seed: number): Record<Input, StateEvent[]> {
