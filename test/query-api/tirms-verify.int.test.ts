@@ -138,7 +138,7 @@ describe('TIRMS verification against the live state', () => {
     }
     const res = await post(`${VERIFY}/bulk`, { phoneNumbers: sample.map((e) => e.msisdn) });
     const { data } = (await res.json()) as { data: Item[] };
-    data.forEach((item, i) => expectItemFor(item, sample[i]!, sample[i]!.msisdn));
+    for (const [i, item] of data.entries()) expectItemFor(item, sample[i]!, sample[i]!.msisdn);
   });
 
   it('records every verification on the verifications topic with the organisation and number', async () => {
