@@ -3,7 +3,6 @@ import {
   createIngestApp,
   createIngestContext,
   type IngestResources,
-  type Principal,
   Publisher,
   registerIngestSchemas,
   staticApiKeyAuthenticator,
@@ -13,14 +12,8 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { type Kafka, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, readTopic, testConfig } from '../support/stack.ts';
+import { createTestTopics, testPrincipal as principal, readTopic, testConfig } from '../support/stack.ts';
 
-const principal = (organisation: string, type: Principal['type']): Principal => ({
-  organisation,
-  type,
-  operatorCode: null,
-  credentialId: `${organisation}-key`,
-});
 const KEYS = [
   { key: 'hub-key', principal: principal('NCC', 'HUB') },
   { key: 'nimc-key', principal: principal('NIMC', 'IDENTITY_SOURCE') },

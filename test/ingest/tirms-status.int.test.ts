@@ -4,25 +4,14 @@ import {
   createIngestApp,
   createIngestContext,
   type IngestResources,
-  type Principal,
   staticApiKeyAuthenticator,
 } from '@hub/ingest';
 import { EventCodec, type StatusUpdateEvent } from '@hub/schemas';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, readTopic, testConfig } from '../support/stack.ts';
+import { createTestTopics, testPrincipal as principal, readTopic, testConfig } from '../support/stack.ts';
 
 const BASE = '/api/v1/phone/api';
-const principal = (
-  organisation: string,
-  type: Principal['type'],
-  operatorCode: string | null,
-): Principal => ({
-  organisation,
-  type,
-  operatorCode,
-  credentialId: `${organisation}-key`,
-});
 const KEYS = {
   glo: { key: 'glo-test-key', principal: principal('Globacom', 'OPERATOR', 'GLO') },
   hub: { key: 'hub-test-key', principal: principal('NCC', 'HUB', null) },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '@hub/infra';
 import { createKafka, createSchemaRegistry, topicNames } from '@hub/infra';
-import { type Principal, staticApiKeyAuthenticator } from '@hub/ingest';
+import { staticApiKeyAuthenticator } from '@hub/ingest';
 import { type BvnLinkageEvent, EventCodec, mask, type NinLinkageEvent, tokenise } from '@hub/schemas';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningStateBuilder, runStateBuilder } from '../../processors/src/state-builder/runtime.ts';
@@ -15,14 +15,8 @@ import { IdentityIndex, type IdentitySeed } from '../../query-api/src/simulators
 import { createNibssSimulator } from '../../query-api/src/simulators/nibss.ts';
 import { createNimcSimulator } from '../../query-api/src/simulators/nimc.ts';
 import { type RunningSimulator, startSimulator } from '../../query-api/src/simulators/server.ts';
-import { createTestTopics, testConfig } from '../support/stack.ts';
+import { createTestTopics, testPrincipal as principal, testConfig } from '../support/stack.ts';
 
-const principal = (organisation: string, type: Principal['type']): Principal => ({
-  organisation,
-  type,
-  operatorCode: null,
-  credentialId: `${organisation}-key`,
-});
 const KEYS = {
   hub: { key: 'hub-corroborate-key', principal: principal('NCC', 'HUB') },
   bank: { key: 'bank-corroborate-key', principal: principal('Bank A', 'SERVICE_PROVIDER') },

@@ -10,7 +10,7 @@ import {
   type TopicNames,
   topicNames,
 } from '@hub/infra';
-import { type Principal, staticApiKeyAuthenticator } from '@hub/ingest';
+import { staticApiKeyAuthenticator } from '@hub/ingest';
 import {
   eventsOf,
   expectedState,
@@ -31,18 +31,8 @@ import { type RunningStateBuilder, runStateBuilder } from '../../processors/src/
 import { waitForCatchUp } from '../../processors/src/state-builder/test-env.ts';
 import { createApiApp } from '../../query-api/src/app.ts';
 import { type ApiResources, createApiContext } from '../../query-api/src/bootstrap.ts';
-import { createTestTopics, testConfig } from '../support/stack.ts';
+import { createTestTopics, testPrincipal as principal, testConfig } from '../support/stack.ts';
 
-const principal = (
-  organisation: string,
-  type: Principal['type'],
-  operatorCode: string | null = null,
-): Principal => ({
-  organisation,
-  type,
-  operatorCode,
-  credentialId: `${organisation}-key`,
-});
 const KEYS = {
   hub: { key: 'hub-dash-key', principal: principal('NCC', 'HUB') },
   mtn: { key: 'mtn-dash-key', principal: principal('MTN Nigeria', 'OPERATOR', 'MTN') },

@@ -8,7 +8,7 @@ import {
   quoteIdentifier,
   topicNames,
 } from '@hub/infra';
-import { type Principal, staticApiKeyAuthenticator } from '@hub/ingest';
+import { staticApiKeyAuthenticator } from '@hub/ingest';
 import {
   type ExpectedState,
   eventsOf,
@@ -33,7 +33,7 @@ import { waitForCatchUp } from '../../processors/src/state-builder/test-env.ts';
 import { createApiApp } from '../../query-api/src/app.ts';
 import { type ApiResources, createApiContext } from '../../query-api/src/bootstrap.ts';
 import type { ApiApp } from '../../query-api/src/context.ts';
-import { createTestTopics, testConfig } from '../support/stack.ts';
+import { createTestTopics, testPrincipal as principal, testConfig } from '../support/stack.ts';
 
 const END_DATE = '2025-06-30';
 /** 2025-07-01 10:00 in Lagos: the API's clock, the day after the sample's last day. */
@@ -41,16 +41,6 @@ const NOW = Date.UTC(2025, 6, 1, 9, 0, 0);
 const TODAY = '2025-07-01';
 const DAY = 86_400_000;
 
-const principal = (
-  organisation: string,
-  type: Principal['type'],
-  operatorCode: string | null,
-): Principal => ({
-  organisation,
-  type,
-  operatorCode,
-  credentialId: `${organisation}-key`,
-});
 const KEYS = {
   hub: { key: 'hub-id-key', principal: principal('NCC', 'HUB', null) },
   bank: { key: 'bank-id-key', principal: principal('Bank A', 'SERVICE_PROVIDER', null) },

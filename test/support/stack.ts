@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { type Config, createKafka, ensureTopics, loadConfig, topicSpecs } from '@hub/infra';
+import type { Principal } from '@hub/ingest';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+
+/** A caller for a test's static API keys; the credential id is derived from the organisation. */
+export function testPrincipal(
+  organisation: string,
+  type: Principal['type'],
+  operatorCode: string | null = null,
+): Principal {
+  return { organisation, type, operatorCode, credentialId: `${organisation}-key` };
+}
 
 /** A short random id that makes a test's topics, groups, keys and tables its own. */
 export const uniqueId = (): string => randomBytes(5).toString('hex');
