@@ -9,6 +9,7 @@ import {
   type Role,
   rolesOf,
 } from './principal.ts';
+import { requestHeader } from './request-body.ts';
 
 type AuthDeps = Pick<IngestContext, 'authenticate'> & Partial<Pick<IngestContext, 'audit'>>;
 
@@ -26,7 +27,7 @@ function deny(c: Context, code: 'UNAUTHORIZED' | 'FORBIDDEN', message: string) {
 async function resolve(c: Context, deps: AuthDeps): Promise<Principal | null> {
   const known = c.get('principal') as Principal | undefined;
   if (known) return known;
-  return deps.authenticate(c.req.header('authorization'));
+  return deps.authenticate(requestHeader(c, 'authorization'));
 }
 
 function auditDenial(c: Context, deps: AuthDeps, principal: Principal, reason: string): void {
@@ -52,7 +53,7 @@ export function requireApiKey<E extends IngestEnv = IngestEnv>(
 ): MiddlewareHandler<E> {
   const roles = new Set(allowed.flatMap((t) => KEY_ROLES[t]));
   return async (c, next) => {
-    if (!c.req.header('authorization') && !c.get('principal'))
+    if (!requestHeader(c, 'authorization') && !c.get('principal'))
       return deny(c, 'UNAUTHORIZED', 'Authorization header is missing; send Authorization: Bearer <API key>');
     const principal = await resolve(c, ctx);
     if (!principal) return deny(c, 'UNAUTHORIZED', 'credentials are not valid (unknown, expired or revoked)');
@@ -80,7 +81,7 @@ export function requireAuth<E extends IngestEnv = IngestEnv>(
   options: { roles: readonly Role[] },
 ): MiddlewareHandler<E> {
   return async (c, next) => {
-    if (!c.req.header('authorization') && !c.get('principal'))
+    if (!requestHeader(c, 'authorization') && !c.get('principal'))
       return deny(c, 'UNAUTHORIZED', 'Authorization header is missing; send Authorization: Bearer <token>');
     const principal = await resolve(c, ctx);
     if (!principal) return deny(c, 'UNAUTHORIZED', 'credentials are not valid (unknown, expired or revoked)');

@@ -15,4 +15,4 @@ export { checkFeedRecord, type FeedSource } from './feeds.ts';
 export { type FileIngestOptions, type FileIngestResult, type FileKind, ingestFile } from './file-ingest.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher } from './publisher.ts';
-export { readJsonBody } from './request-body.ts';
+export { readJsonBody, requestHeader } from './request-body.ts';

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { FieldError } from './envelope.ts';
 
@@ -16,7 +16,7 @@ export type BodyResult =
  * it strictly (JSON.parse: no comments, no trailing commas). Errors say what was wrong and where.
  */
 export async function readJsonBody(c: Context, maxBytes: number): Promise<BodyResult> {
-  const type = c.req.header('content-type') ?? '';
+  const type = requestHeader(c, 'content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     return {
       ok: false,
@@ -24,16 +24,11 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<BodyRe
       message: `Content-Type must be application/json, got '${type || 'none'}'`,
     };
   }
-  const declared = Number(c.req.header('content-length') ?? '0');
+  const declared = Number(requestHeader(c, 'content-length') ?? '0');
   if (declared > maxBytes) return tooLarge(maxBytes);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of bodyChunks(c)) {
-    size += chunk.byteLength;
-    if (size > maxBytes) return tooLarge(maxBytes);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const bytes = await readBody(c, maxBytes);
+  if (bytes === null) return tooLarge(maxBytes);
+  const text = bytes.toString('utf8');
   if (text.trim() === '')
     return { ok: false, code: 'MALFORMED_JSON', message: 'request body is empty; expected JSON' };
   try {
@@ -48,28 +43,78 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<BodyRe
 }
 
 /**
- * The request body's bytes. Under @hono/node-server the Node request stream is read directly: going
- * through the web Request body would build a Request, an AbortSignal and a web stream per call,
- * which costs more than the rest of a verification. Elsewhere (tests, other runtimes) the web body.
+ * A request header. Under @hono/node-server it is read from Node's parsed headers: the web
+ * Request's Headers would be built (and every header validated) on first use, which costs more
+ * than the rest of a verification. Elsewhere (tests, other runtimes) from the web Request.
  */
-async function* bodyChunks(c: Context): AsyncGenerator<Uint8Array> {
+export function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = nodeRequest(c);
+  if (!incoming) return c.req.header(name);
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function nodeRequest(c: Context): IncomingMessage | null {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-  if (incoming instanceof Readable && !incoming.readableEnded) {
-    // Stopping early (too large) must not destroy the socket: the answer still has to go out on it.
-    yield* incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
-    return;
-  }
+  return incoming instanceof IncomingMessage ? incoming : null;
+}
+
+/**
+ * The request body's bytes, or null past `maxBytes`. Under @hono/node-server the Node request
+ * stream is read directly through its events: the web Request body (a Request, an AbortSignal and
+ * a web stream per call) or an async iterator over the stream cost several times more than the
+ * rest of a verification. Elsewhere (tests, other runtimes) the web body.
+ */
+async function readBody(c: Context, maxBytes: number): Promise<Buffer | null> {
+  const incoming = nodeRequest(c);
+  if (incoming && !incoming.readableEnded) return readNodeBody(incoming, maxBytes);
   const reader = c.req.raw.body?.getReader();
-  if (!reader) return;
+  if (!reader) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
+      if (done) return Buffer.concat(chunks, size);
+      size += value.byteLength;
+      if (size > maxBytes) return null;
+      chunks.push(value);
     }
   } finally {
     await reader.cancel().catch(() => undefined);
   }
+}
+
+/** Stopping early (too large) leaves the stream paused, not destroyed: the answer goes out on it. */
+function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        done();
+        incoming.pause();
+        resolve(null);
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+  });
 }
 
 function tooLarge(maxBytes: number): BodyResult {

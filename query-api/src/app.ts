@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createIngestApp, tirmsError } from '@hub/ingest';
+import { createIngestApp, requestHeader, tirmsError } from '@hub/ingest';
 import { ProjectionUnavailableError } from '@hub/processors/state/index';
 import { httpExceptionResponse } from '@hub/security';
 import { secureHeaders } from 'hono/secure-headers';
@@ -59,7 +59,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
 
   app.use('*', secureHeaders());
   app.use('*', async (c, next) => {
-    const incoming = c.req.header('x-request-id');
+    const incoming = requestHeader(c, 'x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);

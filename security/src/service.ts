@@ -18,6 +18,7 @@ import {
   type Principal,
   type Role,
   reconixError,
+  requestHeader,
   tirmsError,
 } from '@hub/ingest';
 import { EventCodec } from '@hub/schemas';
@@ -590,11 +591,11 @@ export class Security {
       onError: (c) => tooLarge(c, MAX_BULK_BODY_BYTES),
     });
     return async (c, next) => {
-      const apiKeyHeader = c.req.header('x-api-key');
-      const authorization =
-        c.req.header('authorization') ?? (apiKeyHeader ? `Bearer ${apiKeyHeader}` : undefined);
+      const apiKeyHeader = requestHeader(c, 'x-api-key');
+      const bearer = requestHeader(c, 'authorization');
+      const authorization = bearer ?? (apiKeyHeader ? `Bearer ${apiKeyHeader}` : undefined);
       const principal = authorization ? await authenticate(authorization) : null;
-      if (principal && c.req.header('authorization')) c.set('principal', principal);
+      if (principal && bearer) c.set('principal', principal);
       const scope = rateScopeOf(c.req.path);
       if (scope) {
         const limited = await this.rateLimit(c, scope, principal);
@@ -603,7 +604,7 @@ export class Security {
       const bulkPath = BULK_PATHS.some((p) => p.test(c.req.path));
       // A declared Content-Length bounds the body (Node's parser enforces the framing), so only a
       // body of unknown length (chunked) needs the streaming limit; GET and HEAD skip it.
-      const declared = c.req.header('content-length');
+      const declared = requestHeader(c, 'content-length');
       if (declared !== undefined) {
         const max = bulkPath ? MAX_BULK_BODY_BYTES : MAX_BODY_BYTES;
         return Number(declared) > max ? tooLarge(c, max) : next();

@@ -36,10 +36,7 @@ export async function readStored(
     if (!fields) buckets.set(s.key, [s.field]);
     else if (!fields.includes(s.field)) fields.push(s.field);
   }
-  const pipeline = redis.pipeline();
-  if (options.servable) pipeline.exists(rebuildingKey(prefix));
-  for (const [key, fields] of buckets) pipeline.hmgetBuffer(key, ...fields);
-  const replies = (await pipeline.exec()) ?? [];
+  const replies = await sendReads(redis, buckets, options.servable ? rebuildingKey(prefix) : null);
   const found = new Map<string, Buffer | null>();
   let i = 0;
   if (options.servable) {
@@ -63,6 +60,35 @@ export async function readStored(
     const bytes = found.get(`${s.key}\u0000${s.field}`) ?? null;
     return { msisdn, bytes, record: bytes ? decodeState(bytes) : null };
   });
+}
+
+type Reply = [Error | null, unknown];
+
+/**
+ * The reads, in one round trip. A client with auto-pipelining gets them as separate commands issued
+ * in the same tick: they leave in one write together with those of concurrent requests, where an
+ * explicit pipeline would cost each request a write of its own. Other clients get one pipeline.
+ */
+async function sendReads(
+  redis: Redis,
+  buckets: Map<string, string[]>,
+  marker: string | null,
+): Promise<Reply[]> {
+  if (!redis.options.enableAutoPipelining) {
+    const pipeline = redis.pipeline();
+    if (marker) pipeline.exists(marker);
+    for (const [key, fields] of buckets) pipeline.hmgetBuffer(key, ...fields);
+    return ((await pipeline.exec()) ?? []) as Reply[];
+  }
+  const settle = (p: Promise<unknown>): Promise<Reply> =>
+    p.then(
+      (value) => [null, value],
+      (err: Error) => [err, null],
+    );
+  const pending: Promise<Reply>[] = [];
+  if (marker) pending.push(settle(redis.exists(marker)));
+  for (const [key, fields] of buckets) pending.push(settle(redis.hmgetBuffer(key, ...fields)));
+  return Promise.all(pending);
 }
 
 export interface StateReading {
