@@ -1,14 +1,6 @@
-import {
-  type Config,
-  createClickHouse,
-  createKafka,
-  createProducer,
-  createRedis,
-  createSchemaRegistry,
-} from '@hub/infra';
+import { type Config, createClickHouse, createKafka, createRedis } from '@hub/infra';
 import { createIngestContext } from '@hub/ingest';
 import { readState } from '@hub/processors/state/index';
-import { EventCodec } from '@hub/schemas';
 import { Security, type SecurityOptions } from '@hub/security';
 import type { ApiContext } from './context.ts';
 import { createIdentitySources } from './external/index.ts';
@@ -44,16 +36,12 @@ export async function createApiContext(
     redis,
     ...overrides,
   });
-  const codec = new EventCodec(createSchemaRegistry(config));
-  await codec.register('verification', ingest.ctx.topics.verifications);
   const kafka = createKafka(config);
-  const producer = createProducer(kafka);
-  await producer.connect();
   const admin = kafka.admin();
   await admin.connect();
   const clickhouse = createClickHouse(config);
   const clickhouseRead = config.CLICKHOUSE_READ_URL ? createClickHouse(config, { read: true }) : clickhouse;
-  const verifications = new VerificationRecorder(producer, codec, ingest.ctx.topics.verifications, {
+  const verifications = await VerificationRecorder.start(config, ingest.ctx.topics.verifications, {
     onDropped: (n) => verificationsDropped.inc(n),
   });
   const ctx: ApiContext = {
@@ -92,7 +80,6 @@ export async function createApiContext(
     probes,
     async close() {
       await verifications.close();
-      await producer.disconnect();
       await admin.disconnect();
       await clickhouse.close();
       if (clickhouseRead !== clickhouse) await clickhouseRead.close();

@@ -1,79 +1,117 @@
-import type { EventCodec, VerificationEvent } from '@hub/schemas';
-import type { Producer } from 'kafkajs';
+import { Worker } from 'node:worker_threads';
+import type { Config } from '@hub/infra';
+import type { NewVerification } from './verification-queue.ts';
+import type { FromWorker, ToWorker } from './verification-worker.ts';
+
+export type { NewVerification } from './verification-queue.ts';
 
 export interface VerificationRecorderOptions {
-  /** Most records held while Kafka is slow; beyond it, records are dropped and counted. */
+  /** Most records held while Kafka is slow; beyond it, the oldest are dropped and counted. */
   maxQueued?: number;
-  flushIntervalMs?: number;
   onDropped?: (count: number) => void;
 }
 
 /**
- * Records every verification on the verifications topic off the request path: records are queued
- * and sent in batches every few milliseconds, so a verify call never waits for Kafka. The queue is
- * bounded; if Kafka is unreachable for long, the oldest usage records are dropped (and counted)
- * rather than exhausting memory — verification answers matter more than their usage log.
+ * Records every verification on the verifications topic, off the request path: `record` hands the
+ * records to a worker thread (verification-worker.ts) that batches, encodes and produces them, so
+ * a verify call never waits for Kafka nor spends its time on the Kafka client. A worker that dies
+ * is started anew; records it held and had not sent are lost and counted as dropped... they are
+ * usage records, not answers).
  */
 export class VerificationRecorder {
-  private queue: VerificationEvent[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
-  private readonly maxQueued: number;
-  private readonly flushIntervalMs: number;
+  private worker: Worker | null = null;
+  private ready: Promise<void> | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, () => void>();
 
-  constructor(
-    private readonly producer: Producer,
-    private readonly codec: EventCodec,
+  private constructor(
+    private readonly config: Config,
     private readonly topic: string,
-    private readonly options: VerificationRecorderOptions = {},
-  ) {
-    this.maxQueued = options.maxQueued ?? 100_000;
-    this.flushIntervalMs = options.flushIntervalMs ?? 20;
+    private readonly options: VerificationRecorderOptions,
+  ) {}
+
+  /** Starts the worker and resolves once it is connected to Kafka and the schema registry. */
+  static async start(
+    config: Config,
+    topic: string,
+    options: VerificationRecorderOptions = {},
+  ): Promise<VerificationRecorder> {
+    const recorder = new VerificationRecorder(config, topic, options);
+    await recorder.started();
+    return recorder;
   }
 
-  record(events: VerificationEvent[]): void {
-    this.queue.push(...events);
-    const excess = this.queue.length - this.maxQueued;
-    if (excess > 0) {
-      this.queue.splice(0, excess);
-      this.options.onDropped?.(excess);
+  record(events: NewVerification[]): void {
+    if (events.length === 0) return;
+    const worker = this.worker;
+    if (worker) worker.postMessage({ type: 'record', events } satisfies ToWorker);
+    else {
+      this.options.onDropped?.(events.length);
+      void this.started().catch(() => undefined);
     }
-    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
   }
 
-  /** Sends everything queued; resolves when Kafka has it. */
-  async flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.inFlight) await this.inFlight;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    this.inFlight = this.producer
-      .send({
-        topic: this.topic,
-        messages: batch.map((e) => ({ key: e.msisdn, value: this.codec.encode('verification', e) })),
-      })
-      .then(
-        () => undefined,
-        () => {
-          // Put the batch back in front; the bound above still applies on the next record().
-          this.queue = batch.concat(this.queue);
-          if (!this.timer) this.timer = setTimeout(() => void this.flush(), 1_000);
-        },
-      )
-      .finally(() => {
-        this.inFlight = null;
-      });
-    await this.inFlight;
+  /** Resolves when every record handed over so far is on Kafka (or was dropped). */
+  flush(): Promise<void> {
+    return this.ask('flush');
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    if (this.timer) clearTimeout(this.timer);
+    const worker = this.worker;
+    if (!worker) return;
+    await this.ask('close');
+    this.worker = null;
+    await worker.terminate();
   }
 
-  get queued(): number {
-    return this.queue.length;
+  private started(): Promise<void> {
+    this.ready ??= new Promise<void>((resolve, reject) => {
+      const worker = startWorker(new URL('./verification-worker.ts', import.meta.url), {
+        config: this.config,
+        topic: this.topic,
+        maxQueued: this.options.maxQueued,
+      });
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          this.worker = worker;
+          resolve();
+        } else if (m.type === 'dropped') this.options.onDropped?.(m.count);
+        else {
+          this.waiting.get(m.id)?.();
+          this.waiting.delete(m.id);
+        }
+      });
+      const ended = (err: Error) => {
+        reject(err);
+        if (this.worker === worker) this.worker = null;
+        if (this.ready) this.ready = null;
+        for (const done of this.waiting.values()) done();
+        this.waiting.clear();
+      };
+      worker.on('error', ended);
+      worker.on('exit', (code) => ended(new Error(`verification worker exited with code ${code}`)));
+    });
+    return this.ready;
   }
+
+  private ask(type: 'flush' | 'close'): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    const id = this.nextId++;
+    return new Promise<void>((resolve) => {
+      this.waiting.set(id, resolve);
+      worker.postMessage({ type, id } satisfies ToWorker);
+    });
+  }
+}
+
+/**
+ * A worker thread running `entry`. Run from TypeScript sources, the thread registers tsx's loader
+ * first: loader hooks registered in the main thread do not reach worker threads.
+ */
+function startWorker(entry: URL, workerData: unknown): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const script = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(script, { eval: true, workerData });
 }

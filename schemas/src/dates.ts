@@ -35,8 +35,18 @@ export function dateToDays(date: string): number {
   return Math.floor(dateToEpochMs(date) / 86_400_000);
 }
 
+/** Day numbers seen so far and their dates: stored records repeat a few thousand distinct days. */
+const DAY_NAMES = new Map<number, string>();
+const MAX_DAY_NAMES = 100_000;
+
 export function daysToDate(days: number): string {
-  return epochMsToDate(days * 86_400_000);
+  let date = DAY_NAMES.get(days);
+  if (date === undefined) {
+    date = epochMsToDate(days * 86_400_000);
+    if (DAY_NAMES.size >= MAX_DAY_NAMES) DAY_NAMES.clear();
+    DAY_NAMES.set(days, date);
+  }
+  return date;
 }
 
 function truncate(s: string): string {

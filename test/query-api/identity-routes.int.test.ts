@@ -18,7 +18,7 @@ import {
   type SampleEvent,
   sendSampleEvents,
 } from '@hub/ingest/sample/index';
-import { EventCodec, type EventKind, tokenise, type VerificationEvent } from '@hub/schemas';
+import { EventCodec, type EventKind, tokenise } from '@hub/schemas';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../processors/src/history/migrate.ts';
@@ -33,6 +33,7 @@ import { waitForCatchUp } from '../../processors/src/state-builder/test-env.ts';
 import { createApiApp } from '../../query-api/src/app.ts';
 import { type ApiResources, createApiContext } from '../../query-api/src/bootstrap.ts';
 import type { ApiApp } from '../../query-api/src/context.ts';
+import type { NewVerification } from '../../query-api/src/verifications.ts';
 import { createTestTopics, testPrincipal as principal, testConfig } from '../support/stack.ts';
 
 const END_DATE = '2025-06-30';
@@ -60,7 +61,7 @@ let resources: ApiResources;
 let app: ApiApp;
 let population: Population;
 let expected: ExpectedState[];
-const recorded: VerificationEvent[] = [];
+const recorded: NewVerification[] = [];
 
 const byMsisdn = new Map<string, ExpectedState>();
 

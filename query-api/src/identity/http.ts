@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from '@hono/zod-openapi';
 import { type FieldError, RECONIX_ERRORS, reconixError } from '@hub/ingest';
@@ -100,7 +99,6 @@ export function recordUse(
   const organisation = c.get('principal').organisation;
   ctx.verifications.record(
     items.map((item) => ({
-      eventId: randomUUID(),
       source: 'API',
       requestId,
       organisation,

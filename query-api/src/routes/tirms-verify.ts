@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { readJsonBody, requireApiKey, tirmsError, tirmsOk } from '@hub/ingest';
-import { MAX_BULK_VERIFY_NUMBERS, TirmsError, type VerificationEvent } from '@hub/schemas';
+import { MAX_BULK_VERIFY_NUMBERS, TirmsError } from '@hub/schemas';
 import type { Context } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
+import type { NewVerification } from '../verifications.ts';
 import { checkNumber, failedVerification, type TirmsVerification, verificationOf } from '../verify-result.ts';
 
 const BASE = '/api/v1/phone/api/phone-numbers';
@@ -202,10 +203,9 @@ async function verify(
   });
   const organisation = c.get('principal').organisation;
   ctx.verifications.record(
-    items.map((item, i): VerificationEvent => {
+    items.map((item, i): NewVerification => {
       const check = checks[i]!;
       return {
-        eventId: randomUUID(),
         source: 'API',
         requestId,
         organisation,

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { type Config, createKafka, createProducer, createSchemaRegistry } from '@hub/infra';
+import { EventCodec } from '@hub/schemas';
+import { type NewVerification, VerificationQueue } from './verification-queue.ts';
+
+/**
+ * The verification recorder's Kafka side, in a worker thread: event ids, Avro encoding and the
+ * Kafka client's record batches cost more per number than answering the verification, so they run
+ * beside the request loop. The request loop posts records as it makes them (they are copied at
+ * once, so they never outlive the request in its heap); this thread batches and sends them.
+ */
+export type ToWorker =
+  | { type: 'record'; events: NewVerification[] }
+  | { type: 'flush'; id: number }
+  | { type: 'close'; id: number };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done'; id: number }
+  | { type: 'dropped'; count: number };
+
+const { config, topic, maxQueued } = workerData as { config: Config; topic: string; maxQueued?: number };
+const port = parentPort;
+if (!port) throw new Error('verification-worker runs as a worker thread');
+const post = (m: FromWorker) => port.postMessage(m);
+
+const codec = new EventCodec(createSchemaRegistry(config));
+await codec.register('verification', topic);
+const producer = createProducer(createKafka(config));
+await producer.connect();
+
+const queue = new VerificationQueue(
+  async (events) => {
+    await producer.send({
+      topic,
+      messages: events.map((e) => ({
+        key: e.msisdn,
+        value: codec.encode('verification', { eventId: randomUUID(), ...e }),
+      })),
+    });
+  },
+  { ...(maxQueued ? { maxQueued } : {}), onDropped: (count) => post({ type: 'dropped', count }) },
+);
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'record') return queue.record(m.events);
+  const done = m.type === 'flush' ? queue.flush() : queue.close().then(() => producer.disconnect());
+  void done.finally(() => post({ type: 'done', id: m.id }));
+});
+post({ type: 'ready' });
