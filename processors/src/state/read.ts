@@ -50,7 +50,7 @@ export async function readStored(
     if (!reply) throw new Error(`no reply for HMGET ${key}`);
     const [err, values] = reply;
     if (err) throw err;
-    const list = values as (Buffer | null)[];
+    const list = fields.length === 1 ? [values as Buffer | null] : (values as (Buffer | null)[]);
     fields.forEach((f, j) => {
       found.set(`${key}\u0000${f}`, list[j] ?? null);
     });
@@ -64,20 +64,28 @@ export async function readStored(
 
 type Reply = [Error | null, unknown];
 
+/** From this many buckets on, one explicit pipeline costs less than commands queued one by one. */
+const PIPELINE_FROM = 16;
+
 /**
- * The reads, in one round trip. A client with auto-pipelining gets them as separate commands issued
- * in the same tick: they leave in one write together with those of concurrent requests, where an
- * explicit pipeline would cost each request a write of its own. Other clients get one pipeline.
+ * The reads, in one round trip. A few reads on a client with auto-pipelining go as separate
+ * commands issued in the same tick: they leave in one write together with those of concurrent
+ * requests, where an explicit pipeline would cost each request a write of its own. Many reads (a
+ * bulk request), or any on a client without auto-pipelining, go as one explicit pipeline. A bucket
+ * asked for one field gets HGET, whose reply is a bare string rather than an array.
  */
 async function sendReads(
   redis: Redis,
   buckets: Map<string, string[]>,
   marker: string | null,
 ): Promise<Reply[]> {
-  if (!redis.options.enableAutoPipelining) {
+  if (!redis.options.enableAutoPipelining || buckets.size >= PIPELINE_FROM) {
     const pipeline = redis.pipeline();
     if (marker) pipeline.exists(marker);
-    for (const [key, fields] of buckets) pipeline.hmgetBuffer(key, ...fields);
+    for (const [key, fields] of buckets) {
+      if (fields.length === 1) pipeline.hgetBuffer(key, fields[0]!);
+      else pipeline.hmgetBuffer(key, ...fields);
+    }
     return ((await pipeline.exec()) ?? []) as Reply[];
   }
   const settle = (p: Promise<unknown>): Promise<Reply> =>
@@ -87,7 +95,11 @@ async function sendReads(
     );
   const pending: Promise<Reply>[] = [];
   if (marker) pending.push(settle(redis.exists(marker)));
-  for (const [key, fields] of buckets) pending.push(settle(redis.hmgetBuffer(key, ...fields)));
+  for (const [key, fields] of buckets) {
+    pending.push(
+      settle(fields.length === 1 ? redis.hgetBuffer(key, fields[0]!) : redis.hmgetBuffer(key, ...fields)),
+    );
+  }
   return Promise.all(pending);
 }
 

@@ -153,15 +153,15 @@ export function registerTirmsVerifyRoutes(app: ApiApp, ctx: ApiContext): void {
     const requestId = randomUUID();
     const items = await verify(c, ctx, numbers, 'BULK', requestId);
     const link = `${BASE}/verify/bulk/${requestId}`;
-    const stored = JSON.stringify({ organisation: c.get('principal').organisation, items });
-    await ctx.redis.set(resultKey(ctx, requestId), stored, 'EX', ctx.resultTtlSeconds);
+    const stored = storedResult(c.get('principal').organisation, requestId, items);
+    await ctx.redis.set(resultKey(ctx, requestId), JSON.stringify(stored), 'EX', ctx.resultTtlSeconds);
     return c.json({ status: 'Success', data: items, link, statusCode: '200' }, 200);
   });
 
   app.get(`${BASE}/verify/bulk/:requestId`, verifiers, async (c) => {
     const requestId = c.req.param('requestId') ?? '';
     const raw = /^[0-9a-f-]{36}$/.test(requestId) ? await ctx.redis.get(resultKey(ctx, requestId)) : null;
-    const stored = raw ? (JSON.parse(raw) as { organisation: string; items: TirmsVerification[] }) : null;
+    const stored = raw ? (JSON.parse(raw) as StoredResult) : null;
     // Another organisation's results are reported as absent: request ids are not disclosed.
     if (!stored || stored.organisation !== c.get('principal').organisation) {
       return tirmsError(
@@ -171,10 +171,58 @@ export function registerTirmsVerifyRoutes(app: ApiApp, ctx: ApiContext): void {
       );
     }
     return c.json(
-      { status: 'Success', data: stored.items, link: `${BASE}/verify/bulk/${requestId}`, statusCode: '200' },
+      {
+        status: 'Success',
+        data: resultItems(stored),
+        link: `${BASE}/verify/bulk/${requestId}`,
+        statusCode: '200',
+      },
       200,
     );
   });
+}
+
+/**
+ * A bulk result as kept for its link: the fields every item shares once, then one row per item.
+ * A third of the size of the items themselves, so storing it costs the answer little.
+ */
+interface StoredResult {
+  organisation: string;
+  requestId: string;
+  verificationTimestamp: string;
+  /** [status, verificationStatus, reassignmentDate, occurrenceOfStatusDate, mobileNetwork, msisdn, errorMessage] */
+  rows: [string, 'VERIFIED' | 'FAILED', string | null, string | null, string | null, string, string | null][];
+}
+
+function storedResult(organisation: string, requestId: string, items: TirmsVerification[]): StoredResult {
+  return {
+    organisation,
+    requestId,
+    verificationTimestamp: items[0]?.verificationTimestamp ?? '',
+    rows: items.map((i) => [
+      i.status,
+      i.verificationStatus,
+      i.reassignmentDate,
+      i.occurrenceOfStatusDate,
+      i.mobileNetwork,
+      i.msisdn,
+      i.errorMessage,
+    ]),
+  };
+}
+
+function resultItems(stored: StoredResult): TirmsVerification[] {
+  return stored.rows.map((row) => ({
+    status: row[0],
+    requestId: stored.requestId,
+    verificationStatus: row[1],
+    reassignmentDate: row[2],
+    verificationTimestamp: stored.verificationTimestamp,
+    occurrenceOfStatusDate: row[3],
+    mobileNetwork: row[4],
+    msisdn: row[5],
+    errorMessage: row[6],
+  }));
 }
 
 /** Verifies inputs in one state read, records each verification, and answers in input order. */
