@@ -65,6 +65,12 @@ export async function benchVerify(
     { ...process.env, PORT: String(ceilingPort) },
     (l) => l.includes('listening'),
   );
+  const floorPort = await freePort();
+  const floor = await startChild(
+    'bench/src/hono-floor-server.ts',
+    { ...process.env, PORT: String(floorPort) },
+    (l) => l.includes('listening'),
+  );
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
   const numbers = population.numbers.map((n) => nationalForm(n.msisdn));
   const single = numbers.map((n) => ({
@@ -85,6 +91,7 @@ export async function benchVerify(
   const base = { connections: o.connections, durationMs: o.durationMs, warmupMs: 2_000 };
   try {
     const ceilingRun = await runLoad({ ...base, url: `http://127.0.0.1:${ceilingPort}`, requests: single });
+    const floorRun = await runLoad({ ...base, url: `http://127.0.0.1:${floorPort}`, requests: single });
     const verifyRun = await runLoad({ ...base, url: `http://127.0.0.1:${apiPort}`, requests: single });
     const half = Math.max(1, Math.round(ceilingRun.rps / 2));
     const halfRun = await runLoad({
@@ -114,7 +121,14 @@ export async function benchVerify(
       url: `http://127.0.0.1:${apiPort}`,
       requests: bulk,
     });
-    for (const [name, run] of Object.entries({ verifyRun, halfRun, halfOwnRun, bulkLatencyRun, bulkRun })) {
+    for (const [name, run] of Object.entries({
+      floorRun,
+      verifyRun,
+      halfRun,
+      halfOwnRun,
+      bulkLatencyRun,
+      bulkRun,
+    })) {
       if (run.errors > 0 || Object.keys(run.statuses).length > 0) {
         throw new Error(`${name}: ${run.errors} errors, statuses ${JSON.stringify(run.statuses)}`);
       }
@@ -125,6 +139,12 @@ export async function benchVerify(
         benchmark: 'ceiling: bare node:http constant',
         figure: `${ceilingRun.rps} req/s`,
         detail: `p50 ${ceilingRun.p50} ms, p99 ${ceilingRun.p99} ms`,
+      },
+      {
+        benchmark: 'floor: Hono route reading the body, constant answer',
+        figure: `${floorRun.rps} req/s`,
+        detail: `p50 ${floorRun.p50} ms, p99 ${floorRun.p99} ms; the framework alone, before any verify work`,
+        ratio: floorRun.rps / ceilingRun.rps,
       },
       {
         benchmark: 'single verify, closed loop',
@@ -159,10 +179,11 @@ export async function benchVerify(
         detail: `p50 ${bulkRun.p50} ms, ${bulkRun.rps} req/s (${bulkRun.rps * 500} numbers/s)`,
       },
     ];
-    return { rows, raw: { ceilingRun, verifyRun, halfRun, halfOwnRun, bulkLatencyRun, bulkRun } };
+    return { rows, raw: { ceilingRun, floorRun, verifyRun, halfRun, halfOwnRun, bulkLatencyRun, bulkRun } };
   } finally {
     await api.stop();
     await ceiling.stop();
+    await floor.stop();
   }
 }
 
