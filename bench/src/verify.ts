@@ -108,6 +108,13 @@ export async function benchVerify(
       requests: single,
       rate: halfOwn,
     });
+    // The bare server at the same open-loop rate: the latency the load generator and host add alone.
+    const ceilingHalfOwnRun = await runLoad({
+      ...base,
+      url: `http://127.0.0.1:${ceilingPort}`,
+      requests: single,
+      rate: halfOwn,
+    });
     // One bulk request at a time: its latency. Four at a time: throughput (with queueing).
     const bulkLatencyRun = await runLoad({
       ...base,
@@ -167,6 +174,11 @@ export async function benchVerify(
         detail: `p50 ${halfOwnRun.p50} ms, achieved ${halfOwnRun.rps} req/s`,
       },
       {
+        benchmark: `ceiling at the same rate (${halfOwn} req/s)`,
+        figure: `p99 ${ceilingHalfOwnRun.p99} ms`,
+        detail: `p50 ${ceilingHalfOwnRun.p50} ms: what the load generator and host add by themselves`,
+      },
+      {
         benchmark: 'bulk verify, 500 numbers, one at a time',
         figure: `p99 ${bulkLatencyRun.p99} ms`,
         detail: `p50 ${bulkLatencyRun.p50} ms, ${bulkLatencyRun.rps} req/s`,
@@ -179,7 +191,19 @@ export async function benchVerify(
         detail: `p50 ${bulkRun.p50} ms, ${bulkRun.rps} req/s (${bulkRun.rps * 500} numbers/s)`,
       },
     ];
-    return { rows, raw: { ceilingRun, floorRun, verifyRun, halfRun, halfOwnRun, bulkLatencyRun, bulkRun } };
+    return {
+      rows,
+      raw: {
+        ceilingRun,
+        floorRun,
+        verifyRun,
+        halfRun,
+        halfOwnRun,
+        ceilingHalfOwnRun,
+        bulkLatencyRun,
+        bulkRun,
+      },
+    };
   } finally {
     await api.stop();
     await ceiling.stop();

@@ -23,6 +23,21 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** Keys seen recently and their hashes: a process sees few distinct keys, each many times a second. */
+const recentHashes = new Map<string, string>();
+const MAX_RECENT_HASHES = 10_000;
+
+/** hashApiKey for the request path, remembered for keys seen before. */
+export function requestKeyHash(key: string): string {
+  let hash = recentHashes.get(key);
+  if (hash === undefined) {
+    hash = hashApiKey(key);
+    if (recentHashes.size >= MAX_RECENT_HASHES) recentHashes.clear();
+    recentHashes.set(key, hash);
+  }
+  return hash;
+}
+
 export function looksLikeApiKey(token: string): boolean {
   return KEY_PATTERN.test(token);
 }

@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT_SCHEMA, type AccountEvent, accountEventKey } from './accounts.ts';
-import { generateApiKey, hashApiKey, looksLikeApiKey, sameHash } from './api-keys.ts';
+import { generateApiKey, hashApiKey, looksLikeApiKey, requestKeyHash, sameHash } from './api-keys.ts';
 import { TtlCache } from './cache.ts';
 import { passwordProblem } from './passwords.ts';
 import { rateScopeOf } from './rate-limit.ts';
@@ -104,5 +104,14 @@ describe('account event schema', () => {
   it('has no field that could hold a password or a key in clear', () => {
     const text = JSON.stringify(ACCOUNT_SCHEMA);
     expect(text).not.toMatch(/"name":\s*"(password|key|secret)"/);
+  });
+});
+
+describe('request key hashes', () => {
+  it('gives the same hash as hashApiKey, for new and remembered keys', () => {
+    const { key, hash } = generateApiKey();
+    expect(requestKeyHash(key)).toBe(hash);
+    expect(requestKeyHash(key)).toBe(hash);
+    expect(requestKeyHash(`${key}x`)).toBe(hashApiKey(`${key}x`));
   });
 });

@@ -35,7 +35,7 @@ import {
   type OrganisationRecord,
   type UserRecord,
 } from './accounts.ts';
-import { generateApiKey, hashApiKey, looksLikeApiKey, sameHash } from './api-keys.ts';
+import { generateApiKey, looksLikeApiKey, requestKeyHash, sameHash } from './api-keys.ts';
 import { AuditLog } from './audit.ts';
 import { type SecurityKeys, securityKeys } from './keys.ts';
 import { fileOutbox, type Notifier } from './notifications.ts';
@@ -215,7 +215,7 @@ export class Security {
   };
 
   private async apiKeyPrincipal(key: string): Promise<Principal | null> {
-    const hash = hashApiKey(key);
+    const hash = requestKeyHash(key);
     const record = await this.store.apiKeyByHash(hash);
     if (!record || !sameHash(record.hash, hash) || !keyUsable(record, this.now())) return null;
     const org = await this.store.organisation(record.organisationId);
