@@ -23,6 +23,8 @@ export class VerificationRecorder {
   private ready: Promise<void> | null = null;
   private nextId = 1;
   private readonly waiting = new Map<number, () => void>();
+  private outbox: NewVerification[] = [];
+  private posting: NodeJS.Immediate | null = null;
 
   private constructor(
     private readonly config: Config,
@@ -42,7 +44,16 @@ export class VerificationRecorder {
   }
 
   record(events: NewVerification[]): void {
+    for (const e of events) this.outbox.push(e);
+    // One message per turn of the event loop, however many requests recorded in it.
+    this.posting ??= setImmediate(() => this.post());
+  }
+
+  private post(): void {
+    this.posting = null;
+    const events = this.outbox;
     if (events.length === 0) return;
+    this.outbox = [];
     const worker = this.worker;
     if (worker) worker.postMessage({ type: 'record', events } satisfies ToWorker);
     else {
@@ -95,6 +106,8 @@ export class VerificationRecorder {
   }
 
   private ask(type: 'flush' | 'close'): Promise<void> {
+    if (this.posting) clearImmediate(this.posting);
+    this.post();
     const worker = this.worker;
     if (!worker) return Promise.resolve();
     const id = this.nextId++;
