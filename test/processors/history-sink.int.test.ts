@@ -13,10 +13,15 @@ import {
 import { EventCodec, type EventKind, type EventTypes } from '@hub/schemas';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrate } from '../../processors/src/history/migrate.ts';
+import { loadMigrations, migrate } from '../../processors/src/history/migrate.ts';
 import { rebuildRollups } from '../../processors/src/history/rebuild-rollups.ts';
 import { HistorySink } from '../../processors/src/history/sink.ts';
-import { RAW_TABLES, ROLLUP_TABLES } from '../../processors/src/history/tables.ts';
+import {
+  DERIVED_TABLES,
+  RAW_TABLES,
+  ROLLUP_TABLES,
+  TOKEN_INDEX_TABLES,
+} from '../../processors/src/history/tables.ts';
 import { KafkaDeadLetters } from '../../processors/src/kafka/index.ts';
 import { createTestTopics, testConfig, uniqueId } from '../support/stack.ts';
 
@@ -277,17 +282,59 @@ async function waitForAll(n = N): Promise<void> {
 }
 
 describe('history migrations', () => {
+  it('fill the token indexes from linkage rows stored before them, and through their views after', async () => {
+    const db = `${h.config.CLICKHOUSE_DATABASE}_idx`;
+    await createDatabase(h.config, db);
+    const q = quoteIdentifier(db);
+    const nin = (id: string, token: string) =>
+      `INSERT INTO ${q}.nin_linkage_events_v1 (event_id, source, kafka_topic, kafka_partition, kafka_offset, msisdn, action, nin_token, nin_masked, link_date, occurred_at, received_at, occurred_date, received_date) VALUES ('${id}', 'T', 't', 0, 1, '2348031234567', 'LINK', '${token}', '*******1234', '2024-01-01', '2024-01-01 00:00:00', '2024-01-02 00:00:00', '2024-01-01', '2024-01-02')`;
+    const bvn = (id: string, nuban: string | null) =>
+      `INSERT INTO ${q}.bvn_linkage_events_v1 (event_id, source, kafka_topic, kafka_partition, kafka_offset, msisdn, action, bvn_token, bvn_masked, holder_nin_token, nuban_token, nuban_masked, bank_code, link_date, occurred_at, received_at, occurred_date, received_date) VALUES ('${id}', 'T', 't', 0, 1, '2348031234567', 'LINK', 'bbbb000000000001', '*******5678', NULL, ${nuban === null ? 'NULL' : `'${nuban}'`}, NULL, '058', '2024-01-01', '2024-01-01 00:00:00', '2024-01-02 00:00:00', '2024-01-01', '2024-01-02')`;
+    try {
+      await migrate(
+        h.clickhouse,
+        db,
+        loadMigrations().filter((m) => m.version < 6),
+      );
+      await h.clickhouse.command({ query: nin('before', 'aaaa000000000001') });
+      await h.clickhouse.command({ query: bvn('before-1', 'cccc000000000001') });
+      await h.clickhouse.command({ query: bvn('before-2', null) });
+      await migrate(h.clickhouse, db);
+      await h.clickhouse.command({ query: nin('after', 'aaaa000000000002') });
+      await h.clickhouse.command({ query: bvn('after', 'cccc000000000002') });
+      const tokens = async (table: string, column: string) => {
+        const result = await h.clickhouse.query({
+          query: `SELECT ${column} AS token FROM ${q}.${table} ORDER BY token`,
+          format: 'JSONEachRow',
+        });
+        return (await result.json<{ token: string }>()).map((r) => r.token);
+      };
+      expect(await tokens(TOKEN_INDEX_TABLES.nin, 'nin_token')).toEqual([
+        'aaaa000000000001',
+        'aaaa000000000002',
+      ]);
+      expect(await tokens(TOKEN_INDEX_TABLES.bvn, 'event_id')).toEqual(['after', 'before-1', 'before-2']);
+      // Only linkages that name an account reach the NUBAN index.
+      expect(await tokens(TOKEN_INDEX_TABLES.nuban, 'nuban_token')).toEqual([
+        'cccc000000000001',
+        'cccc000000000002',
+      ]);
+    } finally {
+      await h.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${q}` });
+    }
+  });
+
   it('apply concurrently from two processes and record each version once', async () => {
     const db = `${h.config.CLICKHOUSE_DATABASE}_m`;
     await createDatabase(h.config, db);
     const other = createClickHouse(h.config);
     try {
       const [a, b] = await Promise.all([migrate(h.clickhouse, db), migrate(other, db)]);
-      expect(a.applied.length + a.alreadyApplied.length).toBe(5);
-      expect(b.applied.length + b.alreadyApplied.length).toBe(5);
-      expect(await scalar(`SELECT uniqExact(version) FROM ${db}.schema_migrations`)).toBe(5);
+      expect(a.applied.length + a.alreadyApplied.length).toBe(6);
+      expect(b.applied.length + b.alreadyApplied.length).toBe(6);
+      expect(await scalar(`SELECT uniqExact(version) FROM ${db}.schema_migrations`)).toBe(6);
       expect(await scalar(`SELECT count() FROM system.tables WHERE database = '${db}'`)).toBe(
-        1 + Object.keys(RAW_TABLES).length + 2 * Object.keys(ROLLUP_TABLES).length,
+        1 + Object.keys(RAW_TABLES).length + 2 * DERIVED_TABLES.length,
       );
       const again = await migrate(h.clickhouse, db);
       expect(again.applied).toEqual([]);

@@ -102,7 +102,9 @@ interface AppliedRow {
  * Applies the migrations `database` has not recorded yet, in order, and records each. Safe to run
  * from two processes at once: every statement is `CREATE … IF NOT EXISTS`, so the slower process
  * re-runs them harmlessly, and both records of a version carry the same checksum (the table is a
- * ReplacingMergeTree keyed by version, and reads group by version). The database must exist.
+ * ReplacingMergeTree keyed by version, and reads group by version). The one other kind allowed is
+ * a copy of existing rows into a token index table, which readers read one row per event id: a
+ * second run copies them twice, harmlessly. The database must exist.
  */
 export async function migrate(
   client: ClickHouseClient,

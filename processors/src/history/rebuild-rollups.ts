@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse, loadConfig, quoteIdentifier } from '@hub/infra';
-import { ROLLUP_TABLES } from './tables.ts';
+import { DERIVED_TABLES } from './tables.ts';
 
 export interface RollupDefinition {
   view: string;
@@ -32,7 +32,7 @@ const unquote = (name: string) => name.replace(/`/g, '');
 export async function rollupDefinitions(
   client: ClickHouseClient,
   database: string,
-  tables: readonly string[] = Object.values(ROLLUP_TABLES),
+  tables: readonly string[] = DERIVED_TABLES,
 ): Promise<RollupDefinition[]> {
   const result = await client.query({
     query: `SELECT name, create_table_query FROM system.tables
@@ -77,14 +77,14 @@ export async function rebuildRollups(
 const USAGE = `Usage: tsx processors/src/history/rebuild-rollups.ts [rollup_table ...]
 
 Rebuilds the ClickHouse rollup tables of CLICKHOUSE_DATABASE from the raw event tables
-(default: every rollup). Rollups: ${Object.values(ROLLUP_TABLES).join(', ')}`;
+(default: every rollup and token index). Tables: ${DERIVED_TABLES.join(', ')}`;
 
 async function cli(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const known = new Set<string>(Object.values(ROLLUP_TABLES));
+  const known = new Set<string>(DERIVED_TABLES);
   const unknown = args.filter((a) => !known.has(a));
   if (unknown.length > 0) {
     process.stderr.write(`unknown rollup table(s): ${unknown.join(', ')}\n\n${USAGE}\n`);

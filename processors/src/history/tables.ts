@@ -36,3 +36,19 @@ export const ROLLUP_TABLES = {
 } as const;
 
 export type RollupTable = (typeof ROLLUP_TABLES)[keyof typeof ROLLUP_TABLES];
+
+/**
+ * Link and unlink events ordered by identifier token, for lookups by NIN, BVN or NUBAN; each fed
+ * by a materialised view from its raw linkage table (migration 006) and refilled with the rollups.
+ */
+export const TOKEN_INDEX_TABLES = {
+  nin: 'nin_links_by_token_v1',
+  bvn: 'bvn_links_by_token_v1',
+  nuban: 'nuban_links_by_token_v1',
+} as const;
+
+/** Every table derived from raw tables by a materialised view: what rebuild-rollups.ts refills. */
+export const DERIVED_TABLES: readonly string[] = [
+  ...Object.values(ROLLUP_TABLES),
+  ...Object.values(TOKEN_INDEX_TABLES),
+];

@@ -21,6 +21,16 @@ describe('identity SQL', () => {
     expect(numbersByTokenQuery('hub', 'nuban_token', '0123456789abcdef')).toContain(
       "nuban_token = '0123456789abcdef'",
     );
+    // Token-ordered index tables, not the number-ordered raw tables.
+    expect(numbersByTokenQuery('hub', 'nin_token', '0123456789abcdef')).toContain(
+      '`hub`.nin_links_by_token_v1',
+    );
+    expect(numbersByTokenQuery('hub', 'bvn_token', '0123456789abcdef')).toContain(
+      '`hub`.bvn_links_by_token_v1',
+    );
+    expect(numbersByTokenQuery('hub', 'nuban_token', '0123456789abcdef')).toContain(
+      '`hub`.nuban_links_by_token_v1',
+    );
   });
 });
 

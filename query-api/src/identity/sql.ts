@@ -1,6 +1,6 @@
 import { quoteIdentifier } from '@hub/infra';
 import { numberHistoryQuery, QueryInputError, sqlInteger, sqlString } from '@hub/processors/history/queries';
-import { RAW_TABLES } from '@hub/processors/history/tables';
+import { RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/processors/history/tables';
 import { CONFLICT_CODES, type ConflictCode } from '@hub/processors/state/index';
 
 /**
@@ -62,10 +62,11 @@ GROUP BY operator`;
 
 export type TokenColumn = 'nin_token' | 'bvn_token' | 'nuban_token';
 
-const TOKEN_TABLES: Record<TokenColumn, { table: string; masked: string }> = {
-  nin_token: { table: RAW_TABLES['nin-linkage'], masked: 'nin_masked' },
-  bvn_token: { table: RAW_TABLES['bvn-linkage'], masked: 'bvn_masked' },
-  nuban_token: { table: RAW_TABLES['bvn-linkage'], masked: 'bvn_masked' },
+/** Each token's index table (ordered by that token) and the column of its masked identifier. */
+const TOKEN_TABLES: Record<TokenColumn, { table: string; masked: string; bvn: boolean }> = {
+  nin_token: { table: TOKEN_INDEX_TABLES.nin, masked: 'nin_masked', bvn: false },
+  bvn_token: { table: TOKEN_INDEX_TABLES.bvn, masked: 'bvn_masked', bvn: true },
+  nuban_token: { table: TOKEN_INDEX_TABLES.nuban, masked: 'bvn_masked', bvn: true },
 };
 
 /** Longest list of numbers one identifier lookup returns: far above any real person's lines. */
@@ -73,17 +74,17 @@ export const MAX_NUMBERS_PER_IDENTIFIER = 1000;
 
 /**
  * The numbers an identifier token was ever linked to (by link/unlink events, deduplicated by
- * event id), with the first and last link dates seen. Whether each link is active now comes from
+ * event id), with the first and last link dates seen, read from the token's index table so a
+ * lookup reads that token's rows only. Whether each link is active now comes from
  * the live state, which also knows delink completions.
  */
 export function numbersByTokenQuery(database: string, column: TokenColumn, token: string): string {
   if (!Object.hasOwn(TOKEN_TABLES, column)) throw new QueryInputError(`unknown token column '${column}'`);
   if (!/^[0-9a-f]{16}$/.test(token)) throw new QueryInputError('token must be 16 lowercase hex characters');
-  const { table, masked } = TOKEN_TABLES[column];
-  const bvnExtras =
-    table === RAW_TABLES['bvn-linkage']
-      ? ", any(bvn_token) AS bvn_token, groupUniqArray(ifNull(bank_code, '')) AS bank_codes, any(ifNull(nuban_masked, '')) AS nuban_masked"
-      : '';
+  const { table, masked, bvn } = TOKEN_TABLES[column];
+  const bvnExtras = bvn
+    ? ", any(bvn_token) AS bvn_token, groupUniqArray(ifNull(bank_code, '')) AS bank_codes, any(ifNull(nuban_masked, '')) AS nuban_masked"
+    : '';
   return `SELECT msisdn, any(${masked}) AS masked, toString(min(link_date)) AS first_link_date,
     toString(max(link_date)) AS last_link_date${bvnExtras}
 FROM (
