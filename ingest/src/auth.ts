@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { IngestContext, IngestEnv } from './context.ts';
 import { reconixError, tirmsError } from './envelope.ts';
+import { requestHeader } from './node-http.ts';
 import {
   actorOf,
   KEY_ROLES,
@@ -9,7 +10,6 @@ import {
   type Role,
   rolesOf,
 } from './principal.ts';
-import { requestHeader } from './request-body.ts';
 
 type AuthDeps = Pick<IngestContext, 'authenticate'> & Partial<Pick<IngestContext, 'audit'>>;
 

@@ -13,6 +13,7 @@ export * from './envelope.ts';
 export { contentEventId } from './event-ids.ts';
 export { checkFeedRecord, type FeedSource } from './feeds.ts';
 export { type FileIngestOptions, type FileIngestResult, type FileKind, ingestFile } from './file-ingest.ts';
+export { nodeRequest, nodeResponse, requestHeader, responseHeader } from './node-http.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher } from './publisher.ts';
-export { readJsonBody, requestHeader } from './request-body.ts';
+export { readJsonBody } from './request-body.ts';

@@ -1,6 +1,7 @@
-import { IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { FieldError } from './envelope.ts';
+import { nodeRequest, requestHeader } from './node-http.ts';
 
 export type BodyResult =
   | { ok: true; value: unknown }
@@ -40,23 +41,6 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<BodyRe
       message: `request body is not valid JSON: ${(err as Error).message}`,
     };
   }
-}
-
-/**
- * A request header. Under @hono/node-server it is read from Node's parsed headers: the web
- * Request's Headers would be built (and every header validated) on first use, which costs more
- * than the rest of a verification. Elsewhere (tests, other runtimes) from the web Request.
- */
-export function requestHeader(c: Context, name: string): string | undefined {
-  const incoming = nodeRequest(c);
-  if (!incoming) return c.req.header(name);
-  const value = incoming.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function nodeRequest(c: Context): IncomingMessage | null {
-  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-  return incoming instanceof IncomingMessage ? incoming : null;
 }
 
 /**

@@ -1,8 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createIngestApp, requestHeader, tirmsError } from '@hub/ingest';
+import { createIngestApp, requestHeader, responseHeader, tirmsError } from '@hub/ingest';
 import { ProjectionUnavailableError } from '@hub/processors/state/index';
-import { httpExceptionResponse } from '@hub/security';
-import { secureHeaders } from 'hono/secure-headers';
+import { httpExceptionResponse, securityHeaders } from '@hub/security';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { requestDuration } from './metrics.ts';
@@ -57,12 +56,12 @@ function storeUnavailable(err: Error): boolean {
 export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp {
   const app = new OpenAPIHono<ApiEnv>();
 
-  app.use('*', secureHeaders());
+  app.use('*', securityHeaders());
   app.use('*', async (c, next) => {
     const incoming = requestHeader(c, 'x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);
-    c.header('X-Request-Id', requestId);
+    responseHeader(c, 'X-Request-Id', requestId);
     const started = performance.now();
     await next();
     // A refusal decided before the body was read (401, 403, …) still reads the body, up to the

@@ -8,6 +8,7 @@ export * from './notifications.ts';
 export * from './passwords.ts';
 export * from './projector.ts';
 export * from './rate-limit.ts';
+export * from './secure-headers.ts';
 export * from './service.ts';
 export * from './sessions.ts';
 export * from './store.ts';

@@ -19,6 +19,7 @@ import {
   type Role,
   reconixError,
   requestHeader,
+  responseHeader,
   tirmsError,
 } from '@hub/ingest';
 import { EventCodec } from '@hub/schemas';
@@ -644,11 +645,11 @@ export class Security {
       return null;
     }
     const resetSeconds = Math.max(1, Math.ceil(result.resetMs / 1000));
-    c.header('RateLimit-Limit', String(result.limit));
-    c.header('RateLimit-Remaining', String(result.remaining));
-    c.header('RateLimit-Reset', String(resetSeconds));
+    responseHeader(c, 'RateLimit-Limit', String(result.limit));
+    responseHeader(c, 'RateLimit-Remaining', String(result.remaining));
+    responseHeader(c, 'RateLimit-Reset', String(resetSeconds));
     if (result.allowed) return null;
-    c.header('Retry-After', String(resetSeconds));
+    responseHeader(c, 'Retry-After', String(resetSeconds));
     const message = `rate limit of ${result.limit} requests per ${windowMs / 1000} s exceeded; retry in ${resetSeconds} s`;
     return c.req.path.startsWith('/api/v1/phone/api')
       ? tirmsError(c, 'RATE_LIMITED', message)

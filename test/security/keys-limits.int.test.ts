@@ -1,3 +1,5 @@
+import { type ServerType, serve } from '@hono/node-server';
+import { SECURITY_HEADERS } from '@hub/security';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.ts';
 
@@ -172,5 +174,38 @@ describe('hardening', () => {
     });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('sends the same headers when served by Node, where they bypass web Headers', async () => {
+    await h.organisation({ id: 'BANKD', name: 'Bank D', type: 'SERVICE_PROVIDER' });
+    const key = (await h.resources.ctx.security.issueKey('system:test', 'BANKD', 'node')).key;
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    try {
+      const address = server.address();
+      const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      const call = () =>
+        fetch(`${base}${VERIFY}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ phoneNumber: '08031234567' }),
+        });
+      const first = await call();
+      expect(first.status).toBe(200);
+      for (const [name, value] of SECURITY_HEADERS) expect(first.headers.get(name)).toBe(value);
+      expect(first.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(first.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(first.headers.get('ratelimit-limit')).toBe('20');
+      expect(first.headers.get('ratelimit-remaining')).toBe('19');
+      expect(((await first.json()) as { data: { msisdn: string } }).data.msisdn).toBe('08031234567');
+      const rest = await Promise.all(Array.from({ length: 20 }, call));
+      const limited = rest.find((r) => r.status === 429);
+      expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(limited?.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      await Promise.all(rest.map((r) => r.arrayBuffer()));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
