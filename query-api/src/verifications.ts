@@ -5,6 +5,9 @@ import type { FromWorker, ToWorker } from './verification-worker.ts';
 
 export type { NewVerification } from './verification-queue.ts';
 
+/** How long records wait in the request thread before they are handed to the worker. */
+const POST_EVERY_MS = 5;
+
 export interface VerificationRecorderOptions {
   /** Most records held while Kafka is slow; beyond it, the oldest are dropped and counted. */
   maxQueued?: number;
@@ -24,7 +27,7 @@ export class VerificationRecorder {
   private nextId = 1;
   private readonly waiting = new Map<number, () => void>();
   private outbox: NewVerification[] = [];
-  private posting: NodeJS.Immediate | null = null;
+  private posting: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly config: Config,
@@ -45,8 +48,9 @@ export class VerificationRecorder {
 
   record(events: NewVerification[]): void {
     for (const e of events) this.outbox.push(e);
-    // One message per turn of the event loop, however many requests recorded in it.
-    this.posting ??= setImmediate(() => this.post());
+    // One message every few milliseconds, however many requests recorded in them: each message
+    // costs a copy and a wake-up of the worker, which batches for Kafka every 20 ms anyway.
+    this.posting ??= setTimeout(() => this.post(), POST_EVERY_MS);
   }
 
   private post(): void {
@@ -106,7 +110,7 @@ export class VerificationRecorder {
   }
 
   private ask(type: 'flush' | 'close'): Promise<void> {
-    if (this.posting) clearImmediate(this.posting);
+    if (this.posting) clearTimeout(this.posting);
     this.post();
     const worker = this.worker;
     if (!worker) return Promise.resolve();
