@@ -3,7 +3,7 @@
 -- ordered by token, so a lookup reads one token's rows. Materialised views feed them from the raw
 -- tables; rebuild-rollups.ts refills them like the rollups. An event can be stored twice (a resent
 -- event, or a refill while the sink runs): readers keep one row per event_id, as on the raw tables.
--- The rows that existed before this migration are copied in at the end.
+-- The migration runner fills each new view's table with the rows stored before it.
 
 CREATE TABLE IF NOT EXISTS {{database}}.nin_links_by_token_v1
 (
@@ -80,25 +80,6 @@ ORDER BY (nuban_token, msisdn, event_id);
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.nuban_links_by_token_mv_v1
 TO {{database}}.nuban_links_by_token_v1
 AS SELECT
-    assumeNotNull(nuban_token) AS nuban_token, msisdn, event_id, bvn_token, bvn_masked, nuban_masked,
-    bank_code, link_date, occurred_at, kafka_topic, kafka_partition, kafka_offset, received_date
-FROM {{database}}.bvn_linkage_events_v1
-WHERE nuban_token != '';
-
-INSERT INTO {{database}}.nin_links_by_token_v1
-SELECT
-    nin_token, msisdn, event_id, nin_masked, link_date, occurred_at,
-    kafka_topic, kafka_partition, kafka_offset, received_date
-FROM {{database}}.nin_linkage_events_v1;
-
-INSERT INTO {{database}}.bvn_links_by_token_v1
-SELECT
-    bvn_token, msisdn, event_id, bvn_masked, nuban_masked, bank_code, link_date, occurred_at,
-    kafka_topic, kafka_partition, kafka_offset, received_date
-FROM {{database}}.bvn_linkage_events_v1;
-
-INSERT INTO {{database}}.nuban_links_by_token_v1
-SELECT
     assumeNotNull(nuban_token) AS nuban_token, msisdn, event_id, bvn_token, bvn_masked, nuban_masked,
     bank_code, link_date, occurred_at, kafka_topic, kafka_partition, kafka_offset, received_date
 FROM {{database}}.bvn_linkage_events_v1

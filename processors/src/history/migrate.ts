@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier } from '@hub/infra';
+import { parseViewDefinition } from './rebuild-rollups.ts';
 
 /** processors/migrations: numbered SQL files, applied in order. */
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
@@ -102,9 +103,10 @@ interface AppliedRow {
  * Applies the migrations `database` has not recorded yet, in order, and records each. Safe to run
  * from two processes at once: every statement is `CREATE … IF NOT EXISTS`, so the slower process
  * re-runs them harmlessly, and both records of a version carry the same checksum (the table is a
- * ReplacingMergeTree keyed by version, and reads group by version). The one other kind allowed is
- * a copy of existing rows into a token index table, which readers read one row per event id: a
- * second run copies them twice, harmlessly. The database must exist.
+ * ReplacingMergeTree keyed by version, and reads group by version). A migration that creates a
+ * materialised view also fills the view's target with its source's existing rows; a second run
+ * fills it twice, which every derived table tolerates (rollups count uniq states; token indexes
+ * are read one row per event id). The database must exist.
  */
 export async function migrate(
   client: ClickHouseClient,
@@ -150,8 +152,13 @@ ORDER BY version`,
       outcome.alreadyApplied.push(migration.name);
       continue;
     }
-    for (const statement of renderStatements(migration, database)) {
-      await runStatement(client, statement);
+    const statements = renderStatements(migration, database);
+    for (const statement of statements) await runStatement(client, statement);
+    // A view only sees rows inserted after it exists: its target gets the rows already there.
+    for (const statement of statements) {
+      if (!statement.startsWith('CREATE MATERIALIZED VIEW')) continue;
+      const view = parseViewDefinition(statement);
+      await runStatement(client, `INSERT INTO ${view.target} ${view.select}`);
     }
     await client.insert({
       table,

@@ -10,7 +10,8 @@ export interface RollupDefinition {
   select: string;
 }
 
-const MV_DEFINITION = /^CREATE MATERIALIZED VIEW\s+(\S+)\s+TO\s+(\S+)[\s\S]*?\bAS\s+(SELECT\b[\s\S]*)$/;
+const MV_DEFINITION =
+  /^CREATE MATERIALIZED VIEW\s+(?:IF NOT EXISTS\s+)?(\S+)\s+TO\s+(\S+)[\s\S]*?\bAS\s+(SELECT\b[\s\S]*)$/;
 
 /**
  * A materialised view's target and SELECT, read from its live definition: the view is the one
