@@ -49,7 +49,14 @@ describe('VerificationQueue', () => {
         if (refuse) throw new Error('broker unreachable');
         sent.push(...events.map((e) => e.msisdn));
       },
-      { maxQueued: 3, flushIntervalMs: 60_000, retryMs: 60_000, onDropped: (n) => void (dropped += n) },
+      {
+        maxQueued: 3,
+        flushIntervalMs: 60_000,
+        retryMs: 60_000,
+        onDropped: (n) => {
+          dropped += n;
+        },
+      },
     );
     queue.record([record('1'), record('2')]);
     await queue.flush();
