@@ -69,7 +69,10 @@ async function readBody(c: Context, maxBytes: number): Promise<Buffer | null> {
   }
 }
 
-/** Stopping early (too large) leaves the stream paused, not destroyed: the answer goes out on it. */
+/**
+ * Stopping early (too large) leaves the stream paused, not destroyed: the answer goes out on it.
+ * A client that goes away mid-body gets null too; nothing will reach it anyway.
+ */
 function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -78,6 +81,7 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buff
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
+      incoming.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
@@ -95,9 +99,14 @@ function readNodeBody(incoming: IncomingMessage, maxBytes: number): Promise<Buff
       done();
       reject(err);
     };
+    const onClose = () => {
+      done();
+      resolve(null);
+    };
     incoming.on('data', onData);
     incoming.on('end', onEnd);
     incoming.on('error', onError);
+    incoming.on('close', onClose);
   });
 }
 

@@ -7,8 +7,8 @@ import { type NewVerification, VerificationQueue } from './verification-queue.ts
 /**
  * The verification recorder's Kafka side, in a worker thread: event ids, Avro encoding and the
  * Kafka client's record batches cost more per number than answering the verification, so they run
- * beside the request loop. The request loop posts records as it makes them (they are copied at
- * once, so they never outlive the request in its heap); this thread batches and sends them.
+ * beside the request loop. The request loop hands records over every few milliseconds (copied,
+ * so they do not linger in its heap); this thread batches, encodes and sends them.
  */
 export type ToWorker =
   | { type: 'record'; events: NewVerification[] }

@@ -18,8 +18,8 @@ export interface VerificationRecorderOptions {
  * Records every verification on the verifications topic, off the request path: `record` hands the
  * records to a worker thread (verification-worker.ts) that batches, encodes and produces them, so
  * a verify call never waits for Kafka nor spends its time on the Kafka client. A worker that dies
- * is started anew; records it held and had not sent are lost and counted as dropped... they are
- * usage records, not answers).
+ * is started anew; records it held and had not sent are lost, and records made while no worker
+ * runs are counted as dropped (they are usage records, not answers).
  */
 export class VerificationRecorder {
   private worker: Worker | null = null;

@@ -96,10 +96,9 @@ export class RateLimiter {
       w.until = performance.now() + ttl;
       w.count = count;
       w.left += usable;
+      // Short of the lease, or at the limit: nothing more to take in this window.
       w.exhausted = usable < lease || count >= limit;
       w.lease = Math.min(lease * 2, MAX_LEASE, Math.max(1, Math.floor(limit / LEASE_FRACTION)));
-      // A window whose first lease found the limit already reached still refuses this request.
-      if (usable === 0) w.exhausted = true;
     } finally {
       w.taking = null;
     }

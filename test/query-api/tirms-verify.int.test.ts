@@ -126,6 +126,21 @@ describe('TIRMS verification against the live state', () => {
     expect(later.status).toBe(200);
     expect(((await later.json()) as { data: Item[] }).data).toEqual(body.data);
     expect((await h.call('GET', body.link, { token: otherBank })).status).toBe(404);
+
+    // A result stored by an earlier build (items whole) still serves within its TTL.
+    const requestId = body.link.split('/').pop()!;
+    const organisation = JSON.parse(
+      (await h.resources.ctx.redis.get(`${h.config.REDIS_KEY_PREFIX}verify:${requestId}`)) ?? '{}',
+    ).organisation as string;
+    const oldId = '00000000-0000-4000-8000-000000000001';
+    await h.resources.ctx.redis.set(
+      `${h.config.REDIS_KEY_PREFIX}verify:${oldId}`,
+      JSON.stringify({ organisation, items: body.data }),
+      'EX',
+      60,
+    );
+    const old = await h.call('GET', `${VERIFY}/bulk/${oldId}`, { token: bank });
+    expect(((await old.json()) as { data: Item[] }).data).toEqual(body.data);
   });
 
   it('gives every sampled number the status, date and network the generator expects, single and bulk', async () => {

@@ -18,7 +18,7 @@ export class ProjectionUnavailableError extends Error {
 }
 
 /**
- * Reads many numbers in ONE round trip: one pipeline with an HMGET per bucket touched. Results are
+ * Reads many numbers in ONE round trip: an HGET (HMGET for several fields) per bucket touched. Results are
  * in the order of `msisdns` (duplicates allowed). With `servable`, the same round trip also checks
  * the rebuild marker and throws ProjectionUnavailableError while a rebuild runs.
  */

@@ -192,6 +192,8 @@ interface StoredResult {
   verificationTimestamp: string;
   /** [status, verificationStatus, reassignmentDate, occurrenceOfStatusDate, mobileNetwork, msisdn, errorMessage] */
   rows: [string, 'VERIFIED' | 'FAILED', string | null, string | null, string | null, string, string | null][];
+  /** Results stored by earlier builds (still within their TTL after an upgrade): the items whole. */
+  items?: TirmsVerification[];
 }
 
 function storedResult(organisation: string, requestId: string, items: TirmsVerification[]): StoredResult {
@@ -212,6 +214,7 @@ function storedResult(organisation: string, requestId: string, items: TirmsVerif
 }
 
 function resultItems(stored: StoredResult): TirmsVerification[] {
+  if (!stored.rows) return stored.items ?? [];
   return stored.rows.map((row) => ({
     status: row[0],
     requestId: stored.requestId,
