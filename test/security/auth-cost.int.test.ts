@@ -79,7 +79,7 @@ describe('cost of authentication on the verify path', () => {
         `verify-path auth cost over ${N} sequential in-process requests (µs per request):`,
         `  no auth: ${none.toFixed(1)}`,
         `  key check (cached): ${keyCheck.toFixed(1)} (+${(keyCheck - none).toFixed(1)})`,
-        `  key check + rate limit (one Redis round trip): ${withLimits.toFixed(1)} (+${(withLimits - none).toFixed(1)})`,
+        `  key check + rate limit (a Redis call per lease, not per request): ${withLimits.toFixed(1)} (+${(withLimits - none).toFixed(1)})`,
         `  authenticate() without cache (Redis reads): ${uncached.toFixed(1)}`,
         `  cache hits ${stats.hits}, misses ${stats.misses}; key hash ${hashApiKey(key).slice(0, 8)}…`,
       ].join('\n'),
