@@ -330,9 +330,9 @@ describe('history migrations', () => {
     const other = createClickHouse(h.config);
     try {
       const [a, b] = await Promise.all([migrate(h.clickhouse, db), migrate(other, db)]);
-      expect(a.applied.length + a.alreadyApplied.length).toBe(7);
-      expect(b.applied.length + b.alreadyApplied.length).toBe(7);
-      expect(await scalar(`SELECT uniqExact(version) FROM ${db}.schema_migrations`)).toBe(7);
+      expect(a.applied.length + a.alreadyApplied.length).toBe(6);
+      expect(b.applied.length + b.alreadyApplied.length).toBe(6);
+      expect(await scalar(`SELECT uniqExact(version) FROM ${db}.schema_migrations`)).toBe(6);
       expect(await scalar(`SELECT count() FROM system.tables WHERE database = '${db}'`)).toBe(
         1 + Object.keys(RAW_TABLES).length + 2 * DERIVED_TABLES.length,
       );

@@ -47,12 +47,8 @@ export const TOKEN_INDEX_TABLES = {
   nuban: 'nuban_links_by_token_v1',
 } as const;
 
-/** Each number's newest state (ReplacingMergeTree by version), fed from state changes (migration 007). */
-export const LATEST_STATES_TABLE = 'latest_states_v1';
-
 /** Every table derived from raw tables by a materialised view: what rebuild-rollups.ts refills. */
 export const DERIVED_TABLES: readonly string[] = [
   ...Object.values(ROLLUP_TABLES),
   ...Object.values(TOKEN_INDEX_TABLES),
-  LATEST_STATES_TABLE,
 ];

@@ -1,6 +1,6 @@
 import { quoteIdentifier } from '@hub/infra';
 import { numberHistoryQuery, QueryInputError, sqlInteger, sqlString } from '@hub/processors/history/queries';
-import { LATEST_STATES_TABLE, RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/processors/history/tables';
+import { RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/processors/history/tables';
 import { CONFLICT_CODES, type ConflictCode } from '@hub/processors/state/index';
 
 /**
@@ -19,14 +19,13 @@ export function isConflictCode(code: string): code is ConflictCode {
 }
 
 /**
- * The latest state of every number (argMax by version over the latest-states table, which holds
- * about one row per number once merged), kept when its conflicts are non-empty (and include
- * `code`, when given). A state change may be stored twice (redelivery); both rows carry the same
- * version and the same facts, so argMax is unaffected.
+ * The latest state of every number (argMax by version over the state-change history), kept when
+ * its conflicts are non-empty (and include `code`, when given). A state change may be stored twice
+ * (redelivery); both rows carry the same version and the same facts, so argMax is unaffected.
  */
 function latestConflicted(database: string, code: ConflictCode | null): string {
   if (code !== null && !isConflictCode(code)) throw new QueryInputError(`unknown conflict code '${code}'`);
-  const table = `${quoteIdentifier(database)}.${LATEST_STATES_TABLE}`;
+  const table = `${quoteIdentifier(database)}.${RAW_TABLES['state-change']}`;
   const filter = code === null ? '' : ` AND has(conflict_codes, ${sqlString(code)})`;
   return `SELECT msisdn,
     argMax(lifecycle_status, version) AS lifecycle_status,
