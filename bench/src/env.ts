@@ -51,7 +51,8 @@ export async function dropBenchData(config: Config, redis: Redis): Promise<void>
     cursor = next;
     if (keys.length > 0) await redis.unlink(...keys);
   } while (cursor !== '0');
-  const clickhouse = createClickHouse(config, { database: 'default' });
+  // Dropping waits for the database's running merges: give it longer than a query.
+  const clickhouse = createClickHouse(config, { database: 'default', requestTimeoutMs: 300_000 });
   try {
     await clickhouse.command({
       query: `DROP DATABASE IF EXISTS ${quoteIdentifier(config.CLICKHOUSE_DATABASE)}`,

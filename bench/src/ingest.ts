@@ -159,7 +159,10 @@ export async function benchIngest(o: IngestBenchOptions): Promise<{ rows: Row[];
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     await admin.disconnect();
-    await dropBenchData(config, redis);
+    // A failed cleanup must not hide why the benchmark failed.
+    await dropBenchData(config, redis).catch((err: Error) =>
+      console.error(`bench: cleaning up ${config.CLICKHOUSE_DATABASE} failed: ${err.message}`),
+    );
     await redis.quit();
   }
 }
