@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -15,6 +14,7 @@ import { generatePopulation, publishSample } from '@hub/ingest/sample/index';
 import { migrate } from '@hub/processors/history/migrate';
 import { todayInLagos } from '@hub/schemas';
 import { Pool } from 'undici';
+import { run } from '../../infra/local/process.ts';
 import {
   benchConfig,
   type Child,
@@ -143,25 +143,10 @@ export async function benchHttpIngest(o: { records: number }): Promise<{ rows: R
   }
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${args[0]} exited ${code}: ${err.slice(-1500)}`)),
-    );
-  });
+async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const r = await run(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, env });
+  if (r.code !== 0) throw new Error(`${args[0]} exited ${r.code}: ${r.stderr.slice(-1500)}`);
+  return r.stdout;
 }
 
 export interface FreshnessRaw {

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { type Config, loadConfig } from '@hub/infra';
+import { run } from '../../infra/local/process.ts';
 
 export interface ConsumerCeiling {
   messages: number;
@@ -60,21 +60,8 @@ export async function consumerPerformance(
   return { messages: total, fetchSeconds, messagesPerSecond: Math.round(total / fetchSeconds), perTopic };
 }
 
-function java(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('java', ['-Xmx512m', '-cp', `${kafkaLibs()}/*`, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${args[0]} exited with ${code}:\n${out.slice(-2000)}`)),
-    );
-  });
+async function java(args: string[]): Promise<string> {
+  const r = await run('java', ['-Xmx512m', '-cp', `${kafkaLibs()}/*`, ...args]);
+  if (r.code !== 0) throw new Error(`${args[0]} exited with ${r.code}:\n${r.output.slice(-2000)}`);
+  return r.output;
 }

@@ -115,7 +115,10 @@ export function spawnDetached(spec: DetachedSpec): ChildProcess {
 
 export interface RunResult {
   code: number;
+  /** stdout and stderr interleaved as they arrived. */
   output: string;
+  stdout: string;
+  stderr: string;
 }
 
 /** Runs a command to completion, capturing its output. ENOENT becomes code 127. */
@@ -131,16 +134,27 @@ export function run(
       stdio: options.inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let stdout = '';
+    let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      stdout += chunk.toString();
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      stderr += chunk.toString();
     });
     child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve({ code: error.code === 'ENOENT' ? 127 : 1, output: `${output}${error.message}` }),
+      resolve({
+        code: error.code === 'ENOENT' ? 127 : 1,
+        output: `${output}${error.message}`,
+        stdout,
+        stderr: `${stderr}${error.message}`,
+      }),
     );
-    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output }));
+    child.once('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : 1), output, stdout, stderr }),
+    );
   });
 }
 

@@ -23,6 +23,7 @@ import type { Role } from '@hub/ingest';
 import { generateApiKey, hashPassword, type NewOrganisation, Security } from '@hub/security';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
+import { type RunResult, run } from '../../infra/local/process.ts';
 import { migrate } from '../../processors/src/history/migrate.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -285,23 +286,8 @@ export async function startApi(env: FaultEnv): Promise<{ child: Child; base: str
 
 const stoppedServices = new Set<string>();
 
-function cli(...args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'infra/local/cli.ts', ...args], {
-      cwd: repoRoot,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    proc.stderr.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
-    proc.once('error', reject);
-    proc.once('exit', (code) => resolve({ code, output }));
-  });
+function cli(...args: string[]): Promise<RunResult> {
+  return run(process.execPath, ['--import', 'tsx', 'infra/local/cli.ts', ...args], { cwd: repoRoot });
 }
 
 export async function stopService(name: 'kafka' | 'clickhouse'): Promise<void> {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { repoRoot } from '@hub/infra';
+import { run as runProcess } from '../../infra/local/process.ts';
 import { checksumState } from '../../processors/src/rebuild/projection.ts';
 import { groupLag } from '../../processors/src/state-builder/test-env.ts';
 import {
@@ -144,25 +144,10 @@ export const rebuildScenario: Scenario = {
       rebuilding = true;
       const started = Date.now();
       const probing = Promise.all([probe(), probe()]);
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', entries.rebuild, 'redis'], {
-            cwd: repoRoot,
-            env: { ...env.env, LOG_LEVEL: 'warn' },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (c: Buffer) => {
-            stdout += c.toString();
-          });
-          child.stderr.on('data', (c: Buffer) => {
-            stderr += c.toString();
-          });
-          child.once('error', reject);
-          child.once('exit', (code) => resolve({ code, stdout, stderr }));
-        },
-      );
+      const run = await runProcess(process.execPath, ['--import', 'tsx', entries.rebuild, 'redis'], {
+        cwd: repoRoot,
+        env: { ...env.env, LOG_LEVEL: 'warn' },
+      });
       rebuilding = false;
       await probing;
       const seconds = (Date.now() - started) / 1000;

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { repoRoot } from '@hub/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunResult, run } from '../../infra/local/process.ts';
 import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
 import { checksumState } from '../../processors/src/rebuild/projection.ts';
 import { encodeState } from '../../processors/src/state/encoding.ts';
@@ -24,23 +24,10 @@ afterAll(async () => {
   await t?.close();
 });
 
-function runRebuild(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'processors/src/rebuild/cli.ts', 'redis'], {
-      cwd: repoRoot,
-      env: { ...process.env, ...t.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+function runRebuild(): Promise<RunResult> {
+  return run(process.execPath, ['--import', 'tsx', 'processors/src/rebuild/cli.ts', 'redis'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...t.env },
   });
 }
 
