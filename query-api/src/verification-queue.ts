@@ -40,11 +40,7 @@ export class VerificationQueue {
 
   record(events: readonly NewVerification[]): void {
     for (const e of events) this.queue.push(e);
-    const excess = this.queue.length - this.maxQueued;
-    if (excess > 0) {
-      this.queue.splice(0, excess);
-      this.options.onDropped?.(excess);
-    }
+    this.bound();
     this.schedule(this.flushIntervalMs);
   }
 
@@ -61,11 +57,7 @@ export class VerificationQueue {
         () => undefined,
         () => {
           this.queue = batch.concat(this.queue);
-          const excess = this.queue.length - this.maxQueued;
-          if (excess > 0) {
-            this.queue.splice(0, excess);
-            this.options.onDropped?.(excess);
-          }
+          this.bound();
           this.schedule(this.retryMs);
         },
       )
@@ -83,6 +75,15 @@ export class VerificationQueue {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Drops the oldest records beyond the bound, and counts them. */
+  private bound(): void {
+    const excess = this.queue.length - this.maxQueued;
+    if (excess > 0) {
+      this.queue.splice(0, excess);
+      this.options.onDropped?.(excess);
+    }
   }
 
   private schedule(ms: number): void {
