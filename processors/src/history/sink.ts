@@ -1,12 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier, type TopicNames } from '@hub/infra';
-import { type EventCodec, type EventTypes, UndecodableRecordError } from '@hub/schemas';
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { EventCodec } from '@hub/schemas';
+import type { Admin, Kafka } from 'kafkajs';
 import {
+  avroDecoder,
   BatchConsumer,
   type ConsumedRecord,
   type DeadLetterSink,
-  type DecodeContext,
   deadLetter,
   jsonLog,
   type Log,
@@ -41,33 +41,14 @@ export function historyTopics(names: TopicNames): Map<string, HistoryKind> {
  * the state builder dead-letters or re-routes it). It refuses only what it cannot decode or store.
  */
 export function historyDecoder<K extends HistoryKind>(codec: EventCodec, kind: K): RecordDecoder<HistoryRow> {
-  const toRow = (event: EventTypes[K], message: KafkaMessage, ctx: DecodeContext): StepResult<HistoryRow> => {
+  return avroDecoder(codec, kind, (message, ctx, event): StepResult<HistoryRow> => {
     const result = toHistoryRow(kind, event, {
       topic: ctx.topic,
       partition: ctx.partition,
       offset: message.offset,
     });
     return result.ok ? ok(result.value) : deadLetter('history-row', result.reason);
-  };
-  const slow = async (message: KafkaMessage, ctx: DecodeContext): Promise<StepResult<HistoryRow>> => {
-    try {
-      return toRow(await codec.decode(kind, message.value), message, ctx);
-    } catch (err) {
-      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
-      throw err;
-    }
-  };
-  // Synchronous once the codec has the writer schema: no promise per record.
-  return (message, ctx) => {
-    let event: EventTypes[K] | undefined;
-    try {
-      event = codec.decodeCached(kind, message.value);
-    } catch (err) {
-      if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
-      throw err;
-    }
-    return event === undefined ? slow(message, ctx) : toRow(event, message, ctx);
-  };
+  });
 }
 
 export interface RetryPolicy {

@@ -89,22 +89,34 @@ export function msisdnEventDecoder<K extends MsisdnKind>(
     }
     return ok(value);
   };
-  const slow = async (message: KafkaMessage, ctx: DecodeContext): Promise<StepResult<EventTypes[K]>> => {
+  return avroDecoder(codec, kind, check);
+}
+
+/**
+ * Confluent-framed Avro of `kind`, then `then` on the decoded event. Synchronous once the codec has
+ * the writer schema (no promise per record); a record that cannot be decoded is dead-lettered.
+ */
+export function avroDecoder<K extends EventKind, V>(
+  codec: EventCodec,
+  kind: K,
+  then: (message: KafkaMessage, ctx: DecodeContext, event: EventTypes[K]) => StepResult<V>,
+): RecordDecoder<V> {
+  const slow = async (message: KafkaMessage, ctx: DecodeContext): Promise<StepResult<V>> => {
     try {
-      return check(message, ctx, await codec.decode(kind, message.value));
+      return then(message, ctx, await codec.decode(kind, message.value));
     } catch (err) {
       if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
       throw err;
     }
   };
   return (message, ctx) => {
-    let value: EventTypes[K] | undefined;
+    let event: EventTypes[K] | undefined;
     try {
-      value = codec.decodeCached(kind, message.value);
+      event = codec.decodeCached(kind, message.value);
     } catch (err) {
       if (err instanceof UndecodableRecordError) return deadLetter('decode', err.message);
       throw err;
     }
-    return value === undefined ? slow(message, ctx) : check(message, ctx, value);
+    return event === undefined ? slow(message, ctx) : then(message, ctx, event);
   };
 }
