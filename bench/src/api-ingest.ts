@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generatePopulation, publishSample } from '@hub/dev-tools/sample/index';
 import {
   createClickHouse,
   createDatabase,
@@ -10,7 +11,6 @@ import {
   repoRoot,
   topicNames,
 } from '@hub/infra';
-import { generatePopulation, publishSample } from '@hub/ingest/sample/index';
 import { migrate } from '@hub/processors/history/migrate';
 import { todayInLagos } from '@hub/schemas';
 import { Pool } from 'undici';

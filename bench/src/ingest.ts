@@ -1,3 +1,4 @@
+import { generatePopulation, publishSample } from '@hub/dev-tools/sample/index';
 import {
   createClickHouse,
   createDatabase,
@@ -7,7 +8,6 @@ import {
   createSchemaRegistry,
   topicNames,
 } from '@hub/infra';
-import { generatePopulation, publishSample } from '@hub/ingest/sample/index';
 import { migrate } from '@hub/processors/history/migrate';
 import { jsonLog } from '@hub/processors/kafka/logger';
 import { checksumState, dropState } from '@hub/processors/rebuild/projection';

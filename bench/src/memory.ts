@@ -1,6 +1,6 @@
 import { dropState } from '@hub/processors/rebuild/projection';
-import { stateSlot } from '@hub/processors/state/keys';
-import { bucketMemory, bytesPerNumber } from '@hub/processors/state/memory';
+import { stateSlot } from '@hub/state/keys';
+import { bucketMemory, bytesPerNumber } from '@hub/state/memory';
 import type { Redis } from 'ioredis';
 
 export interface MemoryReport {

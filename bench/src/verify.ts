@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
+import { generatePopulation, publishSample } from '@hub/dev-tools/sample/index';
 import { createKafka, createProducer, createSchemaRegistry, topicNames } from '@hub/infra';
-import { generatePopulation, publishSample } from '@hub/ingest/sample/index';
 import { jsonLog } from '@hub/processors/kafka/logger';
 import { runStateBuilder } from '@hub/processors/state-builder/runtime';
 import { nationalForm } from '@hub/schemas';

@@ -31,15 +31,15 @@ export const appProcesses: AppProcess[] = [
   tsApp('state-builder', 'processors/src/main-state-builder.ts', { port: 9464 }),
   tsApp('history-sink', 'processors/src/main-history-sink.ts'),
   tsApp('api', 'query-api/src/main.ts', { port: 8080 }),
-  tsApp('nimc-simulator', 'query-api/src/simulators/nimc-main.ts', { port: 18091 }),
-  tsApp('nibss-simulator', 'query-api/src/simulators/nibss-main.ts', { port: 18092 }),
+  tsApp('nimc-simulator', 'dev-tools/src/simulators/nimc-main.ts', { port: 18091 }),
+  tsApp('nibss-simulator', 'dev-tools/src/simulators/nibss-main.ts', { port: 18092 }),
 ];
 
 /**
  * One-shot steps `npm start` runs to completion after the infrastructure is up and before the
  * components start: demo credentials and the synthetic national sample (each done once).
  */
-export const setupSteps: AppProcess[] = [tsApp('demo-seed', 'ingest/src/demo/seed.ts')];
+export const setupSteps: AppProcess[] = [tsApp('demo-seed', 'dev-tools/src/demo/seed.ts')];
 
 export function isPresent(app: AppProcess): boolean {
   return app.requires === undefined || existsSync(join(repoRoot, app.requires));

@@ -9,8 +9,8 @@ import {
   type TopicNames,
   topicNames,
 } from '@hub/infra';
-import { readState } from '@hub/processors/state/read';
 import { EventCodec } from '@hub/schemas';
+import { readState } from '@hub/state/read';
 import type { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
 import { BulkReportStore } from './bulk-reports.ts';

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { createIngestApp, requestHeader, responseHeader, tirmsError } from '@hub/ingest';
-import { ProjectionUnavailableError } from '@hub/processors/state/index';
 import { httpExceptionResponse, securityHeaders } from '@hub/security';
+import { ProjectionUnavailableError } from '@hub/state';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { requestDuration } from './metrics.ts';

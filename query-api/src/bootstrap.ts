@@ -1,7 +1,7 @@
 import { type Config, createClickHouse, createKafka, createRedis } from '@hub/infra';
 import { createIngestContext } from '@hub/ingest';
-import { readState } from '@hub/processors/state/index';
 import { Security, type SecurityOptions } from '@hub/security';
+import { readState } from '@hub/state';
 import type { ApiContext } from './context.ts';
 import { createIdentitySources } from './external/index.ts';
 import { redisRoundTrip, verificationsDropped } from './metrics.ts';

@@ -1,5 +1,5 @@
-import type { StateView } from '@hub/processors/state/index';
 import { allocatedOperator, normaliseMsisdn, operatorByCode } from '@hub/schemas';
+import type { StateView } from '@hub/state';
 
 /** One item of a TIRMS verification answer, field for field as the TIRMS document shows it. */
 export interface TirmsVerification {

@@ -1,4 +1,3 @@
-import { createProducer, createSchemaRegistry, type TopicNames } from '@hub/infra';
 import {
   type ExpectedState,
   eventsOf,
@@ -9,11 +8,12 @@ import {
   type SampleEventKind,
   sampleTopics,
   sendSampleEvents,
-} from '@hub/ingest/sample/index';
+} from '@hub/dev-tools/sample/index';
+import { createProducer, createSchemaRegistry, type TopicNames } from '@hub/infra';
 import { EventCodec } from '@hub/schemas';
+import { RAW_TABLES } from '@hub/state/history/tables';
+import { readState, type StateReading } from '@hub/state/read';
 import type { Admin, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { RAW_TABLES } from '../../processors/src/history/tables.ts';
-import { readState, type StateReading } from '../../processors/src/state/read.ts';
 import { registerInputs } from '../../processors/src/state-builder/scenarios.ts';
 import { type FaultEnv, highWater, scalar, sleep } from './env.ts';
 

@@ -1,4 +1,4 @@
-import { RAW_TABLES } from '../../processors/src/history/tables.ts';
+import { RAW_TABLES } from '@hub/state/history/tables';
 import { groupLag } from '../../processors/src/state-builder/test-env.ts';
 import {
   type Child,

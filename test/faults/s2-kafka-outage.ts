@@ -1,5 +1,5 @@
 import { prefixesOf } from '@hub/schemas';
-import { readState } from '../../processors/src/state/read.ts';
+import { readState } from '@hub/state/read';
 import { groupLag } from '../../processors/src/state-builder/test-env.ts';
 import {
   type Child,

@@ -1,4 +1,4 @@
-import { RAW_TABLES } from '../../processors/src/history/tables.ts';
+import { RAW_TABLES } from '@hub/state/history/tables';
 import {
   type Child,
   createFaultEnv,

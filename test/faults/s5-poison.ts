@@ -1,6 +1,6 @@
+import { encodeSampleEvent, type SampleEvent } from '@hub/dev-tools/sample/index';
 import { partitionFor } from '@hub/infra/partitioning';
-import { encodeSampleEvent, type SampleEvent } from '@hub/ingest/sample/index';
-import { RAW_TABLES } from '../../processors/src/history/tables.ts';
+import { RAW_TABLES } from '@hub/state/history/tables';
 import { DEAD_LETTER_HEADERS } from '../../processors/src/kafka/dead-letters.ts';
 import { groupLag } from '../../processors/src/state-builder/test-env.ts';
 import {

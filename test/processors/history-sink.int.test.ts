@@ -11,17 +11,12 @@ import {
   topicNames,
 } from '@hub/infra';
 import { EventCodec, type EventKind, type EventTypes } from '@hub/schemas';
+import { DERIVED_TABLES, RAW_TABLES, ROLLUP_TABLES, TOKEN_INDEX_TABLES } from '@hub/state/history/tables';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../../processors/src/history/migrate.ts';
 import { rebuildRollups } from '../../processors/src/history/rebuild-rollups.ts';
 import { HistorySink } from '../../processors/src/history/sink.ts';
-import {
-  DERIVED_TABLES,
-  RAW_TABLES,
-  ROLLUP_TABLES,
-  TOKEN_INDEX_TABLES,
-} from '../../processors/src/history/tables.ts';
 import { KafkaDeadLetters } from '../../processors/src/kafka/index.ts';
 import { createTestTopics, testConfig, uniqueId } from '../support/stack.ts';
 

@@ -1,10 +1,10 @@
 import type { DeadLetterEvent, StateChangeEvent } from '@hub/schemas';
+import { readState } from '@hub/state/read';
+import type { StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchConsumer } from '../../processors/src/kafka/batch-consumer.ts';
 import { DEAD_LETTER_HEADERS, KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
 import { partitionForKey } from '../../processors/src/kafka/decoders.ts';
-import { readState } from '../../processors/src/state/read.ts';
-import type { StateEvent } from '../../processors/src/state/record.ts';
 import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
 import {
   buildStories,

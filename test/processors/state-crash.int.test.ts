@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { repoRoot } from '@hub/infra';
+import { readStored } from '@hub/state/read';
+import type { StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchConsumer } from '../../processors/src/kafka/batch-consumer.ts';
 import { LoggedDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
-import { readStored } from '../../processors/src/state/read.ts';
-import type { StateEvent } from '../../processors/src/state/record.ts';
 import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { buildStories, predict, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {

@@ -1,11 +1,11 @@
 import { repoRoot } from '@hub/infra';
+import { encodeState } from '@hub/state/encoding';
+import { stateSlot } from '@hub/state/keys';
+import { readState, readStored } from '@hub/state/read';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunResult, run } from '../../infra/local/process.ts';
 import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
 import { checksumState } from '../../processors/src/rebuild/projection.ts';
-import { encodeState } from '../../processors/src/state/encoding.ts';
-import { stateSlot } from '../../processors/src/state/keys.ts';
-import { readState, readStored } from '../../processors/src/state/read.ts';
 import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { buildStories, predict, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {

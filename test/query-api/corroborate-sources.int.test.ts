@@ -1,4 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Faults } from '@hub/dev-tools/simulators/faults';
+import { IdentityIndex, type IdentitySeed } from '@hub/dev-tools/simulators/identities';
+import { createNibssSimulator } from '@hub/dev-tools/simulators/nibss';
+import { createNimcSimulator } from '@hub/dev-tools/simulators/nimc';
+import { type RunningSimulator, startSimulator } from '@hub/dev-tools/simulators/server';
 import type { Config } from '@hub/infra';
 import { createKafka, createSchemaRegistry, topicNames } from '@hub/infra';
 import { staticApiKeyAuthenticator } from '@hub/ingest';
@@ -10,11 +15,6 @@ import { createApiApp } from '../../query-api/src/app.ts';
 import { type ApiResources, createApiContext } from '../../query-api/src/bootstrap.ts';
 import { NibssClient } from '../../query-api/src/external/nibss-client.ts';
 import { NimcClient } from '../../query-api/src/external/nimc-client.ts';
-import { Faults } from '../../query-api/src/simulators/faults.ts';
-import { IdentityIndex, type IdentitySeed } from '../../query-api/src/simulators/identities.ts';
-import { createNibssSimulator } from '../../query-api/src/simulators/nibss.ts';
-import { createNimcSimulator } from '../../query-api/src/simulators/nimc.ts';
-import { type RunningSimulator, startSimulator } from '../../query-api/src/simulators/server.ts';
 import { createTestTopics, testPrincipal as principal, testConfig } from '../support/stack.ts';
 
 const KEYS = {

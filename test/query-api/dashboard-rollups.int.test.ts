@@ -1,5 +1,15 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
+  eventsOf,
+  expectedState,
+  generatePopulation,
+  type Population,
+  SAMPLE_EVENT_KINDS,
+  type SampleEvent,
+  sampleTopics,
+  sendSampleEvents,
+} from '@hub/dev-tools/sample/index';
+import {
   type Config,
   createClickHouse,
   createDatabase,
@@ -11,16 +21,6 @@ import {
   topicNames,
 } from '@hub/infra';
 import { staticApiKeyAuthenticator } from '@hub/ingest';
-import {
-  eventsOf,
-  expectedState,
-  generatePopulation,
-  type Population,
-  SAMPLE_EVENT_KINDS,
-  type SampleEvent,
-  sampleTopics,
-  sendSampleEvents,
-} from '@hub/ingest/sample/index';
 import { EventCodec, type VerificationEvent } from '@hub/schemas';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

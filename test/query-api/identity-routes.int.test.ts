@@ -1,5 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
+  type ExpectedState,
+  eventsOf,
+  expectedState,
+  generatePopulation,
+  type Population,
+  type SampleEvent,
+  sendSampleEvents,
+} from '@hub/dev-tools/sample/index';
+import {
   type Config,
   createClickHouse,
   createDatabase,
@@ -9,24 +18,15 @@ import {
   topicNames,
 } from '@hub/infra';
 import { staticApiKeyAuthenticator } from '@hub/ingest';
-import {
-  type ExpectedState,
-  eventsOf,
-  expectedState,
-  generatePopulation,
-  type Population,
-  type SampleEvent,
-  sendSampleEvents,
-} from '@hub/ingest/sample/index';
 import { EventCodec, type EventKind, tokenise } from '@hub/schemas';
+import { RAW_TABLES } from '@hub/state/history/tables';
+import type { StateEvent } from '@hub/state/record';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../processors/src/history/migrate.ts';
 import { HistorySink } from '../../processors/src/history/sink.ts';
-import { RAW_TABLES } from '../../processors/src/history/tables.ts';
 import type { BatchConsumer } from '../../processors/src/kafka/batch-consumer.ts';
 import { KafkaDeadLetters } from '../../processors/src/kafka/index.ts';
-import type { StateEvent } from '../../processors/src/state/record.ts';
 import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { registerInputs } from '../../processors/src/state-builder/scenarios.ts';
 import { waitForCatchUp } from '../../processors/src/state-builder/test-env.ts';

@@ -1,10 +1,10 @@
-import { createKafka, createProducer, createSchemaRegistry, topicNames } from '@hub/infra';
 import {
   type ExpectedState,
   expectedState,
   generatePopulation,
   publishSample,
-} from '@hub/ingest/sample/index';
+} from '@hub/dev-tools/sample/index';
+import { createKafka, createProducer, createSchemaRegistry, topicNames } from '@hub/infra';
 import { jsonLog } from '@hub/processors/kafka/logger';
 import { type RunningStateBuilder, runStateBuilder } from '@hub/processors/state-builder/runtime';
 import { groupLag } from '@hub/processors/state-builder/test-env';

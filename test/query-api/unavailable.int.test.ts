@@ -1,4 +1,4 @@
-import { rebuildingKey } from '@hub/processors/state/index';
+import { rebuildingKey } from '@hub/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../security/harness.ts';
 

@@ -1,11 +1,11 @@
+import { eventsOf, type SampleEvent, type SampleEventKind } from '@hub/dev-tools/sample/events';
+import { generatePopulation } from '@hub/dev-tools/sample/population';
+import { publishSample, sampleTopics } from '@hub/dev-tools/sample/publish';
 import { createProducer, createSchemaRegistry, topicNames } from '@hub/infra';
 import { partitionFor } from '@hub/infra/partitioning';
 import { EventCodec } from '@hub/schemas';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsOf, type SampleEvent, type SampleEventKind } from '../../ingest/src/sample/events.ts';
-import { generatePopulation } from '../../ingest/src/sample/population.ts';
-import { publishSample, sampleTopics } from '../../ingest/src/sample/publish.ts';
 import { createTestTopics, readTopic, testConfig } from '../support/stack.ts';
 
 const config = testConfig('sample');

@@ -1,5 +1,5 @@
-import { emptyRecord, encodeState, stateSlot } from '@hub/processors/state/index';
 import { prefixesOf } from '@hub/schemas';
+import { emptyRecord, encodeState, stateSlot } from '@hub/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.ts';
 

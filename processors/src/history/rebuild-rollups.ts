@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse, loadConfig, quoteIdentifier } from '@hub/infra';
-import { DERIVED_TABLES } from './tables.ts';
+import { DERIVED_TABLES } from '@hub/state/history/tables';
 
 export interface RollupDefinition {
   view: string;

@@ -1,5 +1,5 @@
 import { checkDate, type EventTypes } from '@hub/schemas';
-import { type HistoryKind, RAW_TABLES, type RawTable } from './tables.ts';
+import { type HistoryKind, RAW_TABLES, type RawTable } from '@hub/state/history/tables';
 
 /** Where a row came from: its resume point in Kafka. */
 export interface Provenance {

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier, type TopicNames } from '@hub/infra';
 import type { EventCodec } from '@hub/schemas';
+import { sqlInteger, sqlString } from '@hub/state/history/queries';
+import { type HistoryKind, RAW_TABLES, type RawTable } from '@hub/state/history/tables';
 import type { Admin, Kafka } from 'kafkajs';
 import {
   avroDecoder,
@@ -18,9 +20,7 @@ import {
   type StepResult,
 } from '../kafka/index.ts';
 import { insertDuration, insertRetries, insertRows, rowsAlreadyHeld } from './metrics.ts';
-import { sqlInteger, sqlString } from './queries.ts';
 import { type HistoryRow, type Row, toHistoryRow } from './rows.ts';
-import { type HistoryKind, RAW_TABLES, type RawTable } from './tables.ts';
 
 /** The topics the sink records and the event family on each (every fact topic except dead letters). */
 export function historyTopics(names: TopicNames): Map<string, HistoryKind> {

@@ -1,6 +1,6 @@
 import { createRedis, loadConfig } from '@hub/infra';
+import { rebuildingKey } from '@hub/state/keys';
 import { jsonLog } from '../kafka/logger.ts';
-import { rebuildingKey } from '../state/keys.ts';
 import { checksumState, dropState } from './projection.ts';
 import { type ReplayProgress, replayIntoRedis } from './replay.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { stateKeyPattern } from '@hub/state/keys';
 import type { Redis } from 'ioredis';
-import { stateKeyPattern } from '../state/keys.ts';
 
 export interface StateChecksum {
   /** Number of state records (hash fields) seen. */

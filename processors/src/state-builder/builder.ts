@@ -1,5 +1,12 @@
 import type { TopicNames } from '@hub/infra';
 import type { EventCodec, StateChangeEvent } from '@hub/schemas';
+import { StateWriter } from '@hub/state/cas';
+import { deriveView } from '@hub/state/derive';
+import { encodeState } from '@hub/state/encoding';
+import { stateSlot } from '@hub/state/keys';
+import { applyEvent } from '@hub/state/machine';
+import { readStored, type StoredState } from '@hub/state/read';
+import { emptyRecord, type StateEvent, type StateRecord } from '@hub/state/record';
 import type { Redis } from 'ioredis';
 import type { ConsumerConfig, Kafka, Producer } from 'kafkajs';
 import { BatchConsumer, type PartitionBatch } from '../kafka/batch-consumer.ts';
@@ -8,13 +15,6 @@ import { msisdnEventDecoder, type RecordDecoder } from '../kafka/decoders.ts';
 import type { Log } from '../kafka/logger.ts';
 import { deadLetter, ok, type RecordRejection, type StepResult } from '../kafka/results.ts';
 import { eventsApplied, eventsSkipped, stateChangesPublished, stateWriteConflicts } from '../metrics.ts';
-import { StateWriter } from '../state/cas.ts';
-import { deriveView } from '../state/derive.ts';
-import { encodeState } from '../state/encoding.ts';
-import { stateSlot } from '../state/keys.ts';
-import { applyEvent } from '../state/machine.ts';
-import { readStored, type StoredState } from '../state/read.ts';
-import { emptyRecord, type StateEvent, type StateRecord } from '../state/record.ts';
 
 export interface StateBuilderOptions {
   kafka: Kafka;

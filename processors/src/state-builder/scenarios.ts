@@ -1,9 +1,9 @@
 import type { TopicNames } from '@hub/infra';
 import type { EventCodec, StatusUpdateEvent, TelecomStatus } from '@hub/schemas';
+import type { LifecycleStatus } from '@hub/state/derive';
+import { applyEvent } from '@hub/state/machine';
+import { emptyRecord, type Input, type StateEvent, type StateRecord } from '@hub/state/record';
 import type { Producer } from 'kafkajs';
-import type { LifecycleStatus } from '../state/derive.ts';
-import { applyEvent } from '../state/machine.ts';
-import { emptyRecord, type Input, type StateEvent, type StateRecord } from '../state/record.ts';
 
 /**
  * Hand-built per-number stories for tests and benchmarks. Each kind of story ends in a known

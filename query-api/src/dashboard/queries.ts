@@ -1,7 +1,7 @@
 import type { FieldError } from '@hub/ingest';
-import { QueryInputError, sqlDate, sqlDateTime, sqlString } from '@hub/processors/history/queries';
-import { RAW_TABLES, ROLLUP_TABLES, type RollupTable } from '@hub/processors/history/tables';
 import { checkDate } from '@hub/schemas';
+import { QueryInputError, sqlDate, sqlDateTime, sqlString } from '@hub/state/history/queries';
+import { RAW_TABLES, ROLLUP_TABLES, type RollupTable } from '@hub/state/history/tables';
 
 /**
  * SQL for the dashboards, built only from whitelisted names: a caller picks a metric, a dimension

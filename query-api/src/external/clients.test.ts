@@ -1,9 +1,9 @@
+import { Faults } from '@hub/dev-tools/simulators/faults';
+import { IdentityIndex, type IdentitySeed } from '@hub/dev-tools/simulators/identities';
+import { createNibssSimulator } from '@hub/dev-tools/simulators/nibss';
+import { createNimcSimulator } from '@hub/dev-tools/simulators/nimc';
+import { type RunningSimulator, startSimulator } from '@hub/dev-tools/simulators/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Faults } from '../simulators/faults.ts';
-import { IdentityIndex, type IdentitySeed } from '../simulators/identities.ts';
-import { createNibssSimulator } from '../simulators/nibss.ts';
-import { createNimcSimulator } from '../simulators/nimc.ts';
-import { type RunningSimulator, startSimulator } from '../simulators/server.ts';
 import { SourceError } from './http.ts';
 import { NibssClient } from './nibss-client.ts';
 import { NimcClient } from './nimc-client.ts';

@@ -1,5 +1,5 @@
-import type { BvnLink, NinLink } from '@hub/processors/state/index';
 import { mask, tokenise } from '@hub/schemas';
+import type { BvnLink, NinLink } from '@hub/state';
 import { describe, expect, it } from 'vitest';
 import { compareBvns, compareNins, crossCheck } from './corroboration.ts';
 

@@ -1,5 +1,5 @@
-import type { BvnLink, NinLink, StateView } from '@hub/processors/state/index';
 import { mask, tokenise } from '@hub/schemas';
+import type { BvnLink, NinLink, StateView } from '@hub/state';
 import { SourceError, type SourceFailure } from './http.ts';
 import type { IdentitySources } from './index.ts';
 import type { NibssBvnRecord } from './nibss-client.ts';

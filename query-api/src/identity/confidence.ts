@@ -1,5 +1,5 @@
-import type { StateView } from '@hub/processors/state/index';
 import { dateToDays } from '@hub/schemas';
+import type { StateView } from '@hub/state';
 
 /**
  * Confidence that the identities linked to a number belong to whoever holds it now, in [0, 1].

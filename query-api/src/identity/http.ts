@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from '@hono/zod-openapi';
 import { type FieldError, RECONIX_ERRORS, reconixError } from '@hub/ingest';
-import type { StateView } from '@hub/processors/state/index';
 import { normaliseMsisdn } from '@hub/schemas';
+import type { StateView } from '@hub/state';
 import type { Context } from 'hono';
 import type { ApiContext, ApiEnv } from '../context.ts';
 

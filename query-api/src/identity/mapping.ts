@@ -1,12 +1,5 @@
-import type {
-  BvnLink,
-  CleanupStatus,
-  ConflictCode,
-  LifecycleStatus,
-  NinLink,
-  StateView,
-} from '@hub/processors/state/index';
-import { isOld } from '@hub/processors/state/index';
+import type { BvnLink, CleanupStatus, ConflictCode, LifecycleStatus, NinLink, StateView } from '@hub/state';
+import { isOld } from '@hub/state';
 import { type Confidence, confidenceOf } from './confidence.ts';
 
 /** "+234…": the form the Reconix document shows. */

@@ -1,5 +1,5 @@
-import type { StateView } from '@hub/processors/state/index';
 import { dateToDays, dateToEpochMs, todayInLagos } from '@hub/schemas';
+import type { StateView } from '@hub/state';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

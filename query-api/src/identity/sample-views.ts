@@ -1,11 +1,5 @@
-import {
-  applyEvent,
-  deriveView,
-  emptyRecord,
-  type StateEvent,
-  type StateView,
-} from '@hub/processors/state/index';
 import type { TelecomStatus } from '@hub/schemas';
+import { applyEvent, deriveView, emptyRecord, type StateEvent, type StateView } from '@hub/state';
 
 /**
  * Views for unit tests, built the way production builds them: events through the state machine,

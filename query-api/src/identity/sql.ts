@@ -1,7 +1,7 @@
 import { quoteIdentifier } from '@hub/infra';
-import { numberHistoryQuery, QueryInputError, sqlInteger, sqlString } from '@hub/processors/history/queries';
-import { RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/processors/history/tables';
-import { CONFLICT_CODES, type ConflictCode } from '@hub/processors/state/index';
+import { CONFLICT_CODES, type ConflictCode } from '@hub/state';
+import { numberHistoryQuery, QueryInputError, sqlInteger, sqlString } from '@hub/state/history/queries';
+import { RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/state/history/tables';
 
 /**
  * SQL for the identity routes' ClickHouse reads. Values reach SQL only through the history

@@ -2,8 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { quoteIdentifier } from '@hub/infra';
 import type { FieldError } from '@hub/ingest';
 import { reconixError, requireAuth, summarise } from '@hub/ingest';
-import { sqlDate, sqlInteger, sqlString } from '@hub/processors/history/queries';
-import { RAW_TABLES } from '@hub/processors/history/tables';
+import { sqlDate, sqlInteger, sqlString } from '@hub/state/history/queries';
+import { RAW_TABLES } from '@hub/state/history/tables';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { pageParams } from '../pagination.ts';
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { reconixError, requireAuth } from '@hub/ingest';
-import type { StateView } from '@hub/processors/state/index';
 import { normaliseMsisdn } from '@hub/schemas';
+import type { StateView } from '@hub/state';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { corroborate } from '../external/corroboration.ts';
 import { createIdentitySources } from '../external/index.ts';

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ANY_ROLE, readJsonBody, reconixError, requireAuth } from '@hub/ingest';
-import { CONFLICT_CODES, type ConflictCode, type StateView } from '@hub/processors/state/index';
 import { todayInLagos } from '@hub/schemas';
+import { CONFLICT_CODES, type ConflictCode, type StateView } from '@hub/state';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { REASON_CODES } from '../identity/confidence.ts';
 import {

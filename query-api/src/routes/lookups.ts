@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { type FieldError, readJsonBody, reconixError, requireApiKey } from '@hub/ingest';
-import { isOld, type NinLink, type StateView } from '@hub/processors/state/index';
 import { checkIdentifier, type IdentifierKind, nationalForm, tokenise } from '@hub/schemas';
+import { isOld, type NinLink, type StateView } from '@hub/state';
 import type { Context } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import {

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { type FieldError, readJsonBody, reconixError, requireAuth } from '@hub/ingest';
-import type { StateView } from '@hub/processors/state/index';
 import { allocatedOperator, checkDate } from '@hub/schemas';
+import type { StateView } from '@hub/state';
 import type { Context } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { OperatorCoverage } from '../identity/coverage.ts';

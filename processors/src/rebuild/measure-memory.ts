@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { createRedis, loadConfig } from '@hub/infra';
+import { encodeState } from '@hub/state/encoding';
+import { stateSlot } from '@hub/state/keys';
+import { bucketMemory } from '@hub/state/memory';
+import { mulberry32 } from '@hub/state/random';
+import { emptyRecord, type StateRecord } from '@hub/state/record';
 import type { Redis } from 'ioredis';
-import { dropState } from '../rebuild/projection.ts';
-import { encodeState } from './encoding.ts';
-import { stateSlot } from './keys.ts';
-import { bucketMemory } from './memory.ts';
-import { mulberry32 } from './random.ts';
-import { emptyRecord, type StateRecord } from './record.ts';
+import { dropState } from './projection.ts';
 
 /**
  * Measures what the state projection costs in Redis per number, with MEMORY USAGE over every bucket
  * of a synthetic but realistic population, written under a throw-away key prefix and removed after.
  *
- *   tsx processors/src/state/measure-memory.ts [numbers=100000] [density=0.5]
+ *   tsx processors/src/rebuild/measure-memory.ts [numbers=100000] [density=0.5]
  *
  * density: share of the numbers in a 100-number bucket that the hub knows (Nigeria has ~220 M lines
  * in ~450 M allocated numbers, so about half). Prints one JSON line; `measureStateMemory` is the same

@@ -16,7 +16,7 @@ import { publishSample } from './publish.ts';
 
 const USAGE = `Deterministic synthetic national sample for tests and benchmarks.
 
-Usage: tsx ingest/src/sample/cli.ts generate [options]
+Usage: tsx dev-tools/src/sample/cli.ts generate [options]
   --numbers <n>         numbers to simulate (default 20000)
   --seed <n>            32-bit unsigned seed (default 42)
   --out <dir>           folder for the NDJSON files (default <HUB_DATA_DIR>/sample)

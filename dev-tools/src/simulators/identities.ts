@@ -19,7 +19,7 @@ export interface SeedBvn {
   accounts: { nuban: string; bankCode: string }[];
 }
 
-/** The shape `writeIdentities` (ingest/src/sample/files.ts) writes. */
+/** The shape `writeIdentities` (dev-tools/src/sample/files.ts) writes. */
 export interface IdentitySeed {
   nins: Record<string, SeedPerson>;
   bvns: Record<string, SeedBvn>;
