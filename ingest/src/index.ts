@@ -17,3 +17,4 @@ export { nodeRequest, nodeResponse, requestHeader, responseHeader } from './node
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher } from './publisher.ts';
 export { readJsonBody } from './request-body.ts';
+export * from './openapi.ts';

@@ -1,0 +1,177 @@
+import { type Hook, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context, Env, MiddlewareHandler } from 'hono';
+import {
+  type FieldError,
+  RECONIX_ERRORS,
+  type ReconixErrorCode,
+  reconixError,
+  summarise,
+  TIRMS_ERRORS,
+  type TirmsErrorCode,
+  tirmsError,
+} from './envelope.ts';
+import { readJsonBody } from './request-body.ts';
+
+/**
+ * The one way a route is written: declared with `createRoute` (zod schemas with descriptions and
+ * examples), registered with `app.openapi`, so the same schemas validate at runtime and generate
+ * the document. A validation failure becomes the surface's 400 envelope in `validationHook`, with
+ * every failing field's path; the error bodies and their code enums below are the ones the
+ * runtime sends.
+ */
+
+const TIRMS_PREFIX = '/api/v1/phone/api';
+
+/** The surface a path belongs to: TIRMS under /api/v1/phone/api, Reconix-style everywhere else. */
+export function surfaceOf(path: string): 'TIRMS' | 'RECONIX' {
+  return path.startsWith(TIRMS_PREFIX) ? 'TIRMS' : 'RECONIX';
+}
+
+/** Codes both surfaces share, so one call answers in whichever envelope the path belongs to. */
+export type SharedErrorCode = TirmsErrorCode & ReconixErrorCode;
+
+/** An error in the envelope of the surface the request is on. */
+export function surfaceError(c: Context, code: SharedErrorCode, message: string, errors?: FieldError[]) {
+  return surfaceOf(c.req.path) === 'TIRMS'
+    ? tirmsError(c, code, message, errors)
+    : reconixError(c, code, message, errors);
+}
+
+const FieldErrorBody = z
+  .object({
+    field: z.string().openapi({ example: 'items[3].msisdn' }),
+    message: z.string().openapi({ example: "'0801234' has 7 digits; expected 10, 11 or 13" }),
+  })
+  .openapi('FieldError');
+
+/** The Reconix envelope: `detail` for people, `code` from the runtime's own table, `errors` per field. */
+export const ReconixErrorBody = z
+  .object({
+    detail: z.string().openapi({ example: "msisdn: '0801234' has 7 digits; expected 10, 11 or 13" }),
+    code: z
+      .enum(Object.keys(RECONIX_ERRORS) as [ReconixErrorCode, ...ReconixErrorCode[]])
+      .openapi({ example: 'VALIDATION_ERROR' }),
+    errors: z.array(FieldErrorBody).optional(),
+  })
+  .openapi('ReconixError');
+
+/** The TIRMS envelope: `status: Failure`, the code and message in `data`, the status as a string. */
+export const TirmsErrorBody = z
+  .object({
+    status: z.literal('Failure'),
+    data: z.object({
+      code: z
+        .enum(Object.keys(TIRMS_ERRORS) as [TirmsErrorCode, ...TirmsErrorCode[]])
+        .openapi({ example: 'VALIDATION_ERROR' }),
+      message: z.string().openapi({ example: "phoneNumber: '0801234' has 7 digits; expected 10, 11 or 13" }),
+      errors: z.array(FieldErrorBody).optional(),
+    }),
+    statusCode: z.string().openapi({ example: '400' }),
+  })
+  .openapi('TirmsError');
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request; `errors` names each field and why',
+  401: 'Missing or invalid credentials',
+  403: 'The caller may not do this',
+  404: 'Not found',
+  409: 'Conflicts with the current state; `code` says which',
+  413: 'Request body too large',
+  415: 'Content-Type is not application/json',
+  422: 'Well-formed but not acceptable; `code` says why',
+  423: 'Account locked',
+  429: 'Rate limited; see Retry-After',
+  500: 'Internal error; quote the request id',
+  503: 'A dependency is unavailable; retry after Retry-After',
+};
+
+type ErrorStatus = keyof typeof DESCRIPTIONS;
+
+function errorResponses(
+  schema: z.ZodType,
+  statuses: readonly ErrorStatus[],
+  notes: Partial<Record<ErrorStatus, string>>,
+) {
+  const out: Record<number, { description: string; content: { 'application/json': { schema: z.ZodType } } }> =
+    {};
+  for (const status of statuses) {
+    out[status] = {
+      description: notes[status] ?? DESCRIPTIONS[status] ?? 'Error',
+      content: { 'application/json': { schema } },
+    };
+  }
+  return out;
+}
+
+/** The Reconix error responses of a route, for `createRoute({ responses })`. */
+export function reconixErrors(
+  statuses: readonly ErrorStatus[],
+  notes: Partial<Record<ErrorStatus, string>> = {},
+) {
+  return errorResponses(ReconixErrorBody, statuses, notes);
+}
+
+/** The TIRMS error responses of a route, for `createRoute({ responses })`. */
+export function tirmsErrors(
+  statuses: readonly ErrorStatus[],
+  notes: Partial<Record<ErrorStatus, string>> = {},
+) {
+  return errorResponses(TirmsErrorBody, statuses, notes);
+}
+
+/** `items[3].msisdn` for zod's path `['items', 3, 'msisdn']`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+interface Issue {
+  code: string;
+  path: readonly PropertyKey[];
+  message: string;
+  input?: unknown;
+}
+
+/** One field error per zod issue; a missing field reads "is required" rather than a type complaint. */
+export function fieldErrorsOf(issues: readonly Issue[], target?: string): FieldError[] {
+  return issues.map((issue) => {
+    const field = fieldPath(issue.path) || (target === 'json' ? 'body' : (target ?? 'request'));
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    return { field, message: missing ? 'is required' : issue.message };
+  });
+}
+
+/** The 400 a failed validation gets, in the surface's envelope, naming every failing field. */
+export function validationFailure(c: Context, issues: readonly Issue[], target?: string) {
+  const errors = fieldErrorsOf(issues, target);
+  return surfaceError(c, 'VALIDATION_ERROR', summarise(errors), errors);
+}
+
+/** The hook every OpenAPIHono of the hub is built with. */
+// biome-ignore lint/suspicious/noExplicitAny: the hook serves every route, whatever its input type
+export const validationHook: Hook<any, any, any, any> = (result, c) => {
+  if (!result.success) return validationFailure(c, result.error.issues, result.target);
+};
+
+/** An app of the hub: every route validated through `validationHook`. */
+export function createSurfaceApp<E extends Env>(): OpenAPIHono<E> {
+  return new OpenAPIHono<E>({ defaultHook: validationHook });
+}
+
+/**
+ * Reads a JSON body with a size limit (through Node's stream, see request-body.ts) before the
+ * route's validators run, and hands the parsed value to them, so `c.req.valid('json')` never reads
+ * the web stream. 415, 413 and malformed JSON answer in the surface's envelope.
+ */
+export function jsonBody(maxBytes: number): MiddlewareHandler {
+  return async (c, next) => {
+    const body = await readJsonBody(c, maxBytes);
+    if (!body.ok) return surfaceError(c, body.code, body.message, body.errors);
+    c.req.bodyCache.json = Promise.resolve(body.value);
+    await next();
+  };
+}
