@@ -14,7 +14,7 @@ export { contentEventId } from './event-ids.ts';
 export { checkFeedRecord, type FeedSource } from './feeds.ts';
 export { type FileIngestOptions, type FileIngestResult, type FileKind, ingestFile } from './file-ingest.ts';
 export { nodeRequest, nodeResponse, requestHeader, responseHeader } from './node-http.ts';
+export * from './openapi.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher } from './publisher.ts';
 export { readJsonBody } from './request-body.ts';
-export * from './openapi.ts';
