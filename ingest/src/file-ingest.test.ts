@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { _testing } from './file-ingest.ts';
+import { _testing, maskIdentifiers } from './file-ingest.ts';
 
 async function collect(text: string, format: 'csv' | 'ndjson') {
   const out = [];
@@ -34,5 +34,44 @@ describe('file records', () => {
     expect(rows.filter((r) => r.record).map((r) => r.record)).toEqual([
       { phoneNumber: '08031234568', status: 'SWAPPED' },
     ]);
+  });
+});
+
+describe('the rejected-rows report', () => {
+  it('masks NIN, BVN and NUBAN fields to their last four digits and leaves the rest as sent', () => {
+    expect(
+      maskIdentifiers({
+        msisdn: '08031234567',
+        nin: '12345678901',
+        bvn: '22123456789',
+        holderNin: '10987654321',
+        holder_nin: 10987654321,
+        nuban: '0123456789',
+        openingDate: '2024-13-01',
+        date: '2024-13-01',
+      }),
+    ).toEqual({
+      msisdn: '08031234567',
+      nin: '*******8901',
+      bvn: '*******6789',
+      holderNin: '*******4321',
+      holder_nin: '*******4321',
+      nuban: '******6789',
+      openingDate: '2024-13-01',
+      date: '2024-13-01',
+    });
+  });
+
+  it('reports a bad NDJSON line or CSV row without quoting any of it', async () => {
+    const [ndjson] = await collect('nin=12345678901\n', 'ndjson');
+    expect(ndjson?.error).toMatch(/^line is not valid JSON/);
+    expect(ndjson?.error).not.toContain('12345678901');
+    const csv = await collect('msisdn,nin\n08031234567,12345678901"\n08031234568,x"22123456789"\n', 'csv');
+    const errors = csv.flatMap((r) => (r.error ? [r.error] : []));
+    expect(new Set(errors.map((e) => /^CSV line (\d+)/.exec(e)?.[1]))).toEqual(new Set(['2', '3']));
+    for (const e of errors) {
+      expect(e).toMatch(/^CSV line \d+ skipped: /);
+      expect(e).not.toMatch(/12345678901|22123456789/);
+    }
   });
 });

@@ -3,11 +3,12 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { TopicNames } from '@hub/infra';
-import { allocatedOperator, checkStatusUpdate, type EventKind, type EventTypes } from '@hub/schemas';
+import { allocatedOperator, checkStatusUpdate, type EventKind, type EventTypes, mask } from '@hub/schemas';
 import { parse } from 'csv-parse';
 import { checkFeedRecord } from './feeds.ts';
 import type { Principal } from './principal.ts';
 import type { KeyedEvent, Publisher } from './publisher.ts';
+import { jsonSyntaxProblem } from './request-body.ts';
 import { rangeViolation, toStatusEvent } from './status-events.ts';
 
 export type FileKind = 'status' | 'nin' | 'bvn';
@@ -80,7 +81,7 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
   let rejected = 0;
   const reject = (line: number, field: string, reason: string, raw: unknown) => {
     rejected++;
-    writeLine(report, { line, field, reason, record: raw });
+    writeLine(report, { line, field, reason, record: maskIdentifiers(raw) });
   };
 
   for await (const { line, record, error } of records(input, format)) {
@@ -172,7 +173,7 @@ async function* records(input: Readable, format: 'csv' | 'ndjson'): AsyncGenerat
       try {
         yield { line, record: JSON.parse(text) as unknown };
       } catch (err) {
-        yield { line, record: null, error: `line is not valid JSON: ${(err as Error).message}` };
+        yield { line, record: null, error: `line ${jsonSyntaxProblem(err, text)}` };
       }
     }
     return;
@@ -187,8 +188,8 @@ async function* records(input: Readable, format: 'csv' | 'ndjson'): AsyncGenerat
     skip_records_with_error: true,
     info: true,
   });
-  parser.on('skip', (err: Error & { lines?: number }) => {
-    errors.push(`CSV line ${err.lines ?? '?'} skipped: ${err.message}`);
+  parser.on('skip', (err: Error & { lines?: number; code?: string }) => {
+    errors.push(`CSV line ${err.lines ?? '?'} skipped: ${csvProblem(err)}`);
   });
   input.pipe(parser);
   for await (const row of parser as AsyncIterable<{
@@ -201,6 +202,48 @@ async function* records(input: Readable, format: 'csv' | 'ndjson'): AsyncGenerat
     yield { line: row.info.lines, record };
   }
   while (errors.length > 0) yield { line: 0, record: null, error: errors.shift()! };
+}
+
+/** csv-parse's messages can quote a cell ("value is \"…\""); the report names the problem only. */
+function csvProblem(err: Error & { code?: string }): string {
+  switch (err.code) {
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS':
+    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
+      return 'the row has a different number of columns from the header';
+    case 'INVALID_OPENING_QUOTE':
+    case 'CSV_INVALID_OPENING_QUOTE':
+      return 'a quote opens inside an unquoted cell';
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return 'a quoted cell has characters after its closing quote';
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted cell is never closed';
+    default:
+      return `malformed CSV (${err.code ?? 'parse error'})`;
+  }
+}
+
+/** Words of a field name that mark a NIN, BVN or account number: nin, holderNin, holder_nin, bvn, nuban. */
+const IDENTIFIER_WORDS = new Set(['nin', 'bvn', 'nuban', 'account']);
+const identifierField = (field: string): boolean =>
+  field
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .some((word) => IDENTIFIER_WORDS.has(word));
+
+/**
+ * The row as the report shows it: identifier fields masked to their last four digits, as the hub
+ * displays them everywhere, so a report file holds no raw NIN, BVN or NUBAN.
+ */
+export function maskIdentifiers(value: unknown, field = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskIdentifiers(v, field));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskIdentifiers(v, k)]));
+  }
+  if (identifierField(field) && (typeof value === 'string' || typeof value === 'number')) {
+    return mask(String(value));
+  }
+  return value;
 }
 
 function writeLine(stream: WriteStream, value: unknown): void {

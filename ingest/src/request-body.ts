@@ -35,13 +35,33 @@ export async function readJsonBody(c: Context, maxBytes: number): Promise<BodyRe
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
-    return {
-      ok: false,
-      code: 'MALFORMED_JSON',
-      message: `request body is not valid JSON: ${(err as Error).message}`,
-    };
+    return { ok: false, code: 'MALFORMED_JSON', message: `request body ${jsonSyntaxProblem(err, text)}` };
   }
 }
+
+/**
+ * What is wrong with JSON that did not parse, and where (line and column), without quoting any of
+ * it: V8's own messages can carry a fragment of the text ("Unexpected token 'n', \"nin=1234…\" is
+ * not valid JSON"), and a body or file line may hold a NIN, BVN or account number.
+ */
+export function jsonSyntaxProblem(err: unknown, text: string): string {
+  const message = err instanceof Error ? err.message : '';
+  const at = /^(.*?) in JSON at position (\d+)/.exec(message);
+  if (at) {
+    const position = Number(at[2]);
+    const before = text.slice(0, position);
+    const line = before.split('\n').length;
+    const column = position - before.lastIndexOf('\n');
+    // The grammar V8 names ("Expected ',' or '}' after property value"); a quoted fragment, never.
+    const what = lowerFirst(at[1]!.replace(/"[^"]*"?/g, '').trim());
+    return `is not valid JSON at line ${line}, column ${column}: ${what}`;
+  }
+  if (/Unexpected end of JSON input/.test(message))
+    return 'is not valid JSON: it ends before the value is complete';
+  return 'is not valid JSON: unexpected character';
+}
+
+const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 
 /**
  * The request body's bytes, or null past `maxBytes`. Under @hono/node-server the Node request

@@ -109,11 +109,15 @@ describe('bulk file ingest', () => {
       reportFile: string;
     };
     expect(summary).toMatchObject({ rows: 3, accepted: 1, rejected: 2 });
-    const report = readFileSync(summary.reportFile, 'utf8')
+    const reportText = readFileSync(summary.reportFile, 'utf8');
+    const report = reportText
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { field: string });
+      .map((l) => JSON.parse(l) as { field: string; record: { nin?: string } });
     expect(report.map((r) => r.field)).toEqual(['nin', 'date']);
+    // The row rejected for its date holds a valid NIN: the report shows it masked, never raw.
+    expect(reportText).not.toContain('12345678902');
+    expect(report[1]!.record.nin).toBe('*******8902');
     const [message] = await readTopic(kafka, topicNames(config.TOPIC_PREFIX).ninLinkages, 1);
     expect(message!.message.value!.toString('latin1')).not.toContain('12345678901');
     expect(await codec.decode('nin-linkage', message!.message.value)).toMatchObject({
