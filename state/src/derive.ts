@@ -41,6 +41,13 @@ export interface StateView {
   openDelink: OpenDelink | null;
   ninLinkages: NinLink[];
   bvnLinkages: BvnLink[];
+  /**
+   * Linkages left out of `ninLinkages` / `bvnLinkages` (and out of every count and conflict above)
+   * because the record keeps at most LINKAGE_LIMIT per kind; ClickHouse holds them all. Non-zero
+   * only for a number flooded with linkages.
+   */
+  droppedNinLinkages: number;
+  droppedBvnLinkages: number;
 }
 
 function maxDate(a: string | null, b: string | null): string | null {
@@ -178,5 +185,7 @@ export function deriveView(msisdn: string, r: StateRecord): StateView {
     openDelink: r.openDelink,
     ninLinkages: links.nin,
     bvnLinkages: links.bvn,
+    droppedNinLinkages: r.droppedLinkages.nin,
+    droppedBvnLinkages: r.droppedLinkages.bvn,
   };
 }

@@ -5,7 +5,10 @@ import { mulberry32 as rng } from './random.ts';
 import {
   DELINK_SCOPES,
   emptyRecord,
+  LINKAGE_LIMIT,
+  OFFSET_MAX,
   type StateRecord,
+  TEXT_LIMIT,
   withCompletedDelink,
   withRecycleDate,
 } from './record.ts';
@@ -51,19 +54,23 @@ function randomRecord(seed: number): StateRecord {
     lastReassignedDate,
     recycleDates,
     completedDelinks,
-    nin: Array.from({ length: int(4) }, () => ({
+    nin: Array.from({ length: r() < 0.9 ? int(4) : int(LINKAGE_LIMIT + 1) }, () => ({
       token: hex(16),
       masked: masked(),
       linkDate: date(),
       unlinkedDate: maybe(date, 0.4),
     })),
-    bvn: Array.from({ length: int(4) }, () => ({
+    bvn: Array.from({ length: r() < 0.9 ? int(4) : int(LINKAGE_LIMIT + 1) }, () => ({
       token: hex(16),
       masked: masked(),
       holderNinToken: maybe(() => hex(16), 0.6),
       linkDate: date(),
       unlinkedDate: maybe(date, 0.4),
     })),
+    droppedLinkages:
+      r() < 0.8
+        ? { nin: 0, bvn: 0 }
+        : { nin: r() < 0.5 ? 0 : 1 + int(20_000), bvn: r() < 0.5 ? 0 : 1 + int(9) },
     openDelink: maybe(() => ({
       requestId: r() < 0.7 ? crypto.randomUUID() : `req-${hex(int(20))}`,
       action: r() < 0.5 ? ('REQUESTED' as const) : ('APPROVED' as const),
@@ -133,7 +140,7 @@ describe('state record encoding', () => {
   it('rejects trailing bytes, unknown formats and unknown operators', () => {
     const bytes = encodeState(typical());
     expect(() => decodeState(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/1 trailing bytes/);
-    expect(() => decodeState(Buffer.from([0x80, 0x20, 0, 0]))).toThrow(/format 3 is not supported/);
+    expect(() => decodeState(Buffer.from([0x80, 0x30, 0, 0]))).toThrow(/format 4 is not supported/);
     expect(() => decodeState(Buffer.from([0x00, 0x00, 200]))).toThrow(/operator index 200 is unknown/);
   });
 
@@ -145,7 +152,7 @@ describe('state record encoding', () => {
     expect(decodeState(bytes)).toEqual(rec);
   });
 
-  it('writes the history in format 2: 2 count bytes and 2 bytes per date', () => {
+  it('writes the history in format 3: a tag, 2 count bytes and 2 bytes per date', () => {
     const rec: StateRecord = {
       ...typical(),
       lastChurnedDate: '2024-01-10',
@@ -158,12 +165,42 @@ describe('state record encoding', () => {
       ],
     };
     const bytes = encodeState(rec);
-    // flags, ext: format 2 (bits 4-7 = 1), no open delink, known operator.
+    // flags, ext: format 3 (bits 4-7 = 2), no open delink, known operator.
     expect(bytes[0]! & 0x80).toBe(0x80);
-    expect(bytes[1]).toBe(0x10);
+    expect(bytes[1]).toBe(0x20);
     const plain = encodeState({ ...rec, recycleDates: ['2023-06-01', '2024-01-10'], completedDelinks: [] });
-    expect(bytes.length).toBe(plain.length + 1 + 2 + 4 * 2);
+    expect(bytes.length).toBe(plain.length + 1 + 1 + 2 + 4 * 2);
     expect(decodeState(bytes)).toEqual(rec);
+    // The same record as the format-2 encoder wrote it (no tag byte, ext format bits = 1) still reads.
+    const historyAt = plain.length + 1;
+    const format2 = Buffer.concat([bytes.subarray(0, historyAt), bytes.subarray(historyAt + 1)]);
+    format2[1] = 0x10;
+    expect(decodeState(format2)).toEqual(rec);
+  });
+
+  it('writes dropped-linkage counts as their own section, after the history', () => {
+    const rec: StateRecord = {
+      ...typical(),
+      droppedLinkages: { nin: 10_042, bvn: 0 },
+      completedDelinks: [{ date: '2024-02-01', scope: 'NIN' }],
+    };
+    const bytes = encodeState(rec);
+    expect(bytes[1]).toBe(0x20);
+    expect(decodeState(bytes)).toEqual(rec);
+    const noHistory = encodeState({ ...rec, completedDelinks: [] });
+    // tag 2, varint 10042 (2 bytes), varint 0
+    expect(noHistory.subarray(-4).toString('hex')).toBe('02ba4e00');
+    expect(decodeState(noHistory)).toEqual({ ...rec, completedDelinks: [] });
+    // Sections out of order, repeated, empty or unknown are refused.
+    expect(() => decodeState(Buffer.concat([noHistory, Buffer.from([0x01, 0x00, 0x00])]))).toThrow(
+      /section tag 1 follows tag 2/,
+    );
+    expect(() => decodeState(Buffer.concat([noHistory.subarray(0, -4), Buffer.from([2, 0, 0])]))).toThrow(
+      /dropped-linkages section is empty/,
+    );
+    expect(() => decodeState(Buffer.concat([noHistory.subarray(0, -4), Buffer.from([3])]))).toThrow(
+      /section tag 3 is unknown/,
+    );
   });
 
   it('decodes a format-1 record written before format 2, its cleared dates read as UNLINK dates', () => {
@@ -217,5 +254,113 @@ describe('state record encoding', () => {
         nin: [{ token: '0123456789abcdef', masked: '1234', linkDate: '2020-01-01', unlinkedDate: null }],
       }),
     ).toThrow(/mask '1234'/);
+  });
+});
+
+/**
+ * The encoder and the decoder agree on every bound: what encodeState writes, decodeState reads back
+ * as the same record; what is outside a bound, encodeState refuses (so nothing unreadable is ever
+ * stored); and whatever bytes decodeState accepts are exactly the bytes encodeState writes for the
+ * record it returns (so the decoder accepts nothing the encoder would not write).
+ */
+describe('state record bounds: encoder and decoder agree', () => {
+  const link = (i: number) => ({
+    token: i.toString(16).padStart(16, '0'),
+    masked: '*******1234',
+    linkDate: '2020-01-01',
+    unlinkedDate: null,
+  });
+  const bvnLink = (i: number) => ({ ...link(i), holderNinToken: null });
+
+  /** One bound broken per case; each must be refused by the encoder. */
+  const outOfBounds: [string, (r: StateRecord) => StateRecord][] = [
+    [
+      'NIN linkages over the limit',
+      (r) => ({ ...r, nin: Array.from({ length: LINKAGE_LIMIT + 1 }, (_, i) => link(i)) }),
+    ],
+    [
+      'BVN linkages over the limit',
+      (r) => ({ ...r, bvn: Array.from({ length: LINKAGE_LIMIT + 1 }, (_, i) => bvnLink(i)) }),
+    ],
+    [
+      'a flood of 10,050 NIN linkages',
+      (r) => ({ ...r, nin: Array.from({ length: 10_050 }, (_, i) => link(i)) }),
+    ],
+    ['a repeated NIN token', (r) => ({ ...r, nin: [link(1), link(1)] })],
+    ['a repeated BVN token', (r) => ({ ...r, bvn: [bvnLink(1), bvnLink(1)] })],
+    ['a negative version', (r) => ({ ...r, version: -1 })],
+    ['a fractional version', (r) => ({ ...r, version: 1.5 })],
+    ['a version past 2^53', (r) => ({ ...r, version: 2 ** 53 })],
+    ['an offset past 2^63-1', (r) => ({ ...r, offsets: { ...r.offsets, nin: OFFSET_MAX + 1n } })],
+    ['a negative offset', (r) => ({ ...r, offsets: { ...r.offsets, nin: -1n } })],
+    ['an empty custom operator', (r) => ({ ...r, operator: '' })],
+    ['an operator over the text limit', (r) => ({ ...r, operator: 'X'.repeat(TEXT_LIMIT + 1) })],
+    ['an operator with a lone surrogate', (r) => ({ ...r, operator: 'OP\uD800' })],
+    [
+      'a request id over the text limit',
+      (r) => ({ ...r, openDelink: { requestId: 'r'.repeat(TEXT_LIMIT + 1), action: 'REQUESTED' } }),
+    ],
+    ['a negative dropped count', (r) => ({ ...r, droppedLinkages: { nin: -1, bvn: 0 } })],
+    ['a fractional dropped count', (r) => ({ ...r, droppedLinkages: { nin: 0, bvn: 0.5 } })],
+    ['a date before 1990', (r) => ({ ...r, lastSwappedDate: '1989-12-31' })],
+    ['a date after 2169-06-06', (r) => ({ ...r, lastSwappedDate: '2169-06-07' })],
+  ];
+
+  it.each(outOfBounds)('the encoder refuses %s', (_, breakIt) => {
+    expect(() => encodeState(breakIt(typical()))).toThrow(StateEncodingError);
+  });
+
+  it('accepts every bound at its limit, and reads it back', () => {
+    const atLimit: StateRecord = {
+      ...typical(),
+      version: Number.MAX_SAFE_INTEGER,
+      operator: 'O'.repeat(TEXT_LIMIT),
+      offsets: { status: OFFSET_MAX, nin: 0n, bvn: null, delink: OFFSET_MAX },
+      nin: Array.from({ length: LINKAGE_LIMIT }, (_, i) => ({ ...link(i), unlinkedDate: '2169-06-06' })),
+      bvn: Array.from({ length: LINKAGE_LIMIT }, (_, i) => ({
+        ...bvnLink(i),
+        holderNinToken: link(i).token,
+      })),
+      droppedLinkages: { nin: Number.MAX_SAFE_INTEGER, bvn: Number.MAX_SAFE_INTEGER },
+      openDelink: { requestId: 'é'.repeat(TEXT_LIMIT), action: 'APPROVED' },
+      lastSwappedDate: '1990-01-01',
+    };
+    expect(decodeState(encodeState(atLimit))).toEqual(atLimit);
+  });
+
+  it('round-trips whatever the encoder accepts, over random records in and out of bounds', () => {
+    for (let seed = 1; seed <= 3000; seed++) {
+      const rec = randomRecord(seed);
+      const broken = seed % 3 === 0 ? outOfBounds[seed % outOfBounds.length]![1](rec) : rec;
+      let bytes: Buffer;
+      try {
+        bytes = encodeState(broken);
+      } catch (err) {
+        expect(err, `seed ${seed}`).toBeInstanceOf(StateEncodingError);
+        expect(broken, `seed ${seed}: refused a record within bounds`).not.toBe(rec);
+        continue;
+      }
+      expect(decodeState(bytes), `seed ${seed}`).toEqual(broken);
+    }
+  });
+
+  it('decodes only what the encoder writes: every accepted mutation re-encodes to the same bytes', () => {
+    const r = rng(99);
+    let accepted = 0;
+    for (let seed = 1; seed <= 3000; seed++) {
+      const bytes = Buffer.from(encodeState(randomRecord(seed)));
+      const mutations = 1 + Math.floor(r() * 3);
+      for (let m = 0; m < mutations; m++) bytes[Math.floor(r() * bytes.length)] = Math.floor(r() * 256);
+      let decoded: StateRecord;
+      try {
+        decoded = decodeState(bytes);
+      } catch (err) {
+        expect(err, `seed ${seed}`).toBeInstanceOf(StateEncodingError);
+        continue;
+      }
+      accepted++;
+      expect(encodeState(decoded).toString('hex'), `seed ${seed}`).toBe(bytes.toString('hex'));
+    }
+    expect(accepted).toBeGreaterThan(100);
   });
 });

@@ -5,10 +5,13 @@ import {
   DELINK_SCOPES,
   HISTORY_LIMIT,
   INPUTS,
+  LINKAGE_LIMIT,
+  OFFSET_MAX,
   type OpenDelinkAction,
   type StateRecord,
   type StoredBvnLink,
   type StoredNinLink,
+  TEXT_LIMIT,
 } from './record.ts';
 
 /**
@@ -19,7 +22,7 @@ import {
  *                 bit 3 reassignmentDate, bit 4 lastSwappedDate, bit 5 lastChurnedDate,
  *                 bit 6 lastReassignedDate present, bit 7 extension byte follows
  *   [u8 ext]      bits 0-1 open delink (0 none, 1 REQUESTED, 2 APPROVED), bit 2 custom operator,
- *                 bits 4-7 format - 1 (absent byte = format 1 with all zero)
+ *                 bit 3 reserved (0), bits 4-7 format - 1 (absent byte = format 1 with all zero)
  *   varint        version
  *   u8 operator   0 none, else index in OPERATORS + 1; with custom operator: varint length + UTF-8
  *   [u16 days]    statusDate (when a status is present), then each present optional date in bit order
@@ -33,20 +36,34 @@ import {
  * masked identifier in bits 0-13, "has holder NIN token" in bit 14 and "unlinked" in bit 15 (the
  * date that follows is the UNLINK's; clearing by a delink is derived, never stored per linkage).
  *
- * Format 2 (ext bits 4-7 = 1) is format 1 followed by the history section:
+ * Format 3 (ext bits 4-7 = 2) is format 1 followed by one or more tagged sections, each a u8 tag
+ * then its content, tags strictly ascending, each section written only when it holds something:
  *
- *   u8            bits 0-3 number of extra recycle dates, bits 4-7 number of ALL completed delinks
- *   u8            bits 0-3 number of NIN completed delinks, bits 4-7 number of BVN completed delinks
- *   u16 days × n  the extra recycle dates, then the ALL, NIN and BVN delink dates, each ascending
+ *   tag 1 history   u8 bits 0-3 number of extra recycle dates, bits 4-7 number of ALL completed
+ *                   delinks; u8 bits 0-3 NIN, bits 4-7 BVN completed delinks; then u16 days × n:
+ *                   the extra recycle dates, then the ALL, NIN and BVN delink dates, each ascending
+ *   tag 2 dropped   varint NIN linkages dropped, varint BVN linkages dropped (record.ts
+ *                   LINKAGE_LIMIT), not both 0
  *
  * The extra recycle dates are `recycleDates` without lastChurnedDate and lastReassignedDate, which
  * are already stored; the decoder adds them back and keeps the most recent HISTORY_LIMIT. A record
- * with no extra recycle date and no completed delink is written in format 1 (the extension byte is
- * then only there when format 1 needed it), so the common record pays nothing for the history.
+ * with no section to write is written in format 1 (the extension byte is then only there when
+ * format 1 needed it), so the common record pays nothing for the history. New facts (a cleanup
+ * status, an erasure marker) get the next tag: a decoder refuses a tag it does not know rather
+ * than drop a fact it would then overwrite.
  *
- * Records written before format 2 existed are format 1 whose "cleared" linkages may have been
- * cleared by a delink; they decode with those dates as UNLINK dates, so they read the same. A
- * rebuild from the topics (processors rebuild) rewrites them with the exact facts.
+ * Format 2 (ext bits 4-7 = 1), written before format 3, is format 1 followed by the history
+ * section's content without its tag; it is still read. Records written before format 2 existed are
+ * format 1 whose "cleared" linkages may have been cleared by a delink; they decode with those dates
+ * as UNLINK dates, so they read the same. A rebuild from the topics (processors rebuild) rewrites
+ * both with the exact facts in the current format.
+ *
+ * Bounds (the encoder refuses what the decoder would refuse, and the decoder accepts only what the
+ * encoder writes, checked by encoding.test.ts): version 0..2^53-1; offsets 0..2^63-1; operator and
+ * request id 1..TEXT_LIMIT characters of well-formed text, a known operator only as its index and a
+ * lowercase UUID only as 16 bytes; at most LINKAGE_LIMIT linkages per kind with distinct tokens;
+ * dropped counts 0..2^53-1; at most HISTORY_LIMIT recycle dates and completed delinks per scope;
+ * dates 1990-01-01..2169-06-06.
  */
 
 export class StateEncodingError extends Error {
@@ -58,6 +75,18 @@ const MASK_PREFIX = '*******';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const OPERATOR_INDEX = new Map(OPERATORS.map((o, i) => [o.code, i + 1]));
 const OPEN_ACTIONS: readonly OpenDelinkAction[] = ['REQUESTED', 'APPROVED'];
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const SECTION_HISTORY = 1;
+const SECTION_DROPPED = 2;
+
+/** Why a stored text (operator, request id) is out of bounds, or null. */
+function textProblem(s: string): string | null {
+  if (s.length === 0) return 'is empty';
+  if (s.length > TEXT_LIMIT) return `is longer than ${TEXT_LIMIT} characters`;
+  if (LONE_SURROGATE.test(s)) return 'is not well-formed text (lone surrogate)';
+  return null;
+}
 
 class Writer {
   private buf = Buffer.allocUnsafe(96);
@@ -98,10 +127,18 @@ class Writer {
     this.pos += b.length;
   }
 
-  text(s: string): void {
+  text(s: string, what: string): void {
+    const problem = textProblem(s);
+    if (problem) throw new StateEncodingError(`${what} ${problem}`);
     const b = Buffer.from(s, 'utf8');
     this.varint(b.length);
     this.bytes(b);
+  }
+
+  count(n: number, what: string): void {
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new StateEncodingError(`${what} ${n} is not an integer in 0..2^53-1`);
+    this.varint(n);
   }
 
   date(d: string): void {
@@ -152,6 +189,8 @@ class Reader {
     let shift = 0n;
     for (;;) {
       const byte = this.u8(what);
+      // The encoder writes the shortest form: a final zero byte after the first is an overlong one.
+      if (byte === 0 && shift > 0n) throw new StateEncodingError(`varint ${what} is not minimally encoded`);
       result |= BigInt(byte & 0x7f) << shift;
       if ((byte & 0x80) === 0) return result;
       shift += 7n;
@@ -173,7 +212,16 @@ class Reader {
   }
 
   text(what: string): string {
-    return this.bytes(this.smallInt(`${what} length`, 1024), what).toString('utf8');
+    const bytes = this.bytes(this.smallInt(`${what} length`, TEXT_LIMIT * 3), what);
+    let s: string;
+    try {
+      s = UTF8.decode(bytes);
+    } catch {
+      throw new StateEncodingError(`${what} is not valid UTF-8`);
+    }
+    const problem = textProblem(s);
+    if (problem) throw new StateEncodingError(`${what} ${problem}`);
+    return s;
   }
 
   date(what: string): string {
@@ -182,6 +230,10 @@ class Reader {
 
   token(what: string): string {
     return this.bytes(8, what).toString('hex');
+  }
+
+  atEnd(): boolean {
+    return this.pos === this.buf.length;
   }
 
   end(): void {
@@ -213,8 +265,13 @@ export function encodeState(r: StateRecord): Buffer {
   }
   const operatorIndex = r.operator === null ? 0 : (OPERATOR_INDEX.get(r.operator) ?? -1);
   const openCode = r.openDelink === null ? 0 : OPEN_ACTIONS.indexOf(r.openDelink.action) + 1;
+  if (openCode < 0) throw new StateEncodingError(`open delink action ${r.openDelink?.action} is unknown`);
+  checkLinkages('NIN', r.nin);
+  checkLinkages('BVN', r.bvn);
   const history = historyOf(r);
-  const ext = openCode | (operatorIndex === -1 ? 0b100 : 0) | (history === null ? 0 : 1 << 4);
+  const dropped = r.droppedLinkages.nin !== 0 || r.droppedLinkages.bvn !== 0;
+  const format = history === null && !dropped ? 1 : 3;
+  const ext = openCode | (operatorIndex === -1 ? 0b100 : 0) | ((format - 1) << 4);
   const flags =
     statusCode |
     (r.reassignmentDate !== null ? 1 << 3 : 0) |
@@ -224,8 +281,8 @@ export function encodeState(r: StateRecord): Buffer {
     (ext !== 0 ? 1 << 7 : 0);
   w.u8(flags);
   if (ext !== 0) w.u8(ext);
-  w.varint(r.version);
-  if (operatorIndex === -1) w.text(r.operator!);
+  w.count(r.version, 'version');
+  if (operatorIndex === -1) w.text(r.operator!, 'operator');
   else w.u8(operatorIndex);
   if (r.statusDate !== null) w.date(r.statusDate);
   for (const d of [r.reassignmentDate, r.lastSwappedDate, r.lastChurnedDate, r.lastReassignedDate]) {
@@ -233,6 +290,9 @@ export function encodeState(r: StateRecord): Buffer {
   }
   for (const input of INPUTS) {
     const o = r.offsets[input];
+    if (o !== null && (o < 0n || o > OFFSET_MAX)) {
+      throw new StateEncodingError(`${input} offset ${o} is outside 0..2^63-1`);
+    }
     w.varint(o === null ? 0n : o + 1n);
   }
   w.varint(r.nin.length);
@@ -261,16 +321,32 @@ export function encodeState(r: StateRecord): Buffer {
       w.bytes(Buffer.from(id.replaceAll('-', ''), 'hex'));
     } else {
       w.u8(1);
-      w.text(id);
+      w.text(id, 'delink request id');
     }
   }
   if (history !== null) {
+    w.u8(SECTION_HISTORY);
     const [extra, all, nin, bvn] = history;
     w.u8(extra.length | (all.length << 4));
     w.u8(nin.length | (bvn.length << 4));
     for (const list of history) for (const d of list) w.date(d);
   }
+  if (dropped) {
+    w.u8(SECTION_DROPPED);
+    w.count(r.droppedLinkages.nin, 'dropped NIN linkages');
+    w.count(r.droppedLinkages.bvn, 'dropped BVN linkages');
+  }
   return w.done();
+}
+
+/** The linkage list bounds the decoder also checks: at most LINKAGE_LIMIT entries, distinct tokens. */
+function checkLinkages(kind: 'NIN' | 'BVN', links: readonly StoredNinLink[]): void {
+  if (links.length > LINKAGE_LIMIT) {
+    throw new StateEncodingError(`${kind} linkages ${links.length} exceed ${LINKAGE_LIMIT}`);
+  }
+  if (new Set(links.map((l) => l.token)).size !== links.length) {
+    throw new StateEncodingError(`${kind} linkages repeat a token`);
+  }
 }
 
 /** Recycle dates implied by the last churned/reassigned dates plus `extra`: the most recent HISTORY_LIMIT. */
@@ -287,8 +363,8 @@ function ascendingDistinct(list: readonly string[]): boolean {
 
 /**
  * The history section's date lists (extra recycle dates, ALL, NIN, BVN delink dates), or null when
- * the record needs none (format 1). Throws when the lists break the record's invariants, since they
- * would not decode back to the same record.
+ * the record needs none. Throws when the lists break the record's invariants, since they would not
+ * decode back to the same record.
  */
 function historyOf(r: StateRecord): [string[], string[], string[], string[]] | null {
   const extra = r.recycleDates.filter((d) => d !== r.lastChurnedDate && d !== r.lastReassignedDate);
@@ -333,12 +409,43 @@ function uuidFrom(b: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+function readLinkageCount(r: Reader, kind: 'NIN' | 'BVN'): number {
+  return r.smallInt(`${kind} linkages`, LINKAGE_LIMIT);
+}
+
+function distinctTokens(kind: 'NIN' | 'BVN', links: readonly StoredNinLink[]): void {
+  if (new Set(links.map((l) => l.token)).size !== links.length) {
+    throw new StateEncodingError(`${kind} linkages repeat a token`);
+  }
+}
+
+/** The history section's content: extra recycle dates and completed delinks. */
+function readHistory(r: Reader): { extra: string[]; completedDelinks: CompletedDelink[] } {
+  const a = r.u8('history counts');
+  const b = r.u8('history counts');
+  const counts = [a & 0xf, a >> 4, b & 0xf, b >> 4];
+  if (counts.some((n) => n > HISTORY_LIMIT)) {
+    throw new StateEncodingError(`history counts ${counts.join('/')} exceed ${HISTORY_LIMIT}`);
+  }
+  const lists = counts.map((n, i) => Array.from({ length: n }, () => r.date(`history list ${i}`)));
+  if (lists.some((l) => !ascendingDistinct(l))) {
+    throw new StateEncodingError('history dates are not ascending and distinct');
+  }
+  const completedDelinks: CompletedDelink[] = [];
+  DELINK_SCOPES.forEach((scope, i) => {
+    for (const date of lists[i + 1]!) completedDelinks.push({ date, scope });
+  });
+  sortDelinks(completedDelinks);
+  return { extra: lists[0]!, completedDelinks };
+}
+
 export function decodeState(bytes: Buffer): StateRecord {
   const r = new Reader(bytes);
   const flags = r.u8('flags');
   const ext = flags & 0x80 ? r.u8('extension') : 0;
+  if (flags & 0x80 && ext === 0) throw new StateEncodingError('state record has an empty extension byte');
   const format = (ext >> 4) + 1;
-  if (format > 2) throw new StateEncodingError(`state record format ${format} is not supported`);
+  if (format > 3) throw new StateEncodingError(`state record format ${format} is not supported`);
   if (ext & 0b1000) throw new StateEncodingError('state record extension has reserved bit 3 set');
   const statusCode = flags & 0b111;
   const telecomStatus: TelecomStatus | null =
@@ -351,6 +458,8 @@ export function decodeState(bytes: Buffer): StateRecord {
   let operator: string | null;
   if (ext & 0b100) {
     operator = r.text('operator');
+    if (OPERATOR_INDEX.has(operator))
+      throw new StateEncodingError(`operator '${operator}' is stored as text but is a known operator`);
   } else {
     const idx = r.u8('operator');
     if (idx > OPERATORS.length) throw new StateEncodingError(`operator index ${idx} is unknown`);
@@ -364,10 +473,11 @@ export function decodeState(bytes: Buffer): StateRecord {
   const offsets = { status: null, nin: null, bvn: null, delink: null } as StateRecord['offsets'];
   for (const input of INPUTS) {
     const v = r.varint(`${input} offset`);
+    if (v - 1n > OFFSET_MAX) throw new StateEncodingError(`${input} offset ${v - 1n} is outside 0..2^63-1`);
     offsets[input] = v === 0n ? null : v - 1n;
   }
   const nin: StoredNinLink[] = [];
-  const ninCount = r.smallInt('NIN count', 10_000);
+  const ninCount = readLinkageCount(r, 'NIN');
   for (let i = 0; i < ninCount; i++) {
     const token = r.token('NIN token');
     const linkDate = r.date('NIN linkDate');
@@ -376,8 +486,9 @@ export function decodeState(bytes: Buffer): StateRecord {
     const unlinkedDate = word & 0x8000 ? r.date('NIN unlinkedDate') : null;
     nin.push({ token, masked: maskFrom(word), linkDate, unlinkedDate });
   }
+  distinctTokens('NIN', nin);
   const bvn: StoredBvnLink[] = [];
-  const bvnCount = r.smallInt('BVN count', 10_000);
+  const bvnCount = readLinkageCount(r, 'BVN');
   for (let i = 0; i < bvnCount; i++) {
     const token = r.token('BVN token');
     const linkDate = r.date('BVN linkDate');
@@ -386,35 +497,51 @@ export function decodeState(bytes: Buffer): StateRecord {
     const unlinkedDate = word & 0x8000 ? r.date('BVN unlinkedDate') : null;
     bvn.push({ token, masked: maskFrom(word), holderNinToken, linkDate, unlinkedDate });
   }
+  distinctTokens('BVN', bvn);
   let openDelink: StateRecord['openDelink'] = null;
   if (openCode !== 0) {
     const tag = r.u8('delink request id tag');
     let requestId: string;
     if (tag === 0) requestId = uuidFrom(r.bytes(16, 'delink request id'));
-    else if (tag === 1) requestId = r.text('delink request id');
-    else throw new StateEncodingError(`delink request id tag ${tag} is unknown`);
+    else if (tag === 1) {
+      requestId = r.text('delink request id');
+      if (UUID_RE.test(requestId)) throw new StateEncodingError('delink request id is a UUID stored as text');
+    } else throw new StateEncodingError(`delink request id tag ${tag} is unknown`);
     openDelink = { requestId, action: OPEN_ACTIONS[openCode - 1]! };
   }
   let extra: string[] = [];
-  const completedDelinks: CompletedDelink[] = [];
+  let completedDelinks: CompletedDelink[] = [];
+  const droppedLinkages = { nin: 0, bvn: 0 };
   if (format === 2) {
-    const a = r.u8('history counts');
-    const b = r.u8('history counts');
-    const counts = [a & 0xf, a >> 4, b & 0xf, b >> 4];
-    if (counts.some((n) => n > HISTORY_LIMIT)) {
-      throw new StateEncodingError(`history counts ${counts.join('/')} exceed ${HISTORY_LIMIT}`);
-    }
-    const lists = counts.map((n, i) => Array.from({ length: n }, () => r.date(`history list ${i}`)));
-    if (lists.some((l) => !ascendingDistinct(l))) {
-      throw new StateEncodingError('history dates are not ascending and distinct');
-    }
-    extra = lists[0]!;
-    DELINK_SCOPES.forEach((scope, i) => {
-      for (const date of lists[i + 1]!) completedDelinks.push({ date, scope });
-    });
-    sortDelinks(completedDelinks);
+    ({ extra, completedDelinks } = readHistory(r));
+  } else if (format === 3) {
+    let last = 0;
+    do {
+      const tag = r.u8('section tag');
+      if (tag <= last) throw new StateEncodingError(`section tag ${tag} follows tag ${last}`);
+      last = tag;
+      if (tag === SECTION_HISTORY) {
+        ({ extra, completedDelinks } = readHistory(r));
+        if (extra.length === 0 && completedDelinks.length === 0)
+          throw new StateEncodingError('history section is empty');
+      } else if (tag === SECTION_DROPPED) {
+        droppedLinkages.nin = r.smallInt('dropped NIN linkages', Number.MAX_SAFE_INTEGER);
+        droppedLinkages.bvn = r.smallInt('dropped BVN linkages', Number.MAX_SAFE_INTEGER);
+        if (droppedLinkages.nin === 0 && droppedLinkages.bvn === 0)
+          throw new StateEncodingError('dropped-linkages section is empty');
+      } else {
+        throw new StateEncodingError(`section tag ${tag} is unknown`);
+      }
+    } while (!r.atEnd());
   }
   r.end();
+  const recycleDates = recycleDatesFrom(extra, lastChurnedDate, lastReassignedDate);
+  const keptExtra = recycleDates.filter((d) => d !== lastChurnedDate && d !== lastReassignedDate);
+  if (keptExtra.join() !== extra.join()) {
+    throw new StateEncodingError(
+      'history recycle dates repeat the last churned or reassigned date or exceed the limit',
+    );
+  }
   return {
     version,
     operator,
@@ -424,9 +551,10 @@ export function decodeState(bytes: Buffer): StateRecord {
     lastSwappedDate,
     lastChurnedDate,
     lastReassignedDate,
-    recycleDates: recycleDatesFrom(extra, lastChurnedDate, lastReassignedDate),
+    recycleDates,
     nin,
     bvn,
+    droppedLinkages,
     completedDelinks,
     openDelink,
     offsets,

@@ -9,8 +9,9 @@ import type {
 } from '@hub/schemas';
 import { describe, expect, it } from 'vitest';
 import { deriveView } from './derive.ts';
+import { decodeState, encodeState } from './encoding.ts';
 import { applyEvent } from './machine.ts';
-import { emptyRecord, type StateEvent, type StateRecord } from './record.ts';
+import { emptyRecord, LINKAGE_LIMIT, type StateEvent, type StateRecord } from './record.ts';
 
 const MSISDN = '2348031234567';
 const NIN_A = 'aaaaaaaaaaaaaaaa';
@@ -256,6 +257,57 @@ describe('state machine: linkages', () => {
       view([nin('LINK', NIN_A, '2024-01-01'), bvn('LINK', BVN_X, '2024-01-01', null)]).conflicts,
     ).toEqual([]);
     expect(view([bvn('LINK', BVN_X, '2024-01-01', NIN_B)]).conflicts).toEqual([]);
+  });
+});
+
+describe('state machine: a bounded number of linkages per kind', () => {
+  const token = (i: number) => i.toString(16).padStart(16, '0');
+  const day = (i: number) => new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+
+  it('keeps LINKAGE_LIMIT of 10,050 NIN links to one number, counts the rest, and stays encodable', () => {
+    const flood = Array.from({ length: 10_050 }, (_, i) => nin('LINK', token(i), day(i % 1500)));
+    const r = run(flood);
+    expect(r.version).toBe(10_050);
+    expect(r.nin).toHaveLength(LINKAGE_LIMIT);
+    expect(r.droppedLinkages).toEqual({ nin: 10_050 - LINKAGE_LIMIT, bvn: 0 });
+    const bytes = encodeState(r);
+    expect(bytes.length).toBeLessThan(140);
+    expect(decodeState(bytes)).toEqual(r);
+    // The most recent link dates are the ones kept.
+    expect(r.nin.every((l) => l.linkDate >= day(1500 - LINKAGE_LIMIT))).toBe(true);
+    const v = deriveView(MSISDN, r);
+    expect(v.activeNinLinkages).toBe(LINKAGE_LIMIT);
+    expect(v.droppedNinLinkages).toBe(10_050 - LINKAGE_LIMIT);
+    expect(v.conflicts.map((c) => c.code)).toEqual(['MULTIPLE_ACTIVE_NIN']);
+  });
+
+  it('drops an unlinked linkage before an active one, then the earliest link date', () => {
+    const full = Array.from({ length: LINKAGE_LIMIT }, (_, i) => nin('LINK', token(i), day(10 + i)));
+    const r = run([...full, nin('UNLINK', token(5), day(30)), nin('LINK', token(100), day(40))]);
+    expect(r.nin.map((l) => l.token)).not.toContain(token(5));
+    expect(r.nin.map((l) => l.token)).toContain(token(0));
+    const r2 = run([...full, nin('LINK', token(100), day(40))]);
+    expect(r2.nin.map((l) => l.token)).not.toContain(token(0));
+    expect(r2.nin.at(-1)?.token).toBe(token(100));
+    // A late link older than every kept one is the one dropped: the list is unchanged.
+    const r3 = run([...full, nin('LINK', token(101), day(0))]);
+    expect(r3.nin).toEqual(run(full).nin);
+    expect(r3.droppedLinkages.nin).toBe(1);
+  });
+
+  it('re-links a kept token in place, without dropping anything', () => {
+    const full = Array.from({ length: LINKAGE_LIMIT }, (_, i) => nin('LINK', token(i), day(10 + i)));
+    const r = run([...full, nin('LINK', token(3), day(50))]);
+    expect(r.nin).toHaveLength(LINKAGE_LIMIT);
+    expect(r.droppedLinkages.nin).toBe(0);
+  });
+
+  it('bounds BVN linkages the same way', () => {
+    const flood = Array.from({ length: 50 }, (_, i) => bvn('LINK', token(i), day(i), token(i + 1)));
+    const r = run(flood);
+    expect(r.bvn).toHaveLength(LINKAGE_LIMIT);
+    expect(r.droppedLinkages).toEqual({ nin: 0, bvn: 50 - LINKAGE_LIMIT });
+    expect(decodeState(encodeState(r))).toEqual(r);
   });
 });
 

@@ -12,7 +12,9 @@ import {
   DELINK_SCOPES,
   type StateEvent,
   type StateRecord,
+  TEXT_LIMIT,
   withCompletedDelink,
+  withLinkage,
   withRecycleDate,
 } from './record.ts';
 
@@ -22,7 +24,7 @@ export const DATE_MAX = '2169-06-06';
 
 const TOKEN_RE = /^[0-9a-f]{16}$/;
 const MASK_RE = /^\*{7}\d{4}$/;
-const MAX_TEXT = 64;
+const MAX_TEXT = TEXT_LIMIT;
 
 export type ApplyOutcome =
   | { status: 'applied'; record: StateRecord }
@@ -89,7 +91,14 @@ function applyNin(r: StateRecord, e: NinLinkageEvent): void {
       existing.linkDate = e.linkDate;
       existing.unlinkedDate = null;
     } else {
-      r.nin.push({ token: e.ninToken, masked: e.ninMasked, linkDate: e.linkDate, unlinkedDate: null });
+      const added = withLinkage(r.nin, {
+        token: e.ninToken,
+        masked: e.ninMasked,
+        linkDate: e.linkDate,
+        unlinkedDate: null,
+      });
+      r.nin = added.links;
+      if (added.dropped) r.droppedLinkages.nin += 1;
     }
   } else if (existing) {
     existing.unlinkedDate = e.linkDate;
@@ -105,13 +114,15 @@ function applyBvn(r: StateRecord, e: BvnLinkageEvent): void {
       existing.holderNinToken = e.holderNinToken;
       existing.unlinkedDate = null;
     } else {
-      r.bvn.push({
+      const added = withLinkage(r.bvn, {
         token: e.bvnToken,
         masked: e.bvnMasked,
         holderNinToken: e.holderNinToken,
         linkDate: e.linkDate,
         unlinkedDate: null,
       });
+      r.bvn = added.links;
+      if (added.dropped) r.droppedLinkages.bvn += 1;
     }
   } else if (existing) {
     existing.unlinkedDate = e.linkDate;

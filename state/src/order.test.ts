@@ -22,7 +22,9 @@ function randomLife(seed: number): Record<Input, StateEvent[]> {
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   // Dates within a few years, months only, so recycles, links and completions collide often.
   const date = () => `20${pick(['19', '20', '21', '22', '23'])}-${String(1 + int(12)).padStart(2, '0')}-01`;
-  const tokens = ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc', 'dddddddddddddddd'];
+  // Usually a few tokens; in a fifth of the lives many, so that linkages overflow LINKAGE_LIMIT.
+  const many = r() < 0.2;
+  const tokens = Array.from({ length: many ? 24 : 4 }, (_, i) => (0x1000 + i).toString(16).repeat(4));
   const env = (d: string) => ({
     eventId: `e${int(1e9)}`,
     source: 'KAFKA',
@@ -30,7 +32,7 @@ function randomLife(seed: number): Record<Input, StateEvent[]> {
     receivedAt: Date.parse(`${d}T10:00:00Z`),
   });
   const topics: Record<Input, StateEvent[]> = { status: [], nin: [], bvn: [], delink: [] };
-  const n = 4 + int(30);
+  const n = many ? 60 + int(60) : 4 + int(30);
   for (let i = 0; i < n; i++) {
     const input = pick(INPUTS);
     const d = date();
@@ -142,6 +144,7 @@ function sequential(topics: Record<Input, StateEvent[]>, order: readonly Input[]
 describe('state record: independent of how the four topics interleave', () => {
   it('gives identical bytes for 20 random interleavings of each of 500 random lives', () => {
     let cleared = 0;
+    let dropped = 0;
     for (let seed = 1; seed <= 500; seed++) {
       const topics = randomLife(seed);
       const reference = encodeState(applyAll(sequential(topics, ['delink', 'bvn', 'nin', 'status'])));
@@ -152,10 +155,14 @@ describe('state record: independent of how the four topics interleave', () => {
         const bytes = encodeState(applyAll(events));
         expect(bytes.toString('hex'), `seed ${seed}`).toBe(reference.toString('hex'));
       }
-      const view = deriveView(MSISDN, applyAll(orders[0]!));
+      const record = applyAll(orders[0]!);
+      if (record.droppedLinkages.nin + record.droppedLinkages.bvn > 0) dropped++;
+      const view = deriveView(MSISDN, record);
       if ([...view.ninLinkages, ...view.bvnLinkages].some((l) => l.clearedDate !== null)) cleared++;
     }
     // The lives exercise clearing, not just trivially commuting events.
     expect(cleared).toBeGreaterThan(100);
+    // ...and bounded linkage lists that had to drop entries.
+    expect(dropped).toBeGreaterThan(30);
   });
 });

@@ -56,6 +56,20 @@ export const DELINK_SCOPES: readonly DelinkScope[] = ['ALL', 'NIN', 'BVN'];
 /** How many recycle dates, and completed delinks per scope, a record keeps (the most recent ones). */
 export const HISTORY_LIMIT = 8;
 
+/**
+ * How many linkages of each kind (NIN, BVN) a record keeps. A number with more (a flood, a feed
+ * replaying one number) keeps the LINKAGE_LIMIT most relevant ones (see `withLinkage`) and counts
+ * the others in `droppedLinkages`; every linkage event stays in ClickHouse. This is what bounds a
+ * record: at most ~300 bytes whatever one number receives.
+ */
+export const LINKAGE_LIMIT = 8;
+
+/** Longest operator code or delink request id the record stores, in characters (UTF-16 units). */
+export const TEXT_LIMIT = 64;
+
+/** Highest per-topic offset a record stores: Kafka offsets are signed 64-bit. */
+export const OFFSET_MAX = 2n ** 63n - 1n;
+
 export type OpenDelinkAction = 'REQUESTED' | 'APPROVED';
 
 export interface OpenDelink {
@@ -80,8 +94,15 @@ export interface StateRecord {
    * HISTORY_LIMIT only. Its last element is max(lastChurnedDate, lastReassignedDate).
    */
   recycleDates: string[];
+  /** At most LINKAGE_LIMIT, distinct tokens, in the order tokens were first linked (see withLinkage). */
   nin: StoredNinLink[];
   bvn: StoredBvnLink[];
+  /**
+   * Linkage entries dropped from `nin` / `bvn` to keep them within LINKAGE_LIMIT (a token dropped
+   * and linked again counts again). Non-zero means the record lists only part of the number's
+   * linkages: the full history is in ClickHouse.
+   */
+  droppedLinkages: { nin: number; bvn: number };
   /**
    * Distinct completed delinks, by date then scope (DELINK_SCOPES order); the most recent
    * HISTORY_LIMIT per scope only.
@@ -111,6 +132,7 @@ export function emptyRecord(): StateRecord {
     recycleDates: [],
     nin: [],
     bvn: [],
+    droppedLinkages: { nin: 0, bvn: 0 },
     completedDelinks: [],
     openDelink: null,
     offsets: { status: null, nin: null, bvn: null, delink: null },
@@ -123,6 +145,7 @@ export function cloneRecord(r: StateRecord): StateRecord {
     recycleDates: [...r.recycleDates],
     nin: r.nin.map((l) => ({ ...l })),
     bvn: r.bvn.map((l) => ({ ...l })),
+    droppedLinkages: { ...r.droppedLinkages },
     completedDelinks: r.completedDelinks.map((d) => ({ ...d })),
     openDelink: r.openDelink ? { ...r.openDelink } : null,
     offsets: { ...r.offsets },
@@ -151,4 +174,33 @@ export function withCompletedDelink(
   if (sameScope.length <= HISTORY_LIMIT) return all;
   const dropped = sameScope[0];
   return all.filter((x) => x !== dropped);
+}
+
+/**
+ * `links` with a newly linked token `added` (not yet among them), kept within LINKAGE_LIMIT: when
+ * full, one entry of the list plus the new one is dropped: the unlinked one with the earliest link
+ * date if any is unlinked (it no longer counts for anything but display), else the one with the
+ * earliest link date (the one most likely cleared by a delink since); ties go to the earlier in the
+ * list, the new entry being last. Depends only on the linkage topic's own events, so the record
+ * stays independent of how the topics interleave. Returns the list and whether an entry was dropped.
+ */
+export function withLinkage<L extends StoredNinLink>(
+  links: readonly L[],
+  added: L,
+): { links: L[]; dropped: boolean } {
+  const all = [...links, added];
+  if (all.length <= LINKAGE_LIMIT) return { links: all, dropped: false };
+  let victim = -1;
+  for (let i = 0; i < all.length; i++) {
+    const l = all[i]!;
+    const v = victim === -1 ? null : all[victim]!;
+    if (
+      v === null ||
+      (l.unlinkedDate !== null && v.unlinkedDate === null) ||
+      ((l.unlinkedDate === null) === (v.unlinkedDate === null) && l.linkDate < v.linkDate)
+    ) {
+      victim = i;
+    }
+  }
+  return { links: all.filter((_, i) => i !== victim), dropped: true };
 }
