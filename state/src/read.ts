@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { deriveView, type StateView } from './derive.ts';
-import { decodeState } from './encoding.ts';
+import { decodeState, StateEncodingError } from './encoding.ts';
 import { rebuildingKey, stateSlot } from './keys.ts';
 import type { StateRecord } from './record.ts';
 
@@ -10,6 +10,23 @@ export interface StoredState {
   record: StateRecord | null;
   /** Exact stored bytes (null when absent), for compare-and-set writes. */
   bytes: Buffer | null;
+  /**
+   * Why the stored bytes could not be decoded (record is then null although bytes are not), or
+   * null. A record written before a bound existed, or damaged, is reported rather than thrown, so
+   * one number cannot fail a read of many.
+   */
+  unreadable: string | null;
+}
+
+/** A stored record that does not decode: the number must be rebuilt (processors rebuild). */
+export class UnreadableStateError extends Error {
+  override readonly name = 'UnreadableStateError';
+  constructor(
+    readonly msisdn: string,
+    readonly reason: string,
+  ) {
+    super(`the stored state of ${msisdn} cannot be read: ${reason}`);
+  }
 }
 
 /** The projection is being rebuilt: what it holds now is incomplete and must not be served. */
@@ -58,7 +75,13 @@ export async function readStored(
   return msisdns.map((msisdn, j) => {
     const s = slots[j]!;
     const bytes = found.get(`${s.key}\u0000${s.field}`) ?? null;
-    return { msisdn, bytes, record: bytes ? decodeState(bytes) : null };
+    if (!bytes) return { msisdn, bytes, record: null, unreadable: null };
+    try {
+      return { msisdn, bytes, record: decodeState(bytes), unreadable: null };
+    } catch (err) {
+      if (!(err instanceof StateEncodingError)) throw err;
+      return { msisdn, bytes, record: null, unreadable: err.message };
+    }
   });
 }
 
@@ -110,13 +133,18 @@ export interface StateReading {
   view: StateView | null;
 }
 
-/** What the query API uses: decoded records and the derived view, one round trip for all numbers. */
+/**
+ * What the query API uses: decoded records and the derived view, one round trip for all numbers.
+ * Throws UnreadableStateError for a stored record that does not decode (rather than report the
+ * number as unknown).
+ */
 export async function readState(
   redis: Redis,
   prefix: string,
   msisdns: readonly string[],
 ): Promise<StateReading[]> {
   const stored = await readStored(redis, prefix, msisdns, { servable: true });
+  for (const s of stored) if (s.unreadable !== null) throw new UnreadableStateError(s.msisdn, s.unreadable);
   return stored.map(({ msisdn, record }) => ({
     msisdn,
     record,

@@ -4,13 +4,13 @@ import { StateWriter } from '@hub/state/cas';
 import { deriveView } from '@hub/state/derive';
 import { encodeState } from '@hub/state/encoding';
 import { stateSlot } from '@hub/state/keys';
-import { applyEvent } from '@hub/state/machine';
+import { type ApplyOutcome, applyEvent } from '@hub/state/machine';
 import { readStored, type StoredState } from '@hub/state/read';
 import { emptyRecord, type StateEvent, type StateRecord } from '@hub/state/record';
 import type { Redis } from 'ioredis';
 import type { ConsumerConfig, Kafka, Producer } from 'kafkajs';
 import { BatchConsumer, type PartitionBatch } from '../kafka/batch-consumer.ts';
-import type { DeadLetterSink } from '../kafka/dead-letters.ts';
+import { type DeadLetterSink, STATE_BUILDER } from '../kafka/dead-letters.ts';
 import { msisdnEventDecoder, type RecordDecoder } from '../kafka/decoders.ts';
 import type { Log } from '../kafka/logger.ts';
 import { deadLetter, ok, type RecordRejection, type StepResult } from '../kafka/results.ts';
@@ -55,6 +55,24 @@ interface Changed {
   causeTopic: string;
 }
 
+/** applyEvent, with a throw (a defect in the state machine) turned into a refusal of that one event. */
+function applySafely(record: StateRecord, ev: StateEvent, offset: bigint): ApplyOutcome {
+  try {
+    return applyEvent(record, ev, offset);
+  } catch (err) {
+    return { status: 'invalid', reason: `state machine failed: ${(err as Error).message}` };
+  }
+}
+
+/** The stored bytes of a record, or why it cannot be stored. */
+function encodeSafely(record: StateRecord): { ok: true; bytes: Buffer } | { ok: false; reason: string } {
+  try {
+    return { ok: true, bytes: encodeState(record) };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+
 /**
  * Kafka → Redis state projection. One consumer group reads the status, NIN, BVN and delink topics.
  * For each round (the chunks of every partition that arrived together): one pipelined HMGET of
@@ -64,6 +82,11 @@ interface Changed {
  * then one pipeline of compare-and-set writes, one per changed record. A record changed by someone
  * else in between makes the round re-read and re-apply. The consumer commits only after this
  * resolves.
+ *
+ * No single number or event can stall it: an event the state machine refuses (or fails on), an
+ * event for a number whose stored record does not decode, and an event whose result could not be
+ * stored are each dead-lettered with the reason, and the partition goes on. Records are bounded by
+ * design (state/src/record.ts LINKAGE_LIMIT), so the last two point at damage or a defect.
  */
 export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<StateEvent> {
   const { codec, topics, redis, redisKeyPrefix } = options;
@@ -102,8 +125,19 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
         for (let i = 0; i < records.length; i++) {
           const rec = records[i]!;
           const msisdn = rec.value.event.msisdn;
-          const before = working.get(msisdn)?.record ?? current.get(msisdn)?.record ?? emptyRecord();
-          const out = applyEvent(before, rec.value, at[i]!);
+          const stored = current.get(msisdn);
+          if (stored?.unreadable) {
+            rejected.push({
+              offset: rec.offset,
+              result: deadLetter(
+                'state-record',
+                `stored state of ${msisdn} cannot be read (${stored.unreadable}); rebuild the number`,
+              ),
+            });
+            continue;
+          }
+          const before = working.get(msisdn)?.record ?? stored?.record ?? emptyRecord();
+          const out = applySafely(before, rec.value, at[i]!);
           if (out.status === 'applied') {
             working.set(msisdn, { record: out.record, cause: rec.value, causeTopic: batch.topic });
             nApplied++;
@@ -117,6 +151,25 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
         skipped.set(batch.topic, (skipped.get(batch.topic) ?? 0) + nSkipped);
       }
 
+      const encoded = new Map<string, Buffer>();
+      for (const [msisdn, c] of working) {
+        const e = encodeSafely(c.record);
+        if (e.ok) {
+          encoded.set(msisdn, e.bytes);
+          continue;
+        }
+        // Cannot happen for records the state machine builds; should it, only the events that made
+        // the record unstorable are dead-lettered, the number's other events still apply.
+        const redo = reapplyStorable(batches, offsets, msisdn, current.get(msisdn)?.record ?? null);
+        redo.rejections.forEach((list, b) => {
+          rejections[b]!.push(...list);
+        });
+        if (redo.changed) {
+          working.set(msisdn, redo.changed);
+          encoded.set(msisdn, redo.bytes!);
+        } else working.delete(msisdn);
+      }
+
       const changed = [...working];
       // Published before the Redis write: after a crash between the two, the replay skips the
       // already-written events and would otherwise never announce the change.
@@ -124,9 +177,9 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
         await publishStateChanges(options.stateChanges.producer, changed);
       }
       const results = await writer.write(
-        changed.map(([msisdn, c]) => {
+        changed.map(([msisdn]) => {
           const slot = stateSlot(redisKeyPrefix, msisdn);
-          return { ...slot, expected: current.get(msisdn)?.bytes ?? null, next: encodeState(c.record) };
+          return { ...slot, expected: current.get(msisdn)?.bytes ?? null, next: encoded.get(msisdn)! };
         }),
       );
       let conflicts = 0;
@@ -148,6 +201,40 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
         );
       }
     }
+  }
+
+  /**
+   * One number's events of the round applied again in the same order, each result encoded: an
+   * event whose result cannot be stored is dead-lettered (step `encode`) and the next one applies
+   * to the record before it.
+   */
+  function reapplyStorable(
+    batches: readonly PartitionBatch<StateEvent>[],
+    offsets: bigint[][],
+    msisdn: string,
+    stored: StateRecord | null,
+  ): { changed: Changed | null; bytes: Buffer | null; rejections: RecordRejection[][] } {
+    let record = stored ?? emptyRecord();
+    let changed: Changed | null = null;
+    let bytes: Buffer | null = null;
+    const rejections = batches.map((batch, b) => {
+      const rejected: RecordRejection[] = [];
+      batch.records.forEach((rec, i) => {
+        if (rec.value.event.msisdn !== msisdn) return;
+        const out = applySafely(record, rec.value, offsets[b]![i]!);
+        if (out.status !== 'applied') return; // skipped, or already rejected in the first pass
+        const e = encodeSafely(out.record);
+        if (!e.ok) {
+          rejected.push({ offset: rec.offset, result: deadLetter('encode', e.reason) });
+          return;
+        }
+        record = out.record;
+        bytes = e.bytes;
+        changed = { record, cause: rec.value, causeTopic: batch.topic };
+      });
+      return rejected;
+    });
+    return { changed, bytes, rejections };
   }
 
   async function publishStateChanges(producer: Producer, changed: [string, Changed][]) {
@@ -199,7 +286,7 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
   return new BatchConsumer<StateEvent>({
     kafka: options.kafka,
     groupId: options.groupId,
-    name: 'state-builder',
+    name: STATE_BUILDER,
     topics: decoders,
     handle,
     deadLetters: options.deadLetters,
