@@ -1,8 +1,17 @@
-import { deadLetterTopic } from '@hub/infra';
+import { deadLetterTopic, topicNames } from '@hub/infra';
 import type { EventCodec } from '@hub/schemas';
 import type { IHeaders, Producer } from 'kafkajs';
-import { deadLetters as deadLetterCounter } from '../metrics.ts';
+import { Counter } from 'prom-client';
+import { deadLetters as deadLetterCounter, registry } from '../metrics.ts';
 import type { Log } from './logger.ts';
+
+/** Dead letters a consumer did not publish because another consumer owns them (decodeDeadLetterOwner). */
+const deadLettersLeft = new Counter({
+  name: 'hub_dead_letters_left_total',
+  help: 'Decode failures not dead-lettered by this consumer because another consumer of the topic owns them',
+  labelNames: ['consumer', 'topic', 'step'] as const,
+  registers: [registry],
+});
 
 /** Provenance header names on every dead letter (values are UTF-8 strings). */
 export const DEAD_LETTER_HEADERS = {
@@ -25,6 +34,47 @@ export interface DeadLetterInput {
   value: Buffer | null;
 }
 
+/** Consumer names (BatchConsumer `name`) that share source topics. */
+export const STATE_BUILDER = 'state-builder';
+export const HISTORY_SINK = 'history-sink';
+
+/** Base names (without the deployment's topic prefix) of the state builder's four input topics. */
+const STATE_BUILDER_INPUTS = (() => {
+  const t = topicNames('');
+  return [t.statusUpdates, t.ninLinkages, t.bvnLinkages, t.delink];
+})();
+
+/**
+ * The one consumer that dead-letters a record of `sourceTopic` that does not decode. The state
+ * builder and the history sink both read (and decode) the four input topics; each bad record must
+ * reach `<topic>.dlq` once, not once per consumer group. Owners:
+ *
+ * - status-updates, nin-linkages, bvn-linkages, delink: the state builder, which also dead-letters
+ *   those records' key, partition, validation and apply failures, so all of an input record's
+ *   trouble is in one place;
+ * - every other topic (verifications, state-changes, audit, ...): the history sink, their only
+ *   reader.
+ *
+ * A failure at any other step is the failing consumer's own (e.g. the history sink's `history-row`)
+ * and is always published.
+ */
+export function decodeDeadLetterOwner(sourceTopic: string): string {
+  return STATE_BUILDER_INPUTS.some((base) => sourceTopic === base || sourceTopic.endsWith(`.${base}`))
+    ? STATE_BUILDER
+    : HISTORY_SINK;
+}
+
+/** Whether `consumer` publishes `letter`: not a decode failure of a topic another consumer owns. */
+export function publishesDeadLetter(
+  consumer: string,
+  letter: Pick<DeadLetterInput, 'step' | 'sourceTopic'>,
+): boolean {
+  if (letter.step !== 'decode') return true;
+  // A consumer other than the two that share topics owns the decode failures of what it reads.
+  if (consumer !== STATE_BUILDER && consumer !== HISTORY_SINK) return true;
+  return decodeDeadLetterOwner(letter.sourceTopic) === consumer;
+}
+
 /** Where the batch consumer sends records it cannot process. */
 export interface DeadLetterSink {
   publish(letters: readonly DeadLetterInput[], consumer: string): Promise<void>;
@@ -34,7 +84,9 @@ export interface DeadLetterSink {
  * Publishes each dead letter to `<source topic>.dlq` (the infra naming, same as
  * `topicNames(prefix).deadLetters[...]`), keyed by the original key, with the DeadLetter Avro record
  * as value and provenance headers. The event id is derived from topic/partition/offset, so a letter
- * re-published after a crash carries the same id and can be deduplicated downstream.
+ * re-published after a crash carries the same id and can be deduplicated downstream. A decode
+ * failure of a topic another consumer owns (decodeDeadLetterOwner) is left to that consumer: the
+ * batch consumer has logged it, and it is counted under `hub_dead_letters_left_total`.
  */
 export class KafkaDeadLetters implements DeadLetterSink {
   private readonly registered = new Set<string>();
@@ -45,7 +97,12 @@ export class KafkaDeadLetters implements DeadLetterSink {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async publish(letters: readonly DeadLetterInput[], consumer: string): Promise<void> {
+  async publish(all: readonly DeadLetterInput[], consumer: string): Promise<void> {
+    const letters = all.filter((l) => publishesDeadLetter(consumer, l));
+    for (const l of all) {
+      if (!publishesDeadLetter(consumer, l))
+        deadLettersLeft.inc({ consumer, topic: l.sourceTopic, step: l.step });
+    }
     if (letters.length === 0) return;
     const failedAt = this.now();
     const byTopic = new Map<string, { key: Buffer | null; value: Buffer; headers: IHeaders }[]>();
