@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { KafkaOutcome } from './acceptance.ts';
 
 export interface Rejection {
   index: number;
@@ -16,6 +17,11 @@ export interface BulkReport {
   accepted: number;
   rejected: number;
   rejections: Rejection[];
+  /**
+   * Present when Kafka failed part-way through the request: which records (request index ranges)
+   * are on Kafka, may be, and were never sent. `accepted` then counts the published ones only.
+   */
+  kafka?: KafkaOutcome;
 }
 
 /** Per-record outcome of a bulk request, kept for the response link for a configured time. */

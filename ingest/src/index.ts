@@ -16,5 +16,6 @@ export { type FileIngestOptions, type FileIngestResult, type FileKind, ingestFil
 export { nodeRequest, nodeResponse, requestHeader, responseHeader } from './node-http.ts';
 export * from './openapi.ts';
 export * from './principal.ts';
-export { KafkaUnavailableError, Publisher } from './publisher.ts';
+export { KafkaUnavailableError, Publisher, PublishIncompleteError } from './publisher.ts';
 export { readJsonBody } from './request-body.ts';
+export * from './unavailable.ts';

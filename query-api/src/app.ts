@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createIngestApp, requestHeader, responseHeader, tirmsError } from '@hub/ingest';
+import { createIngestApp, errorResponse, requestHeader, responseHeader, tirmsError } from '@hub/ingest';
 import { httpExceptionResponse, securityHeaders } from '@hub/security';
-import { ProjectionUnavailableError } from '@hub/state';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { requestDuration } from './metrics.ts';
@@ -38,15 +37,6 @@ async function drain(body: ReadableStream<Uint8Array>, limit: number): Promise<b
   } catch {
     return false;
   }
-}
-
-/** A read that cannot be answered right now, as opposed to a bug: 503 with Retry-After, not 500. */
-function storeUnavailable(err: Error): boolean {
-  return (
-    err instanceof ProjectionUnavailableError ||
-    err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|ECONNREFUSED|Stream isn't writeable/.test(err.message)
-  );
 }
 
 /**
@@ -110,33 +100,8 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
       ? tirmsError(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)
       : c.json({ detail: `no route ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404),
   );
-  app.onError((err, c) => {
-    const refused = httpExceptionResponse(err, c);
-    if (refused) return refused;
-    if (storeUnavailable(err)) {
-      c.header('Retry-After', '5');
-      const detail =
-        err instanceof ProjectionUnavailableError
-          ? 'the live state is being rebuilt; retry shortly'
-          : 'the live state store is unreachable; retry shortly';
-      return c.req.path.startsWith('/api/v1/phone/api')
-        ? tirmsError(c, 'SERVICE_UNAVAILABLE', detail)
-        : c.json({ detail, code: 'SERVICE_UNAVAILABLE' }, 503);
-    }
-    // Internal messages and stacks stay in the log; the client gets the request id to quote.
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        requestId: c.get('requestId'),
-        path: c.req.path,
-        error: err.message,
-        stack: err.stack,
-      }),
-    );
-    const detail = `internal error; quote request id ${c.get('requestId')}`;
-    return c.req.path.startsWith('/api/v1/phone/api')
-      ? tirmsError(c, 'INTERNAL_ERROR', detail)
-      : c.json({ detail, code: 'INTERNAL_ERROR' }, 500);
-  });
+  // A dependency that cannot answer (Kafka, Redis, ClickHouse, a rebuild) is a 503 with
+  // Retry-After; anything else is a bug: a 500 whose request id the log and the client share.
+  app.onError((err, c) => httpExceptionResponse(err, c) ?? errorResponse(c, err));
   return app;
 }

@@ -1,4 +1,12 @@
-import { type Config, createKafka, createProducer, createSchemaRegistry } from '@hub/infra';
+import {
+  type Config,
+  createKafka,
+  createProducer,
+  createSchemaRegistry,
+  ensureTopics,
+  topicNames,
+  topicSpecs,
+} from '@hub/infra';
 import {
   createIngestApp,
   createIngestContext,
@@ -12,6 +20,7 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { type Kafka, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaOutage } from '../support/outage.ts';
 import { createTestTopics, testPrincipal as principal, readTopic, testConfig } from '../support/stack.ts';
 
 const KEYS = [
@@ -231,4 +240,123 @@ describe('when Kafka does not take the write', () => {
       statusCode: '503',
     });
   });
+});
+
+describe('when Kafka fails part-way through a bulk request', () => {
+  /** An ingest app whose producer loses the broker right after its first send (chunks of 2). */
+  async function failingAfterFirstChunk() {
+    const outage = kafkaOutage(config);
+    const producer = createProducer(outage.kafka);
+    await producer.connect();
+    const send = producer.send;
+    let sends = 0;
+    producer.send = async (record) => {
+      const result = await send(record);
+      if (++sends === 1) outage.cut();
+      return result;
+    };
+    const ownCodec = new EventCodec(createSchemaRegistry(config));
+    await registerIngestSchemas(ownCodec, resources.ctx.topics);
+    // Topics of its own, so what it left on Kafka is all that is there.
+    const prefix = `${config.TOPIC_PREFIX}partial${Math.random().toString(36).slice(2, 8)}.`;
+    const topics = topicNames(prefix);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topicSpecs(prefix, 2));
+    await admin.disconnect();
+    await registerIngestSchemas(ownCodec, topics);
+    const app = createIngestApp({
+      ...resources.ctx,
+      topics,
+      publisher: new Publisher(producer, ownCodec, { chunkSize: 2, timeoutMs: 5_000 }),
+    });
+    return { app, topics, close: () => producer.disconnect().catch(() => undefined) };
+  }
+
+  it('a bulk status update says which records are on Kafka, which may be, and which were not sent', async () => {
+    const down = await failingAfterFirstChunk();
+    try {
+      const record = (n: number) => ({
+        status: 'SWAPPED',
+        phoneNumber: `0803000000${n}`,
+        reassignmentDate: '2025-01-01',
+        occurrenceOfStatusDate: '2025-01-02',
+      });
+      // Record 2 is invalid; the six valid ones go out as chunks [0,1] [3,4] [5,6].
+      const body = [record(0), record(1), { status: 'NORMAL' }, record(3), record(4), record(5), record(6)];
+      const res = await down.app.request('/api/v1/phone/api/phone-numbers/status/bulk', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer hub-key' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      const answer = (await res.json()) as {
+        data: {
+          code: string;
+          message: string;
+          published: number[][];
+          unconfirmed: number[][];
+          notSent: number[][];
+          link: string;
+        };
+      };
+      expect(answer.data).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        published: [[0, 1]],
+        unconfirmed: [[3, 4]],
+        notSent: [[5, 6]],
+      });
+      expect(answer.data.message).toContain('2 of 6 valid records are on Kafka');
+      expect(answer.data.message).not.toMatch(/nothing was accepted/);
+
+      // What the answer says is on Kafka is on Kafka.
+      const read = await readTopic(kafka, down.topics.statusUpdates, 2);
+      expect(read.map((m) => m.message.key?.toString()).sort()).toEqual(['2348030000000', '2348030000001']);
+
+      // The report at the link says the same.
+      const report = await app.request(answer.data.link, { headers: { authorization: 'Bearer hub-key' } });
+      expect(report.status).toBe(200);
+      expect(((await report.json()) as { data: unknown }).data).toMatchObject({
+        total: 7,
+        accepted: 2,
+        rejected: 1,
+        kafka: { published: [[0, 1]], unconfirmed: [[3, 4]], notSent: [[5, 6]] },
+      });
+    } finally {
+      await down.close();
+    }
+  }, 60_000);
+
+  it('an identity feed batch says which events are on Kafka', async () => {
+    const down = await failingAfterFirstChunk();
+    try {
+      const event = (n: number) => ({
+        msisdn: `0803100000${n}`,
+        action: 'LINK',
+        nin: `1234567890${n}`,
+        date: '2024-03-01',
+      });
+      const res = await down.app.request('/api/v1/webhooks/receive', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'nimc-key' },
+        body: JSON.stringify({ source: 'NIMC', events: [event(0), event(1), event(2), event(3), event(4)] }),
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      const answer = (await res.json()) as Record<string, unknown>;
+      expect(answer).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        published: [[0, 1]],
+        unconfirmed: [[2, 3]],
+        notSent: [[4, 4]],
+        rejected: 0,
+      });
+      expect(answer.detail).not.toMatch(/nothing was accepted/);
+      const read = await readTopic(kafka, down.topics.ninLinkages, 2);
+      expect(read.map((m) => m.message.key?.toString()).sort()).toEqual(['2348031000000', '2348031000001']);
+    } finally {
+      await down.close();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,9 @@
+import { createClickHouse, createProducer } from '@hub/infra';
 import { rebuildingKey } from '@hub/state';
+import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../security/harness.ts';
+import { kafkaOutage } from '../support/outage.ts';
 
 let h: Harness;
 let key: string;
@@ -66,4 +69,92 @@ describe('an error answered to a request with a body', () => {
     });
     expect(ok.headers.get('connection')).toBeNull();
   });
+});
+
+describe('ClickHouse errors', () => {
+  const linkages = () => h.call('GET', '/api/v1/identity/msisdn/08031234567/linkages', { token: key });
+
+  it('a query the store refuses as wrong (a missing table) is a 500 with the request id, not a 503', async () => {
+    const db = h.config.CLICKHOUSE_DATABASE;
+    const clickhouse = createClickHouse(h.config);
+    try {
+      expect((await linkages()).status).toBe(404);
+      await clickhouse.command({
+        query: `RENAME TABLE ${db}.nin_linkage_events_v1 TO ${db}.nin_linkage_events_v1_away`,
+      });
+      try {
+        const res = await linkages();
+        expect(res.status).toBe(500);
+        expect(res.headers.get('retry-after')).toBeNull();
+        const requestId = res.headers.get('x-request-id');
+        expect(requestId).toBeTruthy();
+        const body = (await res.json()) as { code: string; detail: string };
+        expect(body.code).toBe('INTERNAL_ERROR');
+        expect(body.detail).toBe(`internal error; quote request id ${requestId}`);
+        expect(body.detail).not.toMatch(/Code: |DB::Exception|nin_linkage/);
+      } finally {
+        await clickhouse.command({
+          query: `RENAME TABLE ${db}.nin_linkage_events_v1_away TO ${db}.nin_linkage_events_v1`,
+        });
+      }
+    } finally {
+      await clickhouse.close();
+    }
+  });
+
+  it('a store that refuses connections is a 503 with Retry-After', async () => {
+    const ctx = h.resources.ctx as { clickhouse: ReturnType<typeof createClickHouse> };
+    const real = ctx.clickhouse;
+    const dead = createClickHouse({ ...h.config, CLICKHOUSE_URL: 'http://127.0.0.1:1' });
+    ctx.clickhouse = dead;
+    try {
+      const res = await linkages();
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toEqual({
+        code: 'SERVICE_UNAVAILABLE',
+        detail: 'the history store is unavailable; retry shortly',
+      });
+    } finally {
+      ctx.clickhouse = real;
+      await dead.close();
+    }
+    expect((await linkages()).status).toBe(404);
+  });
+});
+
+describe('admin writes while Kafka is unreachable', () => {
+  it('registering an organisation answers 503 with Retry-After, then works once Kafka is back', async () => {
+    await h.organisation({ id: 'HUBU', name: 'Hub U', type: 'HUB' });
+    const admin = await h.user('HUBU', 'Admin');
+    const login = await h.login(admin.email, admin.password);
+    const { access_token: token } = (await login.json()) as { access_token: string };
+    // The security service's producer sends through a client whose broker connections are cut.
+    const outage = kafkaOutage(h.config);
+    const producer = createProducer(outage.kafka);
+    await producer.connect();
+    const service = h.resources.ctx.security as unknown as { producer: Producer };
+    const real = service.producer.send;
+    service.producer.send = producer.send;
+    const register = (id: string) =>
+      h.call('POST', '/api/v1/organisations', {
+        token,
+        body: { id, name: `Bank ${id}`, type: 'SERVICE_PROVIDER' },
+      });
+    try {
+      outage.cut();
+      const res = await register('BANKDOWN');
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toEqual({
+        code: 'SERVICE_UNAVAILABLE',
+        detail: 'the event store is unavailable; retry shortly',
+      });
+      outage.restore();
+      expect((await register('BANKUP')).status).toBe(201);
+    } finally {
+      service.producer.send = real;
+      await producer.disconnect();
+    }
+  }, 60_000);
 });

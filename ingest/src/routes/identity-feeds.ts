@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { BvnLinkageEvent, NinLinkageEvent } from '@hub/schemas';
+import { incompletePublishResponse } from '../acceptance.ts';
 import type { IngestApp, IngestContext } from '../context.ts';
 import { type FieldError, reconixError, summarise } from '../envelope.ts';
 import { checkFeedRecord } from '../feeds.ts';
 import { actorOf, rolesOf } from '../principal.ts';
-import { KafkaUnavailableError } from '../publisher.ts';
+import { PublishIncompleteError } from '../publisher.ts';
 import { readJsonBody } from '../request-body.ts';
 
 export const MAX_FEED_EVENTS = 10_000;
@@ -81,7 +82,8 @@ const receiveRoute = createRoute({
       content: { 'application/json': { schema: ReconixErrorBody } },
     },
     503: {
-      description: 'Kafka unavailable; nothing accepted',
+      description:
+        'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the events (request index ranges) it holds, may hold and never got',
       content: { 'application/json': { schema: ReconixErrorBody } },
     },
   },
@@ -145,13 +147,20 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
     const nin: { key: string; value: NinLinkageEvent }[] = [];
     const bvn: { key: string; value: BvnLinkageEvent }[] = [];
     const rejections: { index: number; field: string; reason: string }[] = [];
+    /** The request index of each published event, in publish order (a source sends one kind). */
+    const ninIndexes: number[] = [];
+    const bvnIndexes: number[] = [];
     (value.events as unknown[]).forEach((record, index) => {
       const check = checkFeedRecord(source, record, ctx.tokenSecret, 'WEBHOOK', receivedAt);
       if (!check.ok) {
         for (const p of check.problems) rejections.push({ index, field: p.field, reason: p.message });
-      } else if (check.event.kind === 'nin-linkage')
+      } else if (check.event.kind === 'nin-linkage') {
         nin.push({ key: check.event.value.msisdn, value: check.event.value });
-      else bvn.push({ key: check.event.value.msisdn, value: check.event.value });
+        ninIndexes.push(index);
+      } else {
+        bvn.push({ key: check.event.value.msisdn, value: check.event.value });
+        bvnIndexes.push(index);
+      }
     });
     const accepted = nin.length + bvn.length;
     if (accepted === 0) {
@@ -165,19 +174,27 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
         errors,
       );
     }
+    const rejected = new Set(rejections.map((r) => r.index)).size;
     try {
       if (nin.length > 0) await ctx.publisher.publish('nin-linkage', ctx.topics.ninLinkages, nin);
       if (bvn.length > 0) await ctx.publisher.publish('bvn-linkage', ctx.topics.bvnLinkages, bvn);
     } catch (err) {
-      if (!(err instanceof KafkaUnavailableError)) throw err;
-      c.header('Retry-After', '5');
-      return reconixError(
-        c,
-        'SERVICE_UNAVAILABLE',
-        'the event store is unavailable; nothing was accepted, retry later',
-      );
+      // Kafka failed part-way: the answer lists which events (request indexes) it holds.
+      const indexes = nin.length > 0 ? ninIndexes : bvnIndexes;
+      const answer = incompletePublishResponse(c, err, indexes, { rejected, rejections }, 'RECONIX');
+      if (!answer) throw err;
+      if (err instanceof PublishIncompleteError && err.published + err.unconfirmed > 0) {
+        ctx.audit.record({
+          actor: actorOf(principal),
+          organisation: principal.organisation,
+          action: 'IDENTITY_FEED',
+          target: source,
+          outcome: 'FAILURE',
+          details: { accepted: err.published, unconfirmed: err.unconfirmed, notSent: err.notSent, rejected },
+        });
+      }
+      return answer;
     }
-    const rejected = new Set(rejections.map((r) => r.index)).size;
     ctx.audit.record({
       actor: actorOf(principal),
       organisation: principal.organisation,

@@ -10,19 +10,20 @@ import {
   TirmsError,
 } from '@hub/schemas';
 import type { Context } from 'hono';
+import { incompletePublishResponse, kafkaOutcome } from '../acceptance.ts';
 import { requireApiKey } from '../auth.ts';
 import type { BulkReport, Rejection } from '../bulk-reports.ts';
 import type { IngestApp, IngestContext, IngestEnv } from '../context.ts';
 import { summarise, tirmsError, tirmsOk } from '../envelope.ts';
 import { newBatchId } from '../event-ids.ts';
 import { actorOf } from '../principal.ts';
-import { KafkaUnavailableError } from '../publisher.ts';
+import { PublishIncompleteError } from '../publisher.ts';
 import { readJsonBody } from '../request-body.ts';
-import { rangeViolation, toStatusEvent } from '../status-events.ts';
+import { rangeViolation, statusEventProblem, toStatusEvent } from '../status-events.ts';
+import { unavailableResponse } from '../unavailable.ts';
 
 export const TIRMS_BASE = '/api/v1/phone/api';
 const SINGLE_BODY_BYTES = 16 * 1024;
-const RETRY_AFTER_SECONDS = '5';
 
 const errorResponses = {
   400: {
@@ -39,7 +40,8 @@ const errorResponses = {
     content: { 'application/json': { schema: TirmsError } },
   },
   503: {
-    description: 'Kafka unavailable; nothing was accepted; retry after Retry-After',
+    description:
+      'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the records (request index ranges) it holds, may hold and never got',
     content: { 'application/json': { schema: TirmsError } },
   },
 } as const;
@@ -137,12 +139,22 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
     }
     const receivedAt = ctx.now();
     const event = toStatusEvent(check.value, operatorOf(principal), 'HTTP', receivedAt, null);
+    const refused = statusEventProblem(event);
+    if (refused) return tirmsError(c, 'VALIDATION_ERROR', summarise([refused]), [refused]);
     try {
       await ctx.publisher.publish('status-update', ctx.topics.statusUpdates, [
         { key: event.msisdn, value: event },
       ]);
     } catch (err) {
-      return unavailable(c, err);
+      const answer = unavailableResponse(
+        c,
+        err,
+        err instanceof PublishIncompleteError && err.unconfirmed > 0
+          ? 'the event store did not confirm the update (it may or may not be stored); resending it is safe, it carries the same event id'
+          : 'the event store is unavailable; nothing was accepted, retry later',
+      );
+      if (!answer) throw err;
+      return answer;
     }
     audit(c, ctx, 'STATUS_UPDATE', event.msisdn, 'SUCCESS', { status: event.status, eventId: event.eventId });
     return tirmsOk(c, {
@@ -212,6 +224,8 @@ async function ingestBulk(
   const operator = operatorOf(principal);
   const rejections: Rejection[] = [];
   const events = [];
+  /** The request index of each event, for saying which records Kafka holds if it fails part-way. */
+  const eventIndexes: number[] = [];
   const checks = records.map((record) => checkStatusUpdate(record));
   // One state round trip for the serving operator of every valid number (ported-in numbers).
   const valid = checks.flatMap((check) => (check.ok ? [check.value.msisdn] : []));
@@ -239,7 +253,18 @@ async function ingestBulk(
       continue;
     }
     const event = toStatusEvent(check.value, operator, 'HTTP', receivedAt, batchId);
+    const refused = statusEventProblem(event);
+    if (refused) {
+      rejections.push({
+        index,
+        phoneNumber: check.value.submittedNumber,
+        field: refused.field,
+        reason: refused.message,
+      });
+      continue;
+    }
     events.push({ key: event.msisdn, value: event });
+    eventIndexes.push(index);
   }
   const rejected = new Set(rejections.map((r) => r.index)).size;
   const report: BulkReport = {
@@ -252,28 +277,40 @@ async function ingestBulk(
     rejected,
     rejections,
   };
+  const link = `${TIRMS_BASE}/phone-numbers/bulk-reports/${batchId}`;
+  const action = kind === 'UPLOAD' ? 'BULK_UPLOAD' : 'BULK_STATUS_UPDATE';
   if (events.length > 0) {
     try {
       await ctx.publisher.publish('status-update', ctx.topics.statusUpdates, events);
     } catch (err) {
-      return unavailable(c, err);
+      // Kafka failed part-way: the answer and the report at the link say which records it holds.
+      const answer = incompletePublishResponse(c, err, eventIndexes, { link }, 'TIRMS');
+      if (!answer) throw err;
+      if (err instanceof PublishIncompleteError && err.published + err.unconfirmed > 0) {
+        await ctx.reports.save({
+          ...report,
+          accepted: err.published,
+          kafka: kafkaOutcome(err, eventIndexes),
+        });
+        audit(c, ctx, action, batchId, 'FAILURE', {
+          total: records.length,
+          accepted: err.published,
+          unconfirmed: err.unconfirmed,
+          notSent: err.notSent,
+          rejected,
+          outOfRange,
+        });
+      }
+      return answer;
     }
   }
   await ctx.reports.save(report);
-  audit(
-    c,
-    ctx,
-    kind === 'UPLOAD' ? 'BULK_UPLOAD' : 'BULK_STATUS_UPDATE',
-    batchId,
-    events.length > 0 ? 'SUCCESS' : 'FAILURE',
-    {
-      total: records.length,
-      accepted: events.length,
-      rejected,
-      outOfRange,
-    },
-  );
-  const link = `${TIRMS_BASE}/phone-numbers/bulk-reports/${batchId}`;
+  audit(c, ctx, action, batchId, events.length > 0 ? 'SUCCESS' : 'FAILURE', {
+    total: records.length,
+    accepted: events.length,
+    rejected,
+    outOfRange,
+  });
   if (events.length === 0) {
     const first = rejections
       .slice(0, 20)
@@ -325,16 +362,6 @@ function numberOf(record: unknown): string | null {
   const r = record as Record<string, unknown>;
   const n = r.phoneNumber ?? r.uid;
   return typeof n === 'string' ? n : null;
-}
-
-function unavailable(c: Context, err: unknown) {
-  if (!(err instanceof KafkaUnavailableError)) throw err;
-  c.header('Retry-After', RETRY_AFTER_SECONDS);
-  return tirmsError(
-    c,
-    'SERVICE_UNAVAILABLE',
-    'the event store is unavailable; nothing was accepted, retry later',
-  );
 }
 
 /** TIRMS shows update times as "YYYY-MM-DD HH:mm:ss" (UTC). */

@@ -1,6 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from '@hono/zod-openapi';
-import { type FieldError, RECONIX_ERRORS, reconixError } from '@hub/ingest';
+import {
+  clickhouseUnavailable,
+  DependencyUnavailableError,
+  type FieldError,
+  RECONIX_ERRORS,
+  reconixError,
+  unavailableResponse,
+} from '@hub/ingest';
 import { normaliseMsisdn } from '@hub/schemas';
 import type { StateView } from '@hub/state';
 import type { Context } from 'hono';
@@ -60,26 +67,33 @@ export function asObject(value: unknown): Record<string, unknown> | null {
     : null;
 }
 
-/** Raised when ClickHouse cannot answer; routes turn it into 503, never 500. */
-export class HistoryUnavailableError extends Error {
+/** ClickHouse could not answer (refused, timed out, overloaded): a 503, never a 500. */
+export class HistoryUnavailableError extends DependencyUnavailableError {
   override readonly name = 'HistoryUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('the history store', message, options);
+  }
 }
 
+/**
+ * Rows of a ClickHouse query. Only an availability failure becomes HistoryUnavailableError; an
+ * error in the SQL (syntax, unknown column or table) is thrown as it is, and answered as a 500.
+ */
 export async function queryRows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
   try {
     const result = await client.query({ query, format: 'JSONEachRow' });
     return await result.json<T>();
   } catch (err) {
-    throw new HistoryUnavailableError((err as Error).message);
+    if (clickhouseUnavailable(err)) throw new HistoryUnavailableError((err as Error).message, { cause: err });
+    throw err;
   }
 }
 
+/** The 503 for an unavailable store (the shared helper); any other error is rethrown, for the 500. */
 export function historyUnavailable(c: Context<ApiEnv>, err: unknown) {
-  if (!(err instanceof HistoryUnavailableError)) throw err;
-  console.error(
-    JSON.stringify({ level: 'error', requestId: c.get('requestId'), path: c.req.path, error: err.message }),
-  );
-  return reconixError(c, 'SERVICE_UNAVAILABLE', 'history store unavailable; retry shortly');
+  const response = unavailableResponse(c, err);
+  if (!response) throw err;
+  return response;
 }
 
 export type Channel = 'SINGLE' | 'BULK' | 'LINKAGE' | 'LOOKUP';

@@ -1,0 +1,148 @@
+import { ProjectionUnavailableError } from '@hub/state/read';
+import type { Context } from 'hono';
+import { surfaceError } from './openapi.ts';
+
+/**
+ * The one place that tells "a dependency cannot answer right now, retry" (503 with Retry-After)
+ * from a bug or a bad query (500 with the request id). Every route and the servers' onError hooks
+ * answer through `unavailableResponse` and `internalErrorResponse`; none keeps its own copy.
+ */
+
+export const RETRY_AFTER_SECONDS = 5;
+
+/** A dependency that could not answer (connection refused, timeout); the client should retry. */
+export class DependencyUnavailableError extends Error {
+  override readonly name: string = 'DependencyUnavailableError';
+  constructor(
+    /** What a client is told is unavailable: "the event store", "the history store", … */
+    readonly dependency: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Socket-level failures: the peer is not there or did not answer in time. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * ClickHouse server codes that mean "busy or timed out", not "your query is wrong": 159
+ * TIMEOUT_EXCEEDED, 202 TOO_MANY_SIMULTANEOUS_QUERIES, 203 NO_FREE_CONNECTION, 209 SOCKET_TIMEOUT,
+ * 210 NETWORK_ERROR, 252 TOO_MANY_PARTS. Every other server code (62 syntax, 47 unknown
+ * identifier, 60 unknown table, …) is a bug in the hub's SQL.
+ */
+const CLICKHOUSE_RETRY_CODES = new Set([159, 202, 203, 209, 210, 252]);
+
+/** kafkajs errors that mean the broker could not be reached or did not answer in time. */
+const KAFKA_UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+]);
+
+function networkFailure(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  return /^Timeout error\.?$|socket hang up|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(err.message);
+}
+
+/** True when a ClickHouse client error means "retry later" rather than a wrong query. */
+export function clickhouseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const server =
+    /^Code: (\d+)[,.]/.exec(err.message) ?? /^(\d+)$/.exec(String((err as { code?: unknown }).code));
+  if (server) return CLICKHOUSE_RETRY_CODES.has(Number(server[1]));
+  return networkFailure(err);
+}
+
+/**
+ * What a client is told is unavailable, or null when the error is not an availability problem
+ * (then it is a 500).
+ */
+export function unavailableDetail(err: unknown): string | null {
+  if (!(err instanceof Error)) return null;
+  if (err instanceof DependencyUnavailableError) return `${err.dependency} is unavailable; retry shortly`;
+  if (err instanceof ProjectionUnavailableError) return 'the live state is being rebuilt; retry shortly';
+  if (err.name.startsWith('KafkaJS')) {
+    const retriable = (err as { retriable?: unknown }).retriable === true;
+    return KAFKA_UNREACHABLE.has(err.name) || retriable
+      ? 'the event store is unavailable; retry shortly'
+      : null;
+  }
+  // ioredis: a command refused while disconnected, or after its retries.
+  if (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable/.test(err.message)
+  )
+    return 'the live state store is unreachable; retry shortly';
+  if (networkFailure(err)) return 'a data store is unreachable; retry shortly';
+  return null;
+}
+
+/**
+ * For an availability problem: logs it with the request id, sets Retry-After and returns the
+ * standard detail; null (and nothing done) for any other error. For answers built by hand.
+ */
+export function markUnavailable(c: Context, err: unknown): string | null {
+  const standard = unavailableDetail(err);
+  if (standard === null) return null;
+  console.error(
+    JSON.stringify({
+      level: 'warn',
+      message: 'dependency unavailable',
+      requestId: c.get('requestId') ?? null,
+      path: c.req.path,
+      error: (err as Error).message,
+    }),
+  );
+  c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  return standard;
+}
+
+/**
+ * A 503 with Retry-After in the request's surface envelope when `err` is an availability problem
+ * (logged with the request id), else null. `detail` replaces the standard wording.
+ */
+export function unavailableResponse(c: Context, err: unknown, detail?: string): Response | null {
+  const standard = markUnavailable(c, err);
+  return standard === null ? null : surfaceError(c, 'SERVICE_UNAVAILABLE', detail ?? standard);
+}
+
+/** The 500 for a bug: message and stack go to the log; the client gets the request id to quote. */
+export function internalErrorResponse(c: Context, err: unknown): Response {
+  const requestId = c.get('requestId') ?? null;
+  console.error(
+    JSON.stringify({
+      level: 'error',
+      message: 'internal error',
+      requestId,
+      path: c.req.path,
+      error: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    }),
+  );
+  return surfaceError(c, 'INTERNAL_ERROR', `internal error; quote request id ${requestId ?? 'unknown'}`);
+}
+
+/** The answer to any error a route did not handle: 503 when a dependency is unavailable, else 500. */
+export function errorResponse(c: Context, err: unknown): Response {
+  return unavailableResponse(c, err) ?? internalErrorResponse(c, err);
+}
