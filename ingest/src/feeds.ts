@@ -1,7 +1,10 @@
 import {
   type BvnLinkageEvent,
-  checkDate,
+  type ContractProblem,
+  checkBvnLinkageEvent,
+  checkEventDate,
   checkIdentifier,
+  checkNinLinkageEvent,
   dateToEpochMs,
   mask,
   type NinLinkageEvent,
@@ -47,7 +50,8 @@ export function checkFeedRecord(
       message: action === undefined ? 'is required' : 'must be LINK or UNLINK',
     });
   }
-  const date = checkDate(r.date);
+  // The same date rule as the state machine's (schemas/src/contract.ts), so what is accepted here applies.
+  const date = checkEventDate(r.date);
   if (!date.ok) problems.push({ field: 'date', message: r.date === undefined ? 'is required' : date.reason });
   else if (date.date > todayInLagos(receivedAt))
     problems.push({ field: 'date', message: `'${date.date}' is in the future` });
@@ -75,44 +79,89 @@ export function checkFeedRecord(
   }
   if (problems.length > 0 || !msisdn.ok || !date.ok || !id.ok) return { ok: false, problems };
 
-  const linkAction = action as 'LINK' | 'UNLINK';
-  const envelope = { source: via, occurredAt: dateToEpochMs(date.date), receivedAt };
+  const event = toFeedEvent(source, {
+    msisdn: msisdn.msisdn,
+    action: action as 'LINK' | 'UNLINK',
+    date: date.date,
+    id: id.value,
+    holderNin,
+    nuban,
+    bankCode,
+    secret,
+    via,
+    receivedAt,
+  });
+  // The whole event against the contract the state machine applies (schemas/src/contract.ts): a
+  // field the checks above let through would otherwise be acknowledged here, then dead-lettered.
+  const refused =
+    event.kind === 'nin-linkage' ? checkNinLinkageEvent(event.value) : checkBvnLinkageEvent(event.value);
+  if (refused) return { ok: false, problems: [requestProblem(refused)] };
+  return { ok: true, event };
+}
+
+/** The request field an event field comes from, so a 400 names what the client sent. */
+const REQUEST_FIELDS: Record<string, string> = {
+  linkDate: 'date',
+  occurredAt: 'date',
+  receivedAt: '',
+  ninToken: 'nin',
+  ninMasked: 'nin',
+  bvnToken: 'bvn',
+  bvnMasked: 'bvn',
+  holderNinToken: 'holderNin',
+  nubanToken: 'nuban',
+  nubanMasked: 'nuban',
+};
+
+function requestProblem(p: ContractProblem): FieldError {
+  return { field: REQUEST_FIELDS[p.field] ?? p.field, message: p.message };
+}
+
+interface CheckedFeedRecord {
+  msisdn: string;
+  action: 'LINK' | 'UNLINK';
+  date: string;
+  id: string;
+  holderNin: string | null;
+  nuban: string | null;
+  bankCode: string | null;
+  secret: string;
+  via: string;
+  receivedAt: number;
+}
+
+function toFeedEvent(source: FeedSource, f: CheckedFeedRecord): FeedEvent {
+  const envelope = { source: f.via, occurredAt: dateToEpochMs(f.date), receivedAt: f.receivedAt };
   if (source === 'NIMC') {
-    const ninToken = tokenise('NIN', id.value, secret);
+    const ninToken = tokenise('NIN', f.id, f.secret);
     return {
-      ok: true,
-      event: {
-        kind: 'nin-linkage',
-        value: {
-          ...envelope,
-          eventId: contentEventId('nin', msisdn.msisdn, linkAction, ninToken, date.date),
-          msisdn: msisdn.msisdn,
-          action: linkAction,
-          ninToken,
-          ninMasked: mask(id.value),
-          linkDate: date.date,
-        },
+      kind: 'nin-linkage',
+      value: {
+        ...envelope,
+        eventId: contentEventId('nin', f.msisdn, f.action, ninToken, f.date),
+        msisdn: f.msisdn,
+        action: f.action,
+        ninToken,
+        ninMasked: mask(f.id),
+        linkDate: f.date,
       },
     };
   }
-  const bvnToken = tokenise('BVN', id.value, secret);
+  const bvnToken = tokenise('BVN', f.id, f.secret);
   return {
-    ok: true,
-    event: {
-      kind: 'bvn-linkage',
-      value: {
-        ...envelope,
-        eventId: contentEventId('bvn', msisdn.msisdn, linkAction, bvnToken, date.date),
-        msisdn: msisdn.msisdn,
-        action: linkAction,
-        bvnToken,
-        bvnMasked: mask(id.value),
-        holderNinToken: holderNin ? tokenise('NIN', holderNin, secret) : null,
-        nubanToken: nuban ? tokenise('NUBAN', nuban, secret) : null,
-        nubanMasked: nuban ? mask(nuban) : null,
-        bankCode,
-        linkDate: date.date,
-      },
+    kind: 'bvn-linkage',
+    value: {
+      ...envelope,
+      eventId: contentEventId('bvn', f.msisdn, f.action, bvnToken, f.date),
+      msisdn: f.msisdn,
+      action: f.action,
+      bvnToken,
+      bvnMasked: mask(f.id),
+      holderNinToken: f.holderNin ? tokenise('NIN', f.holderNin, f.secret) : null,
+      nubanToken: f.nuban ? tokenise('NUBAN', f.nuban, f.secret) : null,
+      nubanMasked: f.nuban ? mask(f.nuban) : null,
+      bankCode: f.bankCode,
+      linkDate: f.date,
     },
   };
 }

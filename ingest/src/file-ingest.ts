@@ -9,7 +9,7 @@ import { checkFeedRecord } from './feeds.ts';
 import type { Principal } from './principal.ts';
 import type { KeyedEvent, Publisher } from './publisher.ts';
 import { jsonSyntaxProblem } from './request-body.ts';
-import { rangeViolation, toStatusEvent } from './status-events.ts';
+import { rangeViolation, statusEventProblem, toStatusEvent } from './status-events.ts';
 
 export type FileKind = 'status' | 'nin' | 'bvn';
 
@@ -115,6 +115,11 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
           ? rowOperator
           : (allocatedOperator(check.value.msisdn)?.code ?? 'UNKNOWN'));
       const event = toStatusEvent(check.value, operator, 'FILE', receivedAt, o.batchId);
+      const refused = statusEventProblem(event);
+      if (refused) {
+        reject(line, refused.field, `${refused.field || 'record'}: ${refused.message}`, record);
+        continue;
+      }
       status.events.push({ key: event.msisdn, value: event });
     } else {
       const check = checkFeedRecord(

@@ -1,5 +1,6 @@
 import {
   allocatedOperator,
+  checkStatusUpdateEvent,
   dateToEpochMs,
   type NormalisedStatusUpdate,
   type StatusUpdateEvent,
@@ -53,4 +54,23 @@ export function toStatusEvent(
     occurredAt: dateToEpochMs(u.occurrenceDate),
     receivedAt,
   };
+}
+
+/** The TIRMS request field each status event field comes from. */
+const REQUEST_FIELDS: Record<string, string> = {
+  occurrenceDate: 'occurrenceOfStatusDate',
+  occurredAt: 'occurrenceOfStatusDate',
+  receivedAt: '',
+};
+
+/**
+ * The built event against the validation contract the state machine applies
+ * (schemas/src/contract.ts), as a problem naming the request field, or null. The request checks
+ * (checkStatusUpdate) use the same rules; this also covers what ingest adds (the operator, from
+ * the credential or a file row), so nothing is acknowledged that would then be dead-lettered.
+ */
+export function statusEventProblem(event: StatusUpdateEvent): { field: string; message: string } | null {
+  const p = checkStatusUpdateEvent(event);
+  if (p === null) return null;
+  return { field: REQUEST_FIELDS[p.field] ?? p.field, message: p.message };
 }

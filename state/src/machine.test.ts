@@ -563,6 +563,16 @@ describe('state machine: invalid events', () => {
     ],
     ['a date before the storable range', status('NORMAL', '1989-12-31'), /outside the supported range/],
     [
+      'a 1950 date (acknowledged by ingest before the contract)',
+      status('NORMAL', '1950-03-01'),
+      /occurrenceDate '1950-03-01' is outside the supported range 1990-01-01..2105-12-31/,
+    ],
+    [
+      'a date past what ClickHouse stores',
+      nin('LINK', NIN_A, '2106-01-01'),
+      /linkDate '2106-01-01' is outside/,
+    ],
+    [
       'a bad reassignment date',
       status('NORMAL', '2024-01-01', { reassignmentDate: '01/02/2024' }),
       /reassignmentDate/,

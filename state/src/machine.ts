@@ -1,30 +1,28 @@
 import {
   type BvnLinkageEvent,
-  checkDate,
+  checkFactEvent,
   type DelinkEvent,
+  describeProblem,
+  type FactEvent,
   type NinLinkageEvent,
   type StatusUpdateEvent,
-  TELECOM_STATUSES,
   todayInLagos,
 } from '@hub/schemas';
 import {
   cloneRecord,
-  DELINK_SCOPES,
   type StateEvent,
   type StateRecord,
-  TEXT_LIMIT,
   withCompletedDelink,
   withLinkage,
   withRecycleDate,
 } from './record.ts';
 
-/** Dates are stored as uint16 days since this epoch, so only this range is representable. */
+/**
+ * Dates are stored as uint16 days since this epoch, so only this range is representable; the
+ * validation contract (EVENT_DATE_MIN..EVENT_DATE_MAX) lies within it.
+ */
 export const DATE_EPOCH = '1990-01-01';
 export const DATE_MAX = '2169-06-06';
-
-const TOKEN_RE = /^[0-9a-f]{16}$/;
-const MASK_RE = /^\*{7}\d{4}$/;
-const MAX_TEXT = TEXT_LIMIT;
 
 export type ApplyOutcome =
   | { status: 'applied'; record: StateRecord }
@@ -152,73 +150,25 @@ function applyDelink(r: StateRecord, e: DelinkEvent): void {
   }
 }
 
-function checkStoredDate(field: string, value: unknown): string | null {
-  const c = checkDate(value);
-  if (!c.ok) return `${field} ${c.reason}`;
-  if (c.date < DATE_EPOCH || c.date > DATE_MAX) {
-    return `${field} '${c.date}' is outside the supported range ${DATE_EPOCH}..${DATE_MAX}`;
-  }
-  return null;
-}
-
-function checkToken(field: string, value: unknown): string | null {
-  return typeof value === 'string' && TOKEN_RE.test(value)
-    ? null
-    : `${field} must be 16 lowercase hex characters, got '${String(value).slice(0, 40)}'`;
-}
-
-function checkMask(field: string, value: unknown): string | null {
-  return typeof value === 'string' && MASK_RE.test(value)
-    ? null
-    : `${field} must be 7 '*' and the last 4 digits (e.g. *******1234), got '${String(value).slice(0, 40)}'`;
-}
-
-function checkText(field: string, value: unknown): string | null {
-  if (typeof value !== 'string' || value.length === 0) return `${field} must be a non-empty string`;
-  if (value.length > MAX_TEXT) return `${field} is longer than ${MAX_TEXT} characters`;
-  return null;
-}
-
-/** Why an event cannot be applied, or null. Every check names the field and the bad value. */
+/**
+ * Why an event cannot be applied, or null: the hub's one validation contract
+ * (schemas/src/contract.ts), which ingest applies to what it acknowledges. The reason names the
+ * field and the bad value.
+ */
 export function validate(ev: StateEvent): string | null {
+  const p = checkFactEvent(factOf(ev));
+  return p === null ? null : describeProblem(p);
+}
+
+function factOf(ev: StateEvent): FactEvent {
   switch (ev.input) {
-    case 'status': {
-      const e = ev.event;
-      if (!(TELECOM_STATUSES as readonly string[]).includes(e.status))
-        return `status '${e.status}' is unknown`;
-      return (
-        checkText('operator', e.operator) ??
-        checkStoredDate('occurrenceDate', e.occurrenceDate) ??
-        (e.reassignmentDate === null ? null : checkStoredDate('reassignmentDate', e.reassignmentDate))
-      );
-    }
-    case 'nin': {
-      const e = ev.event;
-      return (
-        checkToken('ninToken', e.ninToken) ??
-        checkMask('ninMasked', e.ninMasked) ??
-        checkStoredDate('linkDate', e.linkDate)
-      );
-    }
-    case 'bvn': {
-      const e = ev.event;
-      return (
-        checkToken('bvnToken', e.bvnToken) ??
-        checkMask('bvnMasked', e.bvnMasked) ??
-        (e.holderNinToken === null ? null : checkToken('holderNinToken', e.holderNinToken)) ??
-        checkStoredDate('linkDate', e.linkDate)
-      );
-    }
-    case 'delink': {
-      const e = ev.event;
-      if (!Number.isSafeInteger(e.occurredAt) || e.occurredAt < 0) {
-        return `occurredAt must be epoch milliseconds, got ${e.occurredAt}`;
-      }
-      if (!(DELINK_SCOPES as readonly string[]).includes(e.scope)) return `scope '${e.scope}' is unknown`;
-      return (
-        checkText('requestId', e.requestId) ??
-        (e.action === 'COMPLETED' ? checkStoredDate('occurredAt date', todayInLagos(e.occurredAt)) : null)
-      );
-    }
+    case 'status':
+      return { kind: 'status-update', event: ev.event };
+    case 'nin':
+      return { kind: 'nin-linkage', event: ev.event };
+    case 'bvn':
+      return { kind: 'bvn-linkage', event: ev.event };
+    case 'delink':
+      return { kind: 'delink', event: ev.event };
   }
 }

@@ -164,5 +164,5 @@ describe('state record: independent of how the four topics interleave', () => {
     expect(cleared).toBeGreaterThan(100);
     // ...and bounded linkage lists that had to drop entries.
     expect(dropped).toBeGreaterThan(30);
-  });
+  }, 30_000);
 });

@@ -1,10 +1,11 @@
-import type {
-  BvnLinkageEvent,
-  DelinkEvent,
-  DelinkScope,
-  NinLinkageEvent,
-  StatusUpdateEvent,
-  TelecomStatus,
+import {
+  type BvnLinkageEvent,
+  type DelinkEvent,
+  type DelinkScope,
+  EVENT_TEXT_LIMIT,
+  type NinLinkageEvent,
+  type StatusUpdateEvent,
+  type TelecomStatus,
 } from '@hub/schemas';
 
 /** The four input topics a record is built from; each record keeps its last applied offset per topic. */
@@ -64,8 +65,11 @@ export const HISTORY_LIMIT = 8;
  */
 export const LINKAGE_LIMIT = 8;
 
-/** Longest operator code or delink request id the record stores, in characters (UTF-16 units). */
-export const TEXT_LIMIT = 64;
+/**
+ * Longest operator code or delink request id the record stores, in characters (UTF-16 units): the
+ * validation contract's limit, so every event the contract accepts is storable.
+ */
+export const TEXT_LIMIT = EVENT_TEXT_LIMIT;
 
 /** Highest per-topic offset a record stores: Kafka offsets are signed 64-bit. */
 export const OFFSET_MAX = 2n ** 63n - 1n;

@@ -71,6 +71,24 @@ describe('status update record', () => {
     );
   });
 
+  it('refuses dates outside what the hub stores, naming the field (1950 was acknowledged, then dead-lettered)', () => {
+    expect(problems({ ...valid, occurrenceOfStatusDate: '1950-03-01' })).toEqual([
+      {
+        field: 'occurrenceOfStatusDate',
+        message: "'1950-03-01' is outside the supported range 1990-01-01..2105-12-31",
+      },
+    ]);
+    expect(problems({ ...valid, reassignmentDate: '2150-01-01' })).toEqual([
+      {
+        field: 'reassignmentDate',
+        message: "'2150-01-01' is outside the supported range 1990-01-01..2105-12-31",
+      },
+    ]);
+    expect(
+      problems({ ...valid, occurrenceOfStatusDate: '1990-01-01', reassignmentDate: '2105-12-31' }),
+    ).toEqual([]);
+  });
+
   it('rejects wrong types with the expected type named', () => {
     expect(problems({ ...valid, phoneNumber: 7059316841 })[0]).toEqual({
       field: 'phoneNumber',

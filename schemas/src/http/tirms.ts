@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { checkDate, todayInLagos } from '../dates.ts';
+import { checkEventDate, REMARKS_LIMIT } from '../contract.ts';
+import { todayInLagos } from '../dates.ts';
 import type { TelecomStatus } from '../events.ts';
 import { normaliseMsisdn } from '../msisdn.ts';
 
@@ -21,9 +22,10 @@ const requiredString = (what: string) =>
     error: (iss) => (iss.input === undefined ? 'is required' : `must be a string (${what})`),
   });
 
+/** A date as the validation contract (contract.ts) accepts it; an occurrence date also not in the future. */
 const calendarDate = (what: string) =>
   requiredString('YYYY-MM-DD').superRefine((value, ctx) => {
-    const check = checkDate(value);
+    const check = checkEventDate(value);
     if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
     else if (what === 'occurrence' && value > todayInLagos()) {
       ctx.addIssue({
@@ -61,7 +63,7 @@ export const StatusUpdateRecord = z
     }),
     remarks: z
       .string({ error: 'must be a string' })
-      .max(500, { error: 'must be at most 500 characters' })
+      .max(REMARKS_LIMIT, { error: `must be at most ${REMARKS_LIMIT} characters` })
       .nullable()
       .optional()
       .openapi({ example: 'Number reassigned to new user' }),
