@@ -1,5 +1,6 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { IngestContext, IngestEnv } from './context.ts';
+import { createSurfaceApp } from './openapi.ts';
 import { registerIdentityFeedRoutes } from './routes/identity-feeds.ts';
 import { registerStatusUpdateRoutes } from './routes/status-updates.ts';
 
@@ -8,7 +9,7 @@ import { registerStatusUpdateRoutes } from './routes/status-updates.ts';
  * one base URL. Routes are registered in the order a reader meets them in the TIRMS document.
  */
 export function createIngestApp(ctx: IngestContext): OpenAPIHono<IngestEnv> {
-  const app = new OpenAPIHono<IngestEnv>();
+  const app = createSurfaceApp<IngestEnv>();
   registerStatusUpdateRoutes(app, ctx);
   registerIdentityFeedRoutes(app, ctx);
   return app;

@@ -25,8 +25,14 @@ export function tirmsOk<T>(c: Context, data: T, status: ContentfulStatusCode = 2
   return c.json({ status: 'Success', data, statusCode: String(status) }, status);
 }
 
-export function tirmsError(c: Context, code: TirmsErrorCode, message: string, errors?: FieldError[]) {
-  const status = TIRMS_ERRORS[code];
+/** Generic in the code, so a route's typed responses see the one status the code maps to. */
+export function tirmsError<C extends TirmsErrorCode>(
+  c: Context,
+  code: C,
+  message: string,
+  errors?: FieldError[],
+) {
+  const status: (typeof TIRMS_ERRORS)[C] = TIRMS_ERRORS[code];
   return c.json(
     {
       status: 'Failure',
@@ -60,6 +66,12 @@ export const RECONIX_ERRORS = {
 export type ReconixErrorCode = keyof typeof RECONIX_ERRORS;
 
 /** `{ detail, code, errors? }`: `detail` is the human message, `code` the stable machine code. */
-export function reconixError(c: Context, code: ReconixErrorCode, detail: string, errors?: FieldError[]) {
-  return c.json(errors ? { detail, code, errors } : { detail, code }, RECONIX_ERRORS[code]);
+export function reconixError<C extends ReconixErrorCode>(
+  c: Context,
+  code: C,
+  detail: string,
+  errors?: FieldError[],
+) {
+  const status: (typeof RECONIX_ERRORS)[C] = RECONIX_ERRORS[code];
+  return c.json(errors ? { detail, code, errors } : { detail, code }, status);
 }

@@ -1,9 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import {
+  checkedString,
+  checkItem,
   createSurfaceApp,
+  fieldErrorsOf,
   fieldPath,
   jsonBody,
+  optionalParam,
   ReconixErrorBody,
   reconixErrors,
   TirmsErrorBody,
@@ -93,5 +97,53 @@ describe('fieldPath', () => {
   it('writes indexes in brackets', () => {
     expect(fieldPath(['items', 3, 'msisdn'])).toBe('items[3].msisdn');
     expect(fieldPath([])).toBe('');
+  });
+});
+
+describe('field errors', () => {
+  const Body = z.object({ n: z.number(), s: z.string() });
+
+  it('says "is required" only for a missing field, not for one of the wrong type', () => {
+    const input = { s: 5 };
+    const r = Body.safeParse(input);
+    expect(r.success).toBe(false);
+    if (!r.success) {
+      const errors = fieldErrorsOf(r.error.issues, 'json', input);
+      expect(errors[0]).toEqual({ field: 'n', message: 'is required' });
+      expect(errors[1]?.field).toBe('s');
+      expect(errors[1]?.message).not.toBe('is required');
+    }
+  });
+
+  it('checks one item of a request, naming fields from where the item sits', () => {
+    expect(checkItem(Body, { n: 1, s: 'x' }, ['items', 0])).toEqual({ ok: true, value: { n: 1, s: 'x' } });
+    const bad = checkItem(Body, { n: 'x' }, ['items', 3]);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.errors.map((e) => e.field)).toEqual(['items[3].n', 'items[3].s']);
+    const scalar = checkItem(Body, 7, ['items', 4]);
+    expect(!scalar.ok && scalar.errors.map((e) => e.field)).toEqual(['items[4]']);
+  });
+});
+
+describe('checkedString', () => {
+  const Even = checkedString((input) =>
+    typeof input === 'string' && input.length % 2 === 0
+      ? { ok: true, value: input.length }
+      : {
+          ok: false,
+          reason: typeof input === 'number' ? 'a number loses zeros' : 'must have an even length',
+        },
+  );
+
+  it("gives the handler the check's value and the client the check's reason, for any input type", () => {
+    expect(Even.parse('ab')).toBe(2);
+    expect(Even.safeParse('abc').error?.issues[0]?.message).toBe('must have an even length');
+    expect(Even.safeParse(12).error?.issues[0]?.message).toBe('a number loses zeros');
+  });
+
+  it('treats an empty optional query parameter as absent', () => {
+    const Query = z.object({ from: optionalParam(Even) });
+    expect(Query.parse({ from: '' })).toEqual({});
+    expect(Query.parse({ from: 'abcd' })).toEqual({ from: 4 });
   });
 });

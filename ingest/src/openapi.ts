@@ -70,7 +70,7 @@ export const TirmsErrorBody = z
   })
   .openapi('TirmsError');
 
-const DESCRIPTIONS: Record<number, string> = {
+const DESCRIPTIONS = {
   400: 'Invalid request; `errors` names each field and why',
   401: 'Missing or invalid credentials',
   403: 'The caller may not do this',
@@ -83,37 +83,43 @@ const DESCRIPTIONS: Record<number, string> = {
   429: 'Rate limited; see Retry-After',
   500: 'Internal error; quote the request id',
   503: 'A dependency is unavailable; retry after Retry-After',
+} as const;
+
+export type ErrorStatus = keyof typeof DESCRIPTIONS;
+
+/** One documented error response per status, typed so a handler may return that status. */
+type ErrorResponses<S extends ErrorStatus, B extends z.ZodType> = {
+  [K in S]: { description: string; content: { 'application/json': { schema: B } } };
 };
 
-type ErrorStatus = keyof typeof DESCRIPTIONS;
-
-function errorResponses(
-  schema: z.ZodType,
-  statuses: readonly ErrorStatus[],
+function errorResponses<const S extends ErrorStatus, B extends z.ZodType>(
+  schema: B,
+  statuses: readonly S[],
   notes: Partial<Record<ErrorStatus, string>>,
-) {
-  const out: Record<number, { description: string; content: { 'application/json': { schema: z.ZodType } } }> =
-    {};
+): ErrorResponses<S, B> {
+  const out: Partial<
+    Record<ErrorStatus, { description: string; content: { 'application/json': { schema: B } } }>
+  > = {};
   for (const status of statuses) {
     out[status] = {
-      description: notes[status] ?? DESCRIPTIONS[status] ?? 'Error',
+      description: notes[status] ?? DESCRIPTIONS[status],
       content: { 'application/json': { schema } },
     };
   }
-  return out;
+  return out as ErrorResponses<S, B>;
 }
 
 /** The Reconix error responses of a route, for `createRoute({ responses })`. */
-export function reconixErrors(
-  statuses: readonly ErrorStatus[],
+export function reconixErrors<const S extends ErrorStatus>(
+  statuses: readonly S[],
   notes: Partial<Record<ErrorStatus, string>> = {},
 ) {
   return errorResponses(ReconixErrorBody, statuses, notes);
 }
 
 /** The TIRMS error responses of a route, for `createRoute({ responses })`. */
-export function tirmsErrors(
-  statuses: readonly ErrorStatus[],
+export function tirmsErrors<const S extends ErrorStatus>(
+  statuses: readonly S[],
   notes: Partial<Record<ErrorStatus, string>> = {},
 ) {
   return errorResponses(TirmsErrorBody, statuses, notes);
@@ -136,25 +142,110 @@ interface Issue {
   input?: unknown;
 }
 
-/** One field error per zod issue; a missing field reads "is required" rather than a type complaint. */
-export function fieldErrorsOf(issues: readonly Issue[], target?: string): FieldError[] {
+/** The value at `path` inside `input`, or undefined where the path leads nowhere. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * One field error per zod issue; a missing field reads "is required" rather than a type
+ * complaint. `input` is what was validated, to tell a missing field from one of the wrong type
+ * (zod's issues do not carry the input); `base` is where that input sits in the request.
+ */
+export function fieldErrorsOf(
+  issues: readonly Issue[],
+  target?: string,
+  input?: unknown,
+  base: readonly PropertyKey[] = [],
+): FieldError[] {
   return issues.map((issue) => {
-    const field = fieldPath(issue.path) || (target === 'json' ? 'body' : (target ?? 'request'));
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    const path = [...base, ...issue.path];
+    const field = fieldPath(path) || (target === 'json' ? 'body' : (target ?? 'request'));
+    const missing =
+      issue.code === 'invalid_type' &&
+      path.length > 0 &&
+      (issue.input ?? valueAt(input, issue.path)) === undefined;
     return { field, message: missing ? 'is required' : issue.message };
   });
 }
 
-/** The 400 a failed validation gets, in the surface's envelope, naming every failing field. */
-export function validationFailure(c: Context, issues: readonly Issue[], target?: string) {
-  const errors = fieldErrorsOf(issues, target);
+/**
+ * An array whose items the handler validates one by one (`checkItem`), so that a bad item is that
+ * item's error in a 200, never the whole request's 400. Documented as an array of `item`: the name
+ * of a component the same route registers, or an inline string schema.
+ */
+export function itemsOf(item: string | { type: 'string'; description?: string }) {
+  return z
+    .array(z.unknown())
+    .openapi({ items: typeof item === 'string' ? { $ref: `#/components/schemas/${item}` } : item });
+}
+
+export type ItemCheck<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+/** One item of an `itemsOf` array through its schema; error fields start with `base` (`items[3]`). */
+export function checkItem<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  base: readonly PropertyKey[],
+): ItemCheck<z.output<S>> {
+  const result = schema.safeParse(value);
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, errors: fieldErrorsOf(result.error.issues, undefined, value, base) };
+}
+
+/** A 400 in the surface's envelope naming every failing field: "field: message; …". */
+export function fieldFailure(c: Context, errors: FieldError[]) {
   return surfaceError(c, 'VALIDATION_ERROR', summarise(errors), errors);
+}
+
+/** The 400 a failed validation gets, in the surface's envelope, naming every failing field. */
+export function validationFailure(c: Context, issues: readonly Issue[], target?: string, input?: unknown) {
+  return fieldFailure(c, fieldErrorsOf(issues, target, input));
+}
+
+/** An optional query parameter: absent and empty (`?from=`) both mean "not given". */
+export function optionalParam<S extends z.ZodType>(schema: S) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+}
+
+/** What one of the hub's own checks (numbers, identifiers, dates) answers. */
+export type CheckResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * A string field validated by one of the hub's own checks, so the schema that documents a field
+ * and the check that the rest of the hub applies to it (file ingest, Kafka decoders) are one:
+ * the check's reason is the field's message (also for a value that is not a string, e.g. "a JSON
+ * number loses leading zeros"), and its value (the canonical form) is what the handler gets.
+ */
+export function checkedString<T>(check: (input: unknown) => CheckResult<T>) {
+  return z
+    .string({
+      error: (issue) => {
+        if (issue.input === undefined) return undefined;
+        const result = check(issue.input);
+        return result.ok ? undefined : result.reason;
+      },
+    })
+    .transform((raw, ctx): T => {
+      const result = check(raw);
+      if (result.ok) return result.value;
+      ctx.addIssue({ code: 'custom', message: result.reason });
+      return z.NEVER;
+    });
 }
 
 /** The hook every OpenAPIHono of the hub is built with. */
 // biome-ignore lint/suspicious/noExplicitAny: the hook serves every route, whatever its input type
 export const validationHook: Hook<any, any, any, any> = (result, c) => {
-  if (!result.success) return validationFailure(c, result.error.issues, result.target);
+  // The validator hands the hook the value it validated as `data`, also on failure.
+  const input = (result as { data?: unknown }).data;
+  if (!result.success) return validationFailure(c, result.error.issues, result.target, input);
 };
 
 /** An app of the hub: every route validated through `validationHook`. */

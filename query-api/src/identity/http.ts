@@ -1,71 +1,33 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { z } from '@hono/zod-openapi';
-import {
-  clickhouseUnavailable,
-  DependencyUnavailableError,
-  type FieldError,
-  RECONIX_ERRORS,
-  reconixError,
-  unavailableResponse,
-} from '@hub/ingest';
-import { normaliseMsisdn } from '@hub/schemas';
+import { checkedString, clickhouseUnavailable, DependencyUnavailableError, unavailableResponse } from '@hub/ingest';
+import { checkDate, checkIdentifier, type IdentifierKind, normaliseMsisdn } from '@hub/schemas';
 import type { StateView } from '@hub/state';
 import type { Context } from 'hono';
 import type { ApiContext, ApiEnv } from '../context.ts';
 
-/** The Reconix error envelope as the OpenAPI document shows it; `code` is the runtime's own table. */
-export const ReconixErrorBody = z
-  .object({
-    detail: z.string().openapi({ example: "number: '0801234' has 7 digits; expected 10, 11 or 13" }),
-    code: z.enum(Object.keys(RECONIX_ERRORS) as [keyof typeof RECONIX_ERRORS]).openapi({
-      example: 'VALIDATION_ERROR',
-    }),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  })
-  .openapi('ReconixError');
+/** A request's MSISDN: 10, 11 or 13 digits, with or without +; the handler gets the canonical form. */
+export const msisdnField = () =>
+  checkedString((input) => {
+    const check = normaliseMsisdn(input);
+    return check.ok ? { ok: true, value: check.msisdn } : check;
+  });
 
-const errorContent = { 'application/json': { schema: ReconixErrorBody } };
+/** A raw NIN, BVN or NUBAN from a request (never stored or echoed); its own check's reasons. */
+export const identifierField = (kind: IdentifierKind) =>
+  checkedString((input) => checkIdentifier(kind, input));
 
-/** Error responses shared by the identity routes, for the OpenAPI document. */
-export const errorResponses = {
-  400: { description: 'Invalid parameter; `errors` names each field', content: errorContent },
-  401: { description: 'Missing or invalid API key', content: errorContent },
-  403: { description: 'Organisation type not allowed here', content: errorContent },
-  503: { description: 'A data store is unavailable', content: errorContent },
-} as const;
-export const notFoundResponse = { description: 'The hub holds nothing about it', content: errorContent };
+/** A calendar date, YYYY-MM-DD. */
+export const dateField = () =>
+  checkedString((input) => {
+    const check = checkDate(input);
+    return check.ok ? { ok: true, value: check.date } : check;
+  });
 
-/** Answers a 400 naming the field, in the Reconix envelope. */
-export function fieldError(c: Context, field: string, message: string) {
-  return reconixError(c, 'VALIDATION_ERROR', `${field}: ${message}`, [{ field, message }]);
-}
-
-export function fieldErrors(c: Context, errors: FieldError[]) {
-  return reconixError(
-    c,
-    'VALIDATION_ERROR',
-    errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-    errors,
-  );
-}
-
-export type Checked<T> = { ok: true; value: T } | { ok: false; error: FieldError };
-
-/** A number from a request, canonical or a field error naming `field`. */
-export function checkMsisdn(input: unknown, field: string): Checked<string> {
-  if (input === undefined || input === null) return { ok: false, error: { field, message: 'is required' } };
-  const check = normaliseMsisdn(input);
-  return check.ok
-    ? { ok: true, value: check.msisdn }
-    : { ok: false, error: { field, message: check.reason } };
-}
-
-/** The JSON body as an object, or null when it is an array or a scalar. */
-export function asObject(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
-}
+/** A day bound of a history query: a calendar date that ClickHouse's Date type can hold. */
+export const historyDayField = () =>
+  dateField().refine((day) => day >= '1970-01-01' && day <= '2105-12-31', {
+    error: 'must be between 1970-01-01 and 2105-12-31',
+  });
 
 /** ClickHouse could not answer (refused, timed out, overloaded): a 503, never a 500. */
 export class HistoryUnavailableError extends DependencyUnavailableError {

@@ -1,7 +1,14 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, type FieldError, reconixError, requireAuth, summarise } from '@hub/ingest';
-import type { Context } from 'hono';
+import {
+  ANY_ROLE,
+  type FieldError,
+  optionalParam,
+  reconixError,
+  reconixErrors,
+  requireAuth,
+  summarise,
+} from '@hub/ingest';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import {
   DIMENSIONS,
@@ -14,14 +21,7 @@ import {
   statsQueries,
   trendQuery,
 } from '../dashboard/queries.ts';
-
-const ErrorBody = z
-  .object({
-    detail: z.string(),
-    code: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  })
-  .openapi('DashboardError');
+import { historyDayField, queryRows } from '../identity/http.ts';
 
 const Count = z.object({ key: z.string(), value: z.number() });
 const PairCount = z.object({ key: z.string(), key2: z.string(), value: z.number() });
@@ -87,109 +87,94 @@ const Trends = z
   })
   .openapi('DashboardTrends');
 
-const errors = {
-  400: {
-    description: 'A parameter is invalid; `errors` names it',
-    content: { 'application/json': { schema: ErrorBody } },
-  },
-  401: { description: 'Missing or invalid API key' },
-  403: { description: 'The caller may not see this metric or dimension' },
-  503: { description: 'ClickHouse is unavailable', content: { 'application/json': { schema: ErrorBody } } },
-} as const;
+const ERRORS = reconixErrors([400, 401, 403, 429, 503], {
+  403: 'The caller may not see this metric or dimension',
+  503: 'ClickHouse is unavailable',
+});
 
 const dateParam = (name: string) =>
-  z
-    .string()
-    .optional()
-    .openapi({
-      description: `${name} date, YYYY-MM-DD (UTC, inclusive)`,
-      example: name === 'First' ? '2025-01-01' : '2025-01-31',
-    });
+  optionalParam(historyDayField()).openapi({
+    description: `${name} date, YYYY-MM-DD (UTC, inclusive)`,
+    example: name === 'First' ? '2025-01-01' : '2025-01-31',
+  });
 
-const statsRoute = createRoute({
-  method: 'get',
-  path: '/api/v1/dashboard/stats',
-  tags: ['Dashboard'],
-  summary: 'Aggregated statistics',
-  description:
-    'Numbers by lifecycle status and conflicts by code (current state), status events by operator and status, verification volumes. ' +
-    'Read from ClickHouse (the read replica when configured). Service providers see their own verification volumes only; operators see verification totals without organisations.',
-  security: [{ ApiKey: [] }],
-  request: { query: z.object({ from: dateParam('First'), to: dateParam('Last') }) },
-  responses: {
-    200: { description: 'Statistics', content: { 'application/json': { schema: Stats } } },
-    ...errors,
-  },
-});
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  optionalParam(z.enum(values, { error: `must be one of ${values.join(', ')}` }));
 
-const trendsRoute = createRoute({
-  method: 'get',
-  path: '/api/v1/dashboard/trends',
-  tags: ['Dashboard'],
-  summary: 'Trends over a configurable period',
-  description:
-    'One series per dimension value from the rollups (hourly rollup for hour, daily for day/week/month). Counts are distinct events. ' +
-    `Longest period: ${Object.entries(MAX_PERIOD_DAYS)
-      .map(([g, d]) => `${d} days by ${g}`)
-      .join(', ')}. Default: the last 30 days by day.`,
-  security: [{ ApiKey: [] }],
-  request: {
-    query: z.object({
-      from: dateParam('First'),
-      to: dateParam('Last'),
-      granularity: z.enum(GRANULARITIES).optional().openapi({ example: 'day' }),
-      metric: z.enum(METRICS).optional().openapi({
-        description:
-          'reporting_lag = received date − occurrence date of status events, per operator, by received date',
-        example: 'status_events',
+const routesOf = (readers: MiddlewareHandler<ApiEnv>) => {
+  const statsRoute = createRoute({
+    method: 'get',
+    path: '/api/v1/dashboard/stats',
+    tags: ['Dashboard'],
+    summary: 'Aggregated statistics',
+    description:
+      'Numbers by lifecycle status and conflicts by code (current state), status events by operator and status, verification volumes. ' +
+      'Read from ClickHouse (the read replica when configured). Service providers see their own verification volumes only; operators see verification totals without organisations.',
+    security: [{ ApiKey: [] }],
+    middleware: [readers],
+    request: { query: z.object({ from: dateParam('First'), to: dateParam('Last') }) },
+    responses: {
+      200: { description: 'Statistics', content: { 'application/json': { schema: Stats } } },
+      ...ERRORS,
+    },
+  });
+
+  const trendsRoute = createRoute({
+    method: 'get',
+    path: '/api/v1/dashboard/trends',
+    tags: ['Dashboard'],
+    summary: 'Trends over a configurable period',
+    description:
+      'One series per dimension value from the rollups (hourly rollup for hour, daily for day/week/month). Counts are distinct events. ' +
+      `Longest period: ${Object.entries(MAX_PERIOD_DAYS)
+        .map(([g, d]) => `${d} days by ${g}`)
+        .join(', ')}. Default: the last 30 days by day.`,
+    security: [{ ApiKey: [] }],
+    middleware: [readers],
+    request: {
+      query: z.object({
+        from: dateParam('First'),
+        to: dateParam('Last'),
+        granularity: oneOf(GRANULARITIES).openapi({ example: 'day' }),
+        metric: oneOf(METRICS).openapi({
+          description:
+            'reporting_lag = received date − occurrence date of status events, per operator, by received date',
+          example: 'status_events',
+        }),
+        dimension: oneOf(DIMENSIONS).openapi({
+          description:
+            'status_events: operator, status; state_changes: lifecycle_status; conflicts: conflict_code; verifications: organisation, status; reporting_lag: operator',
+          example: 'operator',
+        }),
       }),
-      dimension: z.enum(DIMENSIONS).optional().openapi({
-        description:
-          'status_events: operator, status; state_changes: lifecycle_status; conflicts: conflict_code; verifications: organisation, status; reporting_lag: operator',
-        example: 'operator',
-      }),
-    }),
-  },
-  responses: {
-    200: { description: 'Series', content: { 'application/json': { schema: Trends } } },
-    ...errors,
-  },
-});
+    },
+    responses: {
+      200: { description: 'Series', content: { 'application/json': { schema: Trends } } },
+      ...ERRORS,
+    },
+  });
+
+  return { statsRoute, trendsRoute };
+};
 
 const today = (ctx: ApiContext) => new Date(ctx.now()).toISOString().slice(0, 10);
 
-async function rows(client: ClickHouseClient, query: string): Promise<Record<string, string | number>[]> {
-  const result = await client.query({ query, format: 'JSONEachRow' });
-  return result.json<Record<string, string | number>>();
-}
+const rows = (client: ApiContext['clickhouseRead'], query: string) =>
+  queryRows<Record<string, string | number>>(client, query);
 
-function invalid(c: Context, errs: FieldError[]) {
-  return reconixError(c, 'VALIDATION_ERROR', summarise(errs), errs);
-}
-
-function unavailable(c: Context<ApiEnv>, err: unknown) {
-  console.error(
-    JSON.stringify({
-      level: 'error',
-      requestId: c.get('requestId'),
-      path: c.req.path,
-      error: (err as Error).message,
-    }),
-  );
-  return reconixError(c, 'SERVICE_UNAVAILABLE', 'the analytics store is unavailable; try again shortly');
-}
+/** The 400 for rules across parameters (a period too long for its granularity, …). */
+const invalid = (c: Context, errs: FieldError[]) =>
+  reconixError(c, 'VALIDATION_ERROR', summarise(errs), errs);
 
 /** Reconix dashboard: stats and trends from the ClickHouse rollups. */
 export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
-  app.openAPIRegistry.registerPath(statsRoute);
-  app.openAPIRegistry.registerPath(trendsRoute);
   // Reconix "Bearer": any role; what each organisation type sees is scoped below.
-  const readers = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
+  const { statsRoute, trendsRoute } = routesOf(requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE }));
   const db = ctx.config.CLICKHOUSE_DATABASE;
 
-  app.get(statsRoute.path, readers, async (c) => {
+  app.openapi(statsRoute, async (c) => {
     const errs: FieldError[] = [];
-    const period = parsePeriod(c.req.query(), today(ctx), errs, Number.MAX_SAFE_INTEGER, true);
+    const period = parsePeriod(c.req.valid('query'), today(ctx), errs, Number.MAX_SAFE_INTEGER, true);
     if (errs.length > 0) return invalid(c, errs);
     const principal = c.get('principal');
     const scope: StatsScope =
@@ -199,32 +184,29 @@ export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
     const q = statsQueries(db, period, scope);
     const count = (r: Record<string, string | number>) => ({ key: String(r.key), value: Number(r.value) });
     const pair = (r: Record<string, string | number>) => ({ ...count(r), key2: String(r.key2) });
-    try {
-      const verifications = (await rows(ctx.clickhouseRead, q.verifications)).map(pair);
-      // A service provider sees its own verification volumes and nothing of the national picture.
-      if (principal.type === 'SERVICE_PROVIDER') return c.json({ period, verifications }, 200);
-      const [lifecycle, conflicts, statusEvents] = await Promise.all([
-        rows(ctx.clickhouseRead, q.numbersByLifecycle),
-        rows(ctx.clickhouseRead, q.conflictsByCode),
-        rows(ctx.clickhouseRead, q.statusEvents),
-      ]);
-      return c.json(
-        {
-          period,
-          numbers_by_lifecycle_status: lifecycle.map(count),
-          conflicts_by_code: conflicts.map(count),
-          status_events: statusEvents.map(pair),
-          verifications,
-        },
-        200,
-      );
-    } catch (err) {
-      return unavailable(c, err);
-    }
+    // A history store that cannot answer throws HistoryUnavailableError: onError's 503.
+    const verifications = (await rows(ctx.clickhouseRead, q.verifications)).map(pair);
+    // A service provider sees its own verification volumes and nothing of the national picture.
+    if (principal.type === 'SERVICE_PROVIDER') return c.json({ period, verifications }, 200);
+    const [lifecycle, conflicts, statusEvents] = await Promise.all([
+      rows(ctx.clickhouseRead, q.numbersByLifecycle),
+      rows(ctx.clickhouseRead, q.conflictsByCode),
+      rows(ctx.clickhouseRead, q.statusEvents),
+    ]);
+    return c.json(
+      {
+        period,
+        numbers_by_lifecycle_status: lifecycle.map(count),
+        conflicts_by_code: conflicts.map(count),
+        status_events: statusEvents.map(pair),
+        verifications,
+      },
+      200,
+    );
   });
 
-  app.get(trendsRoute.path, readers, async (c) => {
-    const parsed = parseTrendParams(c.req.query(), today(ctx));
+  app.openapi(trendsRoute, async (c) => {
+    const parsed = parseTrendParams(c.req.valid('query'), today(ctx));
     if (!parsed.ok) return invalid(c, parsed.errors);
     const p = parsed.value;
     const principal = c.get('principal');
@@ -244,12 +226,7 @@ export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
         ? { organisation: principal.organisation }
         : {},
     );
-    let found: Record<string, string | number>[];
-    try {
-      found = await rows(ctx.clickhouseRead, sql);
-    } catch (err) {
-      return unavailable(c, err);
-    }
+    const found = await rows(ctx.clickhouseRead, sql);
     const points = found.map((r) => ({
       bucket: p.granularity === 'hour' ? `${String(r.bucket).replace(' ', 'T')}Z` : String(r.bucket),
       key: p.dimension === null ? null : String(r.key),

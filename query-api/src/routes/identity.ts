@@ -1,35 +1,30 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, readJsonBody, reconixError, requireAuth } from '@hub/ingest';
+import {
+  ANY_ROLE,
+  checkItem,
+  itemsOf,
+  jsonBody,
+  optionalParam,
+  reconixError,
+  reconixErrors,
+  requireAuth,
+} from '@hub/ingest';
 import { todayInLagos } from '@hub/schemas';
-import { CONFLICT_CODES, type ConflictCode, type StateView } from '@hub/state';
+import { CONFLICT_CODES, type StateView } from '@hub/state';
+import type { MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { REASON_CODES } from '../identity/confidence.ts';
-import {
-  asObject,
-  checkMsisdn,
-  errorResponses,
-  fieldError,
-  fieldErrors,
-  historyUnavailable,
-  notFoundResponse,
-  queryRows,
-  recordUse,
-} from '../identity/http.ts';
+import { msisdnField, queryRows, recordUse } from '../identity/http.ts';
 import { bvnLinkageOut, linkageOut, mappingOf, plusForm, statusOf } from '../identity/mapping.ts';
-import {
-  conflictsCountQuery,
-  conflictsPageQuery,
-  isConflictCode,
-  linkageEventsQuery,
-} from '../identity/sql.ts';
-import { pageParams } from '../pagination.ts';
+import { conflictsCountQuery, conflictsPageQuery, linkageEventsQuery } from '../identity/sql.ts';
+import { PageQuery, pageOf } from '../pagination.ts';
 
 const BASE = '/api/v1/identity';
 export const MAX_BATCH_LOOKUP = 100;
 const BODY_BYTES = 64 * 1024;
 
 const NumberParam = z.object({
-  number: z.string().openapi({
+  number: msisdnField().openapi({
     param: { name: 'number', in: 'path' },
     description: 'The MSISDN: 10, 11 or 13 digits, with or without +',
     example: '+2348012345678',
@@ -137,13 +132,16 @@ const IdentityMapping = z
 
 const BatchLookupRequest = z
   .object({
-    msisdns: z
-      .array(z.string())
-      .min(1)
-      .max(MAX_BATCH_LOOKUP)
+    msisdns: itemsOf({ type: 'string', description: '10, 11 or 13 digits, with or without +' })
+      .min(1, { error: 'must contain at least one number' })
+      .max(MAX_BATCH_LOOKUP, {
+        error: (issue) =>
+          `has ${(issue.input as unknown[]).length} numbers; at most ${MAX_BATCH_LOOKUP} per request`,
+      })
       .openapi({ example: ['08012345678', '+2348031234567'] }),
   })
   .openapi('BatchLookupRequest');
+const BatchItem = msisdnField();
 const BatchLookupItem = z
   .object({
     input: z.unknown().openapi({ description: 'The number as submitted' }),
@@ -164,100 +162,107 @@ const ConflictItem = z
     conflicts: z.array(Conflict),
   })
   .openapi('ConflictItem');
-const ConflictPage = z
-  .object({
-    items: z.array(ConflictItem),
-    total: z.number().int(),
-    skip: z.number().int(),
-    limit: z.number().int(),
-  })
-  .openapi('ConflictPage');
+const ConflictPage = pageOf(ConflictItem).openapi('ConflictPage');
 
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
-const statusRoute = createRoute({
-  method: 'get',
-  path: `${BASE}/msisdn/{number}/status`,
-  tags: ['Identity mapping'],
-  summary: 'MSISDN lifecycle status and assignment readiness',
-  description: 'One Redis read. Auth: any authenticated organisation (Reconix "Bearer").',
-  security: [{ ApiKey: [] }],
-  request: { params: NumberParam },
-  responses: {
-    200: { description: 'The status', content: json(MsisdnStatus) },
-    404: notFoundResponse,
-    ...errorResponses,
-  },
+const ERRORS = reconixErrors([400, 401, 403, 413, 415, 429, 503]);
+const ERRORS_404 = reconixErrors([400, 401, 403, 404, 429, 503], {
+  404: 'The hub holds nothing about it',
 });
 
-const linkagesRoute = createRoute({
-  method: 'get',
-  path: `${BASE}/msisdn/{number}/linkages`,
-  tags: ['Identity mapping'],
-  summary: 'Full NIN/BVN linkage history of an MSISDN, masked',
-  description:
-    'Current linkages from the live state; every link/unlink event from history, one per event id. Identifiers are masked; no tokens are returned. Auth: any authenticated organisation.',
-  security: [{ ApiKey: [] }],
-  request: { params: NumberParam },
-  responses: {
-    200: { description: 'Linkages and their events', content: json(LinkageHistory) },
-    404: notFoundResponse,
-    ...errorResponses,
-  },
-});
+type Auth = Record<'anyone' | 'adminOrOperator' | 'adminOrAuditor', MiddlewareHandler<ApiEnv>>;
 
-const lookupRoute = createRoute({
-  method: 'get',
-  path: `${BASE}/lookup`,
-  tags: ['Identity mapping'],
-  summary: 'Unified identity mapping with a confidence score and its reasons',
-  description: 'One Redis read. Auth: any authenticated organisation.',
-  security: [{ ApiKey: [] }],
-  request: {
-    query: z.object({ msisdn: z.string().openapi({ example: '08012345678' }) }),
-  },
-  responses: {
-    200: { description: 'The mapping', content: json(IdentityMapping) },
-    404: notFoundResponse,
-    ...errorResponses,
-  },
-});
+/** The routes, declared with the caller checks (and body read) that run before validation. */
+function routesOf(auth: Auth) {
+  const status = createRoute({
+    method: 'get',
+    path: `${BASE}/msisdn/{number}/status`,
+    tags: ['Identity mapping'],
+    summary: 'MSISDN lifecycle status and assignment readiness',
+    description: 'One Redis read. Auth: any authenticated organisation (Reconix "Bearer").',
+    security: [{ ApiKey: [] }],
+    middleware: [auth.anyone],
+    request: { params: NumberParam },
+    responses: {
+      200: { description: 'The status', content: json(MsisdnStatus) },
+      ...ERRORS_404,
+    },
+  });
 
-const batchRoute = createRoute({
-  method: 'post',
-  path: `${BASE}/batch-lookup`,
-  tags: ['Identity mapping'],
-  summary: `Identity mapping of up to ${MAX_BATCH_LOOKUP} MSISDNs`,
-  description:
-    'One Redis round trip for all numbers. Invalid or unknown numbers are per-item errors, in input order. Auth: Reconix "Admin/Operator" → HUB or OPERATOR organisations.',
-  security: [{ ApiKey: [] }],
-  request: { body: { content: json(BatchLookupRequest), required: true } },
-  responses: {
-    200: { description: 'One item per submitted number', content: json(BatchLookupResponse) },
-    ...errorResponses,
-  },
-});
+  const linkages = createRoute({
+    method: 'get',
+    path: `${BASE}/msisdn/{number}/linkages`,
+    tags: ['Identity mapping'],
+    summary: 'Full NIN/BVN linkage history of an MSISDN, masked',
+    description:
+      'Current linkages from the live state; every link/unlink event from history, one per event id. Identifiers are masked; no tokens are returned. Auth: any authenticated organisation.',
+    security: [{ ApiKey: [] }],
+    middleware: [auth.anyone],
+    request: { params: NumberParam },
+    responses: {
+      200: { description: 'Linkages and their events', content: json(LinkageHistory) },
+      ...ERRORS_404,
+    },
+  });
 
-const conflictsRoute = createRoute({
-  method: 'get',
-  path: `${BASE}/conflicts`,
-  tags: ['Identity mapping'],
-  summary: 'MSISDNs whose latest state has conflicting data across sources',
-  description:
-    'From the state-change history: the latest state per number (highest version), kept when its conflicts are non-empty. Auth: Reconix "Admin/Auditor" → HUB organisations.',
-  security: [{ ApiKey: [] }],
-  request: {
-    query: z.object({
-      skip: z.string().optional().openapi({ example: '0' }),
-      limit: z.string().optional().openapi({ example: '50' }),
-      code: z.enum(CONFLICT_CODES).optional().openapi({ description: 'Only numbers with this conflict' }),
-    }),
-  },
-  responses: {
-    200: { description: 'A page of conflicted numbers', content: json(ConflictPage) },
-    ...errorResponses,
-  },
-});
+  const lookup = createRoute({
+    method: 'get',
+    path: `${BASE}/lookup`,
+    tags: ['Identity mapping'],
+    summary: 'Unified identity mapping with a confidence score and its reasons',
+    description: 'One Redis read. Auth: any authenticated organisation.',
+    security: [{ ApiKey: [] }],
+    middleware: [auth.anyone],
+    request: {
+      query: z.object({ msisdn: z.string().openapi({ example: '08012345678' }) }),
+    },
+    responses: {
+      200: { description: 'The mapping', content: json(IdentityMapping) },
+      ...ERRORS_404,
+    },
+  });
+
+  const batch = createRoute({
+    method: 'post',
+    path: `${BASE}/batch-lookup`,
+    tags: ['Identity mapping'],
+    summary: `Identity mapping of up to ${MAX_BATCH_LOOKUP} MSISDNs`,
+    description:
+      'One Redis round trip for all numbers. Invalid or unknown numbers are per-item errors, in input order. Auth: Reconix "Admin/Operator" → HUB or OPERATOR organisations.',
+    security: [{ ApiKey: [] }],
+    middleware: [auth.adminOrOperator, jsonBody(BODY_BYTES)],
+    request: { body: { content: json(BatchLookupRequest), required: true } },
+    responses: {
+      200: { description: 'One item per submitted number', content: json(BatchLookupResponse) },
+      ...ERRORS,
+    },
+  });
+
+  const conflicts = createRoute({
+    method: 'get',
+    path: `${BASE}/conflicts`,
+    tags: ['Identity mapping'],
+    summary: 'MSISDNs whose latest state has conflicting data across sources',
+    description:
+      'From the state-change history: the latest state per number (highest version), kept when its conflicts are non-empty. Auth: Reconix "Admin/Auditor" → HUB organisations.',
+    security: [{ ApiKey: [] }],
+    middleware: [auth.adminOrAuditor],
+    request: {
+      query: z.object({
+        ...PageQuery,
+        code: optionalParam(
+          z.enum(CONFLICT_CODES, { error: `must be one of ${CONFLICT_CODES.join(', ')}` }),
+        ).openapi({ description: 'Only numbers with this conflict' }),
+      }),
+    },
+    responses: {
+      200: { description: 'A page of conflicted numbers', content: json(ConflictPage) },
+      ...ERRORS,
+    },
+  });
+  return { status, linkages, lookup, batch, conflicts };
+}
 
 interface LinkageEventRow {
   event_id: string;
@@ -281,42 +286,32 @@ interface ConflictRow {
 
 /** Reconix identity mapping: status, linkage history, unified lookup, batch lookup, conflicts. */
 export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
-  for (const route of [statusRoute, linkagesRoute, lookupRoute, batchRoute, conflictsRoute])
-    app.openAPIRegistry.registerPath(route);
   // The Auth column of seeds/000: "Bearer" is any role, "Admin/Operator", "Admin/Auditor".
-  const anyone = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
-  const adminOrOperator = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Operator'] });
-  const adminOrAuditor = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Auditor'] });
+  const routes = routesOf({
+    anyone: requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE }),
+    adminOrOperator: requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Operator'] }),
+    adminOrAuditor: requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Auditor'] }),
+  });
   const today = () => todayInLagos(ctx.now());
 
-  app.get(`${BASE}/msisdn/:number/status`, anyone, async (c) => {
-    const number = checkMsisdn(c.req.param('number'), 'number');
-    if (!number.ok) return fieldError(c, number.error.field, number.error.message);
-    const [reading] = await ctx.readState([number.value]);
+  app.openapi(routes.status, async (c) => {
+    const msisdn = c.req.valid('param').number;
+    const [reading] = await ctx.readState([msisdn]);
     const view = reading?.view ?? null;
-    recordUse(c, ctx, 'LOOKUP', [{ msisdn: number.value, view, found: view !== null }]);
-    if (!view)
-      return reconixError(c, 'NOT_FOUND', `number: the hub holds nothing about ${plusForm(number.value)}`);
+    recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found: view !== null }]);
+    if (!view) return reconixError(c, 'NOT_FOUND', `number: the hub holds nothing about ${plusForm(msisdn)}`);
     return c.json(statusOf(view), 200);
   });
 
-  app.get(`${BASE}/msisdn/:number/linkages`, anyone, async (c) => {
-    const number = checkMsisdn(c.req.param('number'), 'number');
-    if (!number.ok) return fieldError(c, number.error.field, number.error.message);
-    const msisdn = number.value;
+  app.openapi(routes.linkages, async (c) => {
+    const msisdn = c.req.valid('param').number;
     const db = ctx.config.CLICKHOUSE_DATABASE;
-    let ninRows: LinkageEventRow[];
-    let bvnRows: LinkageEventRow[];
-    let view: StateView | null;
-    try {
-      [ninRows, bvnRows, view] = await Promise.all([
-        queryRows<LinkageEventRow>(ctx.clickhouse, linkageEventsQuery(db, 'NIN', msisdn)),
-        queryRows<LinkageEventRow>(ctx.clickhouse, linkageEventsQuery(db, 'BVN', msisdn)),
-        ctx.readState([msisdn]).then((r) => r[0]?.view ?? null),
-      ]);
-    } catch (err) {
-      return historyUnavailable(c, err);
-    }
+    // A history store that cannot answer throws HistoryUnavailableError: onError's 503.
+    const [ninRows, bvnRows, view] = await Promise.all([
+      queryRows<LinkageEventRow>(ctx.clickhouse, linkageEventsQuery(db, 'NIN', msisdn)),
+      queryRows<LinkageEventRow>(ctx.clickhouse, linkageEventsQuery(db, 'BVN', msisdn)),
+      ctx.readState([msisdn]).then((r): StateView | null => r[0]?.view ?? null),
+    ]);
     const found = view !== null || ninRows.length > 0 || bvnRows.length > 0;
     recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found }]);
     if (!found)
@@ -350,33 +345,18 @@ export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
     );
   });
 
-  app.get(lookupRoute.path, anyone, async (c) => {
-    const number = checkMsisdn(c.req.query('msisdn'), 'msisdn');
-    if (!number.ok) return fieldError(c, number.error.field, number.error.message);
-    const [reading] = await ctx.readState([number.value]);
+  app.openapi(routes.lookup, async (c) => {
+    const { msisdn } = c.req.valid('query');
+    const [reading] = await ctx.readState([msisdn]);
     const view = reading?.view ?? null;
-    recordUse(c, ctx, 'LOOKUP', [{ msisdn: number.value, view, found: view !== null }]);
-    if (!view)
-      return reconixError(c, 'NOT_FOUND', `msisdn: the hub holds nothing about ${plusForm(number.value)}`);
+    recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found: view !== null }]);
+    if (!view) return reconixError(c, 'NOT_FOUND', `msisdn: the hub holds nothing about ${plusForm(msisdn)}`);
     return c.json(mappingOf(view, today()), 200);
   });
 
-  app.post(batchRoute.path, adminOrOperator, async (c) => {
-    const body = await readJsonBody(c, BODY_BYTES);
-    if (!body.ok) return reconixError(c, body.code, body.message, body.errors);
-    const inputs = asObject(body.value)?.msisdns;
-    if (!Array.isArray(inputs)) {
-      return fieldError(c, 'msisdns', inputs === undefined ? 'is required' : 'must be an array of numbers');
-    }
-    if (inputs.length === 0) return fieldError(c, 'msisdns', 'must contain at least one number');
-    if (inputs.length > MAX_BATCH_LOOKUP) {
-      return fieldError(
-        c,
-        'msisdns',
-        `has ${inputs.length} numbers; at most ${MAX_BATCH_LOOKUP} per request`,
-      );
-    }
-    const checks = inputs.map((input, i) => checkMsisdn(input, `msisdns[${i}]`));
+  app.openapi(routes.batch, async (c) => {
+    const inputs = c.req.valid('json').msisdns;
+    const checks = inputs.map((input, i) => checkItem(BatchItem, input, ['msisdns', i]));
     const valid = checks.flatMap((ch) => (ch.ok ? [ch.value] : []));
     const readings = await ctx.readState(valid);
     const day = today();
@@ -385,15 +365,8 @@ export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
     const items = inputs.map((input, i) => {
       const check = checks[i]!;
       if (!check.ok) {
-        return {
-          input,
-          found: false,
-          mapping: null,
-          error: {
-            code: 'VALIDATION_ERROR' as const,
-            detail: `${check.error.field}: ${check.error.message}`,
-          },
-        };
+        const detail = check.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+        return { input, found: false, mapping: null, error: { code: 'VALIDATION_ERROR' as const, detail } };
       }
       const view = readings[next++]?.view ?? null;
       used.push({ msisdn: check.value, view, found: view !== null });
@@ -413,38 +386,29 @@ export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
     return c.json({ items, total: items.length }, 200);
   });
 
-  app.get(conflictsRoute.path, adminOrAuditor, async (c) => {
-    const page = pageParams({ skip: c.req.query('skip'), limit: c.req.query('limit') });
-    const rawCode = c.req.query('code');
-    const errors = page.ok ? [] : [...page.errors];
-    let code: ConflictCode | null = null;
-    if (rawCode !== undefined && rawCode !== '') {
-      if (isConflictCode(rawCode)) code = rawCode;
-      else errors.push({ field: 'code', message: `must be one of ${CONFLICT_CODES.join(', ')}` });
-    }
-    if (!page.ok || errors.length > 0) return fieldErrors(c, errors);
+  app.openapi(routes.conflicts, async (c) => {
+    const { skip, limit, code } = c.req.valid('query');
     const db = ctx.config.CLICKHOUSE_DATABASE;
-    try {
-      const [rows, counts] = await Promise.all([
-        queryRows<ConflictRow>(ctx.clickhouseRead, conflictsPageQuery(db, code, page.skip, page.limit)),
-        queryRows<{ total: string | number }>(ctx.clickhouseRead, conflictsCountQuery(db, code)),
-      ]);
-      return c.json(
-        {
-          items: rows.map((r) => ({
-            msisdn: plusForm(r.msisdn),
-            lifecycle_status: r.lifecycle_status,
-            operator_code: r.operator,
-            conflicts: r.conflict_codes.map((cc, i) => ({ code: cc, since: r.conflict_since[i] ?? '' })),
+    const [rows, counts] = await Promise.all([
+      queryRows<ConflictRow>(ctx.clickhouseRead, conflictsPageQuery(db, code ?? null, skip, limit)),
+      queryRows<{ total: string | number }>(ctx.clickhouseRead, conflictsCountQuery(db, code ?? null)),
+    ]);
+    return c.json(
+      {
+        items: rows.map((r) => ({
+          msisdn: plusForm(r.msisdn),
+          lifecycle_status: r.lifecycle_status,
+          operator_code: r.operator,
+          conflicts: r.conflict_codes.map((cc, i) => ({
+            code: cc as (typeof CONFLICT_CODES)[number],
+            since: r.conflict_since[i] ?? '',
           })),
-          total: Number(counts[0]?.total ?? 0),
-          skip: page.skip,
-          limit: page.limit,
-        },
-        200,
-      );
-    } catch (err) {
-      return historyUnavailable(c, err);
-    }
+        })),
+        total: Number(counts[0]?.total ?? 0),
+        skip,
+        limit,
+      },
+      200,
+    );
   });
 }

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, type FieldError, readJsonBody, reconixError, requireAuth } from '@hub/ingest';
-import { checkIdentifier, mask, tokenise } from '@hub/schemas';
+import { ANY_ROLE, checkItem, itemsOf, jsonBody, reconixErrors, requireAuth } from '@hub/ingest';
+import { mask, tokenise } from '@hub/schemas';
 import type { StateView } from '@hub/state';
 import type { Context } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
-import { asObject, checkMsisdn, errorResponses, fieldErrors, recordUse } from '../identity/http.ts';
+import { identifierField, msisdnField, recordUse } from '../identity/http.ts';
 import { type LinkageCheck, linkageCheckOf } from '../identity/mapping.ts';
 
 export const MAX_BULK_CHECK = 100;
@@ -32,21 +32,31 @@ const checkSchema = (kind: Kind) =>
     })
     .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}LinkageCheck`);
 
-function routesOf(kind: Kind) {
+const ERRORS = reconixErrors([400, 401, 403, 413, 415, 429, 503]);
+
+function routesOf(kind: Kind, anyone: ReturnType<typeof requireAuth<ApiEnv>>) {
   const field = FIELD[kind];
   const base = `/api/v1/${field}-linkages`;
   const Check = checkSchema(kind);
+  const requestName = `${kind === 'NIN' ? 'Nin' : 'Bvn'}LinkageRequest`;
   const Request = z
     .object({
-      msisdn: z.string().openapi({ example: '08012345678' }),
-      [field]: z.string().openapi({
+      msisdn: msisdnField().openapi({ example: '08012345678' }),
+      [field]: identifierField(kind).openapi({
         description: `The raw ${kind} (11 digits); never stored or echoed`,
         example: '12345678901',
       }),
-    })
-    .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}LinkageRequest`);
+    } as { msisdn: ReturnType<typeof msisdnField>; nin: ReturnType<typeof identifierField> })
+    .openapi(requestName);
   const BulkRequest = z
-    .object({ items: z.array(Request).min(1).max(MAX_BULK_CHECK) })
+    .object({
+      items: itemsOf(requestName)
+        .min(1, { error: 'must contain at least one pair' })
+        .max(MAX_BULK_CHECK, {
+          error: (issue) =>
+            `has ${(issue.input as unknown[]).length} pairs; at most ${MAX_BULK_CHECK} per request`,
+        }),
+    })
     .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}BulkCheckRequest`);
   const BulkItem = z.object({
     index: z.number().int(),
@@ -64,10 +74,11 @@ function routesOf(kind: Kind) {
     summary: `Verify ${kind} linkage for an MSISDN`,
     description: `Tokenises the ${kind} and checks it against the number's live state (one Redis read). Auth: any authenticated organisation (Reconix "Bearer").`,
     security: [{ ApiKey: [] }],
+    middleware: [anyone, jsonBody(BODY_BYTES)],
     request: { body: { content: { 'application/json': { schema: Request } }, required: true } },
     responses: {
       200: { description: 'The finding', content: { 'application/json': { schema: Check } } },
-      ...errorResponses,
+      ...ERRORS,
     },
   });
   const bulk = createRoute({
@@ -78,40 +89,17 @@ function routesOf(kind: Kind) {
     description:
       'All pairs are answered from one Redis round trip (no N+1). Invalid pairs are per-item errors naming the field.',
     security: [{ ApiKey: [] }],
+    middleware: [anyone, jsonBody(BODY_BYTES)],
     request: { body: { content: { 'application/json': { schema: BulkRequest } }, required: true } },
     responses: {
       200: {
         description: 'One item per pair, in input order',
         content: { 'application/json': { schema: BulkResponse } },
       },
-      ...errorResponses,
+      ...ERRORS,
     },
   });
-  return { verify, bulk };
-}
-
-type PairCheck =
-  | { ok: true; msisdn: string; token: string; masked: string }
-  | { ok: false; errors: FieldError[] };
-
-/** Validates one {msisdn, nin|bvn} pair; field names carry `prefix` (e.g. `items[3].`). */
-function checkPair(kind: Kind, value: unknown, secret: string, prefix: string): PairCheck {
-  const field = FIELD[kind];
-  const obj = asObject(value);
-  if (!obj)
-    return {
-      ok: false,
-      errors: [{ field: prefix.replace(/\.$/, '') || 'body', message: 'must be an object' }],
-    };
-  const errors: FieldError[] = [];
-  const number = checkMsisdn(obj.msisdn, `${prefix}msisdn`);
-  if (!number.ok) errors.push(number.error);
-  const raw = obj[field];
-  const id = raw === undefined ? null : checkIdentifier(kind, raw);
-  if (id === null) errors.push({ field: `${prefix}${field}`, message: 'is required' });
-  else if (!id.ok) errors.push({ field: `${prefix}${field}`, message: id.reason });
-  if (!number.ok || !id?.ok) return { ok: false, errors };
-  return { ok: true, msisdn: number.value, token: tokenise(kind, id.value, secret), masked: mask(id.value) };
+  return { Request, verify, bulk };
 }
 
 /** Reconix NIN and BVN linkage checks: single verify and bulk check, from the live state. */
@@ -120,37 +108,21 @@ export function registerLinkageRoutes(app: ApiApp, ctx: ApiContext): void {
   const anyone = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
   const secret = ctx.config.TOKEN_SECRET;
   for (const kind of ['NIN', 'BVN'] as const) {
-    const { verify, bulk } = routesOf(kind);
-    app.openAPIRegistry.registerPath(verify);
-    app.openAPIRegistry.registerPath(bulk);
+    const { Request, verify, bulk } = routesOf(kind, anyone);
+    const field = FIELD[kind];
+    const pairOf = (value: { msisdn: string; nin: string }) => {
+      const raw = (value as unknown as Record<string, string>)[field] ?? '';
+      return { msisdn: value.msisdn, token: tokenise(kind, raw, secret), masked: mask(raw) };
+    };
 
-    app.post(verify.path, anyone, async (c) => {
-      const body = await readJsonBody(c, BODY_BYTES);
-      if (!body.ok) return reconixError(c, body.code, body.message, body.errors);
-      const pair = checkPair(kind, body.value, secret, '');
-      if (!pair.ok) return fieldErrors(c, pair.errors);
-      const [result] = await answer(c, ctx, kind, [pair]);
-      return c.json(result, 200);
+    app.openapi(verify, async (c) => {
+      const [result] = await answer(c, ctx, kind, [pairOf(c.req.valid('json'))]);
+      return c.json(result!, 200);
     });
 
-    app.post(bulk.path, anyone, async (c) => {
-      const body = await readJsonBody(c, BODY_BYTES);
-      if (!body.ok) return reconixError(c, body.code, body.message, body.errors);
-      const items = asObject(body.value)?.items;
-      if (!Array.isArray(items)) {
-        return fieldErrors(c, [
-          { field: 'items', message: items === undefined ? 'is required' : 'must be an array of pairs' },
-        ]);
-      }
-      if (items.length === 0)
-        return fieldErrors(c, [{ field: 'items', message: 'must contain at least one pair' }]);
-      if (items.length > MAX_BULK_CHECK) {
-        return fieldErrors(c, [
-          { field: 'items', message: `has ${items.length} pairs; at most ${MAX_BULK_CHECK} per request` },
-        ]);
-      }
-      const pairs = items.map((item, i) => checkPair(kind, item, secret, `items[${i}].`));
-      const valid = pairs.flatMap((p) => (p.ok ? [p] : []));
+    app.openapi(bulk, async (c) => {
+      const pairs = c.req.valid('json').items.map((item, i) => checkItem(Request, item, ['items', i]));
+      const valid = pairs.flatMap((p) => (p.ok ? [pairOf(p.value)] : []));
       const results = await answer(c, ctx, kind, valid);
       let next = 0;
       const out = pairs.map((p, index) =>
@@ -162,7 +134,6 @@ export function registerLinkageRoutes(app: ApiApp, ctx: ApiContext): void {
     });
   }
 }
-
 /** Answers valid pairs from ONE state read and records each check. */
 async function answer(
   c: Context<ApiEnv>,

@@ -1,18 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { type FieldError, readJsonBody, reconixError, requireApiKey } from '@hub/ingest';
-import { checkIdentifier, type IdentifierKind, nationalForm, tokenise } from '@hub/schemas';
+import { jsonBody, reconixErrors, requireApiKey } from '@hub/ingest';
+import { type IdentifierKind, nationalForm, tokenise } from '@hub/schemas';
 import { isOld, type NinLink, type StateView } from '@hub/state';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
-import {
-  asObject,
-  checkMsisdn,
-  errorResponses,
-  fieldErrors,
-  historyUnavailable,
-  queryRows,
-  recordUse,
-} from '../identity/http.ts';
+import { identifierField, msisdnField, queryRows, recordUse } from '../identity/http.ts';
 import { bvnLinkageOut, linkageOut, plusForm } from '../identity/mapping.ts';
 import { OKRA_DEFAULT_LIMIT, OKRA_MAX_LIMIT, okraPage } from '../identity/okra.ts';
 import { numbersByTokenQuery, type TokenColumn } from '../identity/sql.ts';
@@ -78,9 +70,21 @@ const okraResponse = <T extends z.ZodType>(name: string, item: T) =>
     })
     .openapi(name);
 
+const pageField = (max: number, fallback: number) =>
+  z
+    .number({ error: `must be an integer from 1 to ${max}` })
+    .int({ error: `must be an integer from 1 to ${max}` })
+    .min(1, { error: `must be an integer from 1 to ${max}` })
+    .max(max, { error: `must be an integer from 1 to ${max}` })
+    .nullish()
+    .transform((n) => n ?? fallback);
+
 const pageFields = {
-  page: z.number().int().min(1).optional().openapi({ description: 'Default 1', example: 1 }),
-  limit: z.number().int().min(1).max(OKRA_MAX_LIMIT).optional().openapi({ example: OKRA_DEFAULT_LIMIT }),
+  page: pageField(Number.MAX_SAFE_INTEGER, 1).openapi({ description: 'Default 1', example: 1 }),
+  limit: pageField(OKRA_MAX_LIMIT, OKRA_DEFAULT_LIMIT).openapi({
+    description: `Default ${OKRA_DEFAULT_LIMIT}`,
+    example: OKRA_DEFAULT_LIMIT,
+  }),
 };
 
 type By = 'nin' | 'bvn' | 'nuban' | 'phone';
@@ -91,29 +95,32 @@ const COLUMN: Record<Exclude<By, 'phone'>, TokenColumn> = {
   nuban: 'nuban_token',
 };
 
+const BANK_CODE = 'must be a CBN bank code of 3 to 6 digits';
+
 const requests = {
   nin: z
-    .object({ nin: z.string().openapi({ example: '12345678901' }), ...pageFields })
+    .object({ nin: identifierField('NIN').openapi({ example: '12345678901' }), ...pageFields })
     .openapi('LookupByNin'),
   bvn: z
-    .object({ bvn: z.string().openapi({ example: '22165416979' }), ...pageFields })
+    .object({ bvn: identifierField('BVN').openapi({ example: '22165416979' }), ...pageFields })
     .openapi('LookupByBvn'),
   nuban: z
     .object({
-      nuban: z.string().openapi({ example: '0114542453' }),
+      nuban: identifierField('NUBAN').openapi({ example: '0114542453' }),
       bank: z
-        .string()
+        .string({ error: BANK_CODE })
+        .regex(/^\d{3,6}$/, { error: BANK_CODE })
         .optional()
         .openapi({ description: 'CBN bank code; narrows the match', example: '058' }),
       ...pageFields,
     })
     .openapi('LookupByNuban'),
   phone: z
-    .object({ phone: z.string().openapi({ example: '08038811523' }), ...pageFields })
+    .object({ phone: msisdnField().openapi({ example: '08038811523' }), ...pageFields })
     .openapi('LookupByPhone'),
 };
 
-const routeOf = (by: By) =>
+const routeOf = <S extends z.ZodType>(by: By, body: S, allowed: MiddlewareHandler<ApiEnv>) =>
   createRoute({
     method: 'post',
     path: `${BASE}/${by}`,
@@ -125,7 +132,8 @@ const routeOf = (by: By) =>
     description:
       'Okra-style response (status, message, data with a pagination block). The raw identifier is tokenised and never stored or echoed. Auth: HUB and SERVICE_PROVIDER organisations; every lookup is recorded.',
     security: [{ ApiKey: [] }],
-    request: { body: { content: json(requests[by]), required: true } },
+    middleware: [allowed, jsonBody(BODY_BYTES)],
+    request: { body: { content: { 'application/json': { schema: body } }, required: true } },
     responses: {
       200: {
         description: 'Matches (an empty list when none)',
@@ -138,7 +146,7 @@ const routeOf = (by: By) =>
               ),
         ),
       },
-      ...errorResponses,
+      ...reconixErrors([400, 401, 403, 413, 415, 429, 503]),
     },
   });
 
@@ -149,22 +157,6 @@ interface TokenRow {
   last_link_date: string;
   bvn_token?: string;
   bank_codes?: string[];
-}
-
-function pageOf(body: Record<string, unknown>, errors: FieldError[]): { page: number; limit: number } {
-  const int = (name: 'page' | 'limit', fallback: number, max: number): number => {
-    const raw = body[name];
-    if (raw === undefined || raw === null) return fallback;
-    if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > max) {
-      errors.push({ field: name, message: `must be an integer from 1 to ${max}` });
-      return fallback;
-    }
-    return raw;
-  };
-  return {
-    page: int('page', 1, Number.MAX_SAFE_INTEGER),
-    limit: int('limit', OKRA_DEFAULT_LIMIT, OKRA_MAX_LIMIT),
-  };
 }
 
 const ok = <T>(items: readonly T[], page: number, limit: number) => {
@@ -178,43 +170,26 @@ const ok = <T>(items: readonly T[], page: number, limit: number) => {
 
 /** Okra-style identity lookups by NIN, BVN, NUBAN and phone over the linkages the hub holds. */
 export function registerLookupRoutes(app: ApiApp, ctx: ApiContext): void {
-  const byRoutes = (['nin', 'bvn', 'nuban', 'phone'] as const).map((by) => [by, routeOf(by)] as const);
-  for (const [, route] of byRoutes) app.openAPIRegistry.registerPath(route);
   // Identity lookups expose who holds which numbers: the hub and the banks only.
   const allowed = requireApiKey<ApiEnv>(ctx.ingest, ['HUB', 'SERVICE_PROVIDER']);
+  const secret = ctx.config.TOKEN_SECRET;
 
-  for (const by of ['nin', 'bvn', 'nuban'] as const) {
-    app.post(`${BASE}/${by}`, allowed, async (c) => {
-      const body = await readJsonBody(c, BODY_BYTES);
-      if (!body.ok) return reconixError(c, body.code, body.message, body.errors);
-      const obj = asObject(body.value);
-      if (!obj) return fieldErrors(c, [{ field: 'body', message: 'must be a JSON object' }]);
-      const errors: FieldError[] = [];
-      const id = obj[by] === undefined ? null : checkIdentifier(KIND[by], obj[by]);
-      if (id === null) errors.push({ field: by, message: 'is required' });
-      else if (!id.ok) errors.push({ field: by, message: id.reason });
-      const bank = obj.bank;
-      if (by === 'nuban' && bank !== undefined && (typeof bank !== 'string' || !/^\d{3,6}$/.test(bank))) {
-        errors.push({ field: 'bank', message: 'must be a CBN bank code of 3 to 6 digits' });
-      }
-      const { page, limit } = pageOf(obj, errors);
-      if (errors.length > 0 || !id?.ok) return fieldErrors(c, errors);
-      const token = tokenise(KIND[by], id.value, ctx.config.TOKEN_SECRET);
-      return answerByToken(c, ctx, by, token, typeof bank === 'string' ? bank : null, page, limit);
-    });
-  }
+  app.openapi(routeOf('nin', requests.nin, allowed), async (c) => {
+    const { nin, page, limit } = c.req.valid('json');
+    return answerByToken(c, ctx, 'nin', tokenise('NIN', nin, secret), null, page, limit);
+  });
+  app.openapi(routeOf('bvn', requests.bvn, allowed), async (c) => {
+    const { bvn, page, limit } = c.req.valid('json');
+    return answerByToken(c, ctx, 'bvn', tokenise('BVN', bvn, secret), null, page, limit);
+  });
+  app.openapi(routeOf('nuban', requests.nuban, allowed), async (c) => {
+    const { nuban, bank, page, limit } = c.req.valid('json');
+    return answerByToken(c, ctx, 'nuban', tokenise('NUBAN', nuban, secret), bank ?? null, page, limit);
+  });
 
-  app.post(`${BASE}/phone`, allowed, async (c) => {
-    const body = await readJsonBody(c, BODY_BYTES);
-    if (!body.ok) return reconixError(c, body.code, body.message, body.errors);
-    const obj = asObject(body.value);
-    if (!obj) return fieldErrors(c, [{ field: 'body', message: 'must be a JSON object' }]);
-    const errors: FieldError[] = [];
-    const number = checkMsisdn(obj.phone, 'phone');
-    if (!number.ok) errors.push(number.error);
-    const { page, limit } = pageOf(obj, errors);
-    if (errors.length > 0 || !number.ok) return fieldErrors(c, errors);
-    const [reading] = await ctx.readState([number.value]);
+  app.openapi(routeOf('phone', requests.phone, allowed), async (c) => {
+    const { phone: msisdn, page, limit } = c.req.valid('json');
+    const [reading] = await ctx.readState([msisdn]);
     const view = reading?.view ?? null;
     // Linkages stay in the record once cleared, so the record alone gives the number's full list.
     const identities = view
@@ -223,7 +198,7 @@ export function registerLookupRoutes(app: ApiApp, ctx: ApiContext): void {
           ...view.bvnLinkages.map((l) => ({ type: 'BVN' as const, ...bvnLinkageOut(l, view) })),
         ]
       : [];
-    recordUse(c, ctx, 'LOOKUP', [{ msisdn: number.value, view, found: identities.length > 0 }]);
+    recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found: identities.length > 0 }]);
     return c.json(ok(identities, page, limit), 200);
   });
 }
@@ -237,15 +212,11 @@ async function answerByToken(
   page: number,
   limit: number,
 ) {
-  let rows: TokenRow[];
-  try {
-    rows = await queryRows<TokenRow>(
-      ctx.clickhouse,
-      numbersByTokenQuery(ctx.config.CLICKHOUSE_DATABASE, COLUMN[by], token),
-    );
-  } catch (err) {
-    return historyUnavailable(c, err);
-  }
+  // A history store that cannot answer throws HistoryUnavailableError: onError's 503.
+  let rows = await queryRows<TokenRow>(
+    ctx.clickhouse,
+    numbersByTokenQuery(ctx.config.CLICKHOUSE_DATABASE, COLUMN[by], token),
+  );
   if (bank !== null) rows = rows.filter((r) => r.bank_codes?.includes(bank));
   // One Redis round trip for every matched number: whether each link is active now.
   const readings = await ctx.readState(rows.map((r) => r.msisdn));
