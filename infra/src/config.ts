@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -64,6 +65,12 @@ export const configVariables = [
   { name: 'HOST', default: '127.0.0.1', description: 'Address the query API listens on' },
   { name: 'PORT', default: '8080', description: 'Port the query API listens on' },
   {
+    name: 'TRUSTED_PROXIES',
+    default: '',
+    description:
+      'Comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is believed; empty: the socket address is the client',
+  },
+  {
     name: 'NIMC_URL',
     default: 'http://127.0.0.1:18091',
     description: 'NIMC service (local simulator by default)',
@@ -101,6 +108,31 @@ const brokers = z
     z
       .array(z.string().regex(brokerPattern, { error: (iss) => `"${String(iss.input)}" is not host:port` }))
       .min(1, { error: 'must list at least one broker' }),
+  );
+
+/** An IPv4/IPv6 address, or one with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const proxies = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p.length > 0),
+  )
+  .pipe(
+    z.array(
+      z.string().refine(isAddressOrCidr, {
+        error: (iss) => `"${String(iss.input)}" is not an IP address or CIDR (e.g. 10.0.0.0/8)`,
+      }),
+    ),
   );
 
 function integer(min: number, max: number) {
@@ -154,6 +186,7 @@ function buildSchema(production: boolean) {
     CLICKHOUSE_PASSWORD: z.string().default(''),
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: z.string().default('8080').pipe(integer(0, 65_535)),
+    TRUSTED_PROXIES: z.string().default('').pipe(proxies),
     NIMC_URL: httpUrl().default('http://127.0.0.1:18091'),
     NIBSS_URL: httpUrl().default('http://127.0.0.1:18092'),
     TOKEN_SECRET: secret(production, DEV_TOKEN_SECRET),

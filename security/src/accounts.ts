@@ -60,11 +60,46 @@ export interface AccountEvent {
   receivedAt: number;
 }
 
-/** The organisation an event belongs to: its Kafka key, so one organisation's changes stay in order. */
-export function accountEventKey(e: AccountEvent): string {
+/** The organisation an event belongs to: it picks the partition, so one organisation's changes stay in order. */
+export function accountEventOrganisation(e: AccountEvent): string {
   const id = e.organisation?.id ?? e.user?.organisationId ?? e.apiKey?.organisationId;
   if (!id) throw new Error(`account event ${e.eventId} names no entity`);
   return id;
+}
+
+/**
+ * The Kafka key of an event: the one entity it changes (`<organisation>:org`,
+ * `<organisation>:user:<id>`, `<organisation>:key:<id>`), so compaction of the accounts topic keeps
+ * each entity's latest snapshot, and a deleted user's tombstone removes every earlier one.
+ */
+export function accountEventKey(e: AccountEvent): string {
+  const organisation = accountEventOrganisation(e);
+  if (e.organisation) return `${organisation}:org`;
+  if (e.user) return `${organisation}:user:${e.user.id}`;
+  if (e.apiKey) return `${organisation}:key:${e.apiKey.id}`;
+  throw new Error(`account event ${e.eventId} names no entity`);
+}
+
+export function userRecordKey(organisationId: string, userId: string): string {
+  return `${organisationId}:user:${userId}`;
+}
+
+export interface AccountRecordKey {
+  /** Null: the key names no organisation, so it could be any. */
+  organisation: string | null;
+  /** Absent for records written before keys named their entity (keyed by organisation only). */
+  entity?: { kind: 'org' } | { kind: 'user' | 'key'; id: string };
+}
+
+/** Reads a record key of the accounts topic (entity keys, or the organisation-only keys of old records). */
+export function parseAccountKey(key: Buffer | string | null | undefined): AccountRecordKey {
+  const text = key === null || key === undefined ? '' : key.toString();
+  const match = /^([A-Z0-9][A-Z0-9_-]{1,31})(?::(org|user|key)(?::(.+))?)?$/.exec(text);
+  if (!match?.[1]) return { organisation: null };
+  const [, organisation, kind, id] = match;
+  if (kind === undefined) return { organisation };
+  if (kind === 'org') return id === undefined ? { organisation, entity: { kind: 'org' } } : { organisation };
+  return id === undefined ? { organisation } : { organisation, entity: { kind: kind as 'user' | 'key', id } };
 }
 
 const schemaFile = join(

@@ -18,6 +18,8 @@ export function securityKeys(prefix: string) {
     sessionFamily: (family: string) => `${p}family:{${family}}`,
     refreshToken: (family: string, jti: string) => `${p}refresh:{${family}}:${jti}`,
     resetCode: (hash: string) => `${p}reset:${hash}`,
+    /** When every session of a user issued before it ended (ms): password, role, disabled, deleted. */
+    sessionsEnded: (userId: string) => `${p}sessions-ended:${userId}`,
   };
 }
 

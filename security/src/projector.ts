@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Consumer, Kafka } from 'kafkajs';
-import type { AccountCodec, AccountEvent } from './accounts.ts';
+import { type AccountCodec, type AccountEvent, parseAccountKey } from './accounts.ts';
 import type { SecurityKeys } from './keys.ts';
 
 /**
@@ -16,9 +16,44 @@ redis.call('HSET', KEYS[1], 'o', ARGV[1], 'v', ARGV[2])
 return 1
 `;
 
+/**
+ * A user's tombstone: unless a later snapshot is held, the record keeps only its offset (so an
+ * older snapshot replayed later is still refused) and the e-mail index entry pointing at it goes.
+ */
+const DELETE_USER = `
+local held = redis.call('HGET', KEYS[1], 'o')
+if held and tonumber(held) >= tonumber(ARGV[1]) then return 0 end
+local json = redis.call('HGET', KEYS[1], 'v')
+if json and json ~= '' then
+  local email = cjson.decode(json)['email']
+  local index = ARGV[2] .. email
+  if redis.call('GET', index) == ARGV[3] then redis.call('DEL', index) end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'o', ARGV[1], 'v', '')
+return 1
+`;
+
 type RedisWithApply = Redis & {
   applySnapshot(key: string, offset: string, json: string): Promise<number>;
+  deleteUser(key: string, offset: string, emailPrefix: string, id: string): Promise<number>;
 };
+
+/** A record of the accounts topic: an event, or a tombstone (a deleted user). */
+type Change =
+  | { kind: 'event'; event: AccountEvent; offset: string }
+  | { kind: 'user-deleted'; organisation: string; userId: string; offset: string };
+
+/** A record that could not be read: its organisation's credentials are refused until it is. */
+interface Unreadable {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Null when the key names no organisation: then every credential is refused. */
+  organisation: string | null;
+  error: string;
+}
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -28,7 +63,11 @@ export interface ProjectorOptions {
   topic: string;
   /** Called for every applied event, after Redis has it (cache invalidation). */
   onApplied(event: AccountEvent): void;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Called for a deleted user, after Redis has it. */
+  onUserDeleted?(userId: string): void;
+  log?: (level: 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** How often records that could not be read are tried again (ms). */
+  retryUnreadableMs?: number;
 }
 
 /**
@@ -44,10 +83,28 @@ export class AccountsProjector {
   private readonly applied = new Map<number, number>();
   private waiters: { partition: number; offset: number; resolve: () => void }[] = [];
   private readonly redis: RedisWithApply;
+  private readonly unreadable = new Map<string, Unreadable>();
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: ProjectorOptions) {
     o.redis.defineCommand('applySnapshot', { numberOfKeys: 1, lua: APPLY_SNAPSHOT });
+    o.redis.defineCommand('deleteUser', { numberOfKeys: 1, lua: DELETE_USER });
     this.redis = o.redis as RedisWithApply;
+  }
+
+  /**
+   * Fails closed: true while a record of `organisation` (or one naming no organisation) could not
+   * be read. It may have been a revocation, so that organisation's credentials must not pass.
+   */
+  refuses(organisation: string): boolean {
+    for (const u of this.unreadable.values())
+      if (u.organisation === null || u.organisation === organisation) return true;
+    return false;
+  }
+
+  /** The records that could not be read, for health and operators. */
+  get unreadableRecords(): readonly Omit<Unreadable, 'key' | 'value'>[] {
+    return [...this.unreadable.values()].map(({ key: _k, value: _v, ...rest }) => rest);
   }
 
   /** Starts consuming and resolves once every partition is applied up to its end at start-up. */
@@ -79,20 +136,13 @@ export class AccountsProjector {
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat }) => {
-        const events: { event: AccountEvent; offset: string }[] = [];
+        const changes: Change[] = [];
         for (const m of batch.messages) {
-          try {
-            events.push({ event: await this.o.codec.decode(m.value), offset: m.offset });
-          } catch (err) {
-            this.o.log?.('undecodable account event skipped', {
-              partition: batch.partition,
-              offset: m.offset,
-              error: (err as Error).message,
-            });
-          }
+          const change = await this.read(batch.partition, m.offset, m.key, m.value);
+          if (change) changes.push(change);
         }
-        await this.apply(events);
-        for (const { event } of events) this.o.onApplied(event);
+        await this.apply(changes);
+        this.notify(changes);
         this.markApplied(batch.partition, Number(batch.lastOffset()) + 1);
         await heartbeat();
       },
@@ -115,6 +165,8 @@ export class AccountsProjector {
   }
 
   async stop(): Promise<void> {
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
     await this.consumer?.disconnect();
     this.consumer = null;
     for (const w of this.waiters) w.resolve();
@@ -128,13 +180,113 @@ export class AccountsProjector {
     for (const w of done) w.resolve();
   }
 
-  private async apply(events: { event: AccountEvent; offset: string }[]): Promise<void> {
-    if (events.length === 0) return;
+  /**
+   * One record as a change. A record that cannot be read (schema registry down, a writer's bug)
+   * is never skipped silently: its organisation's credentials are refused until a retry reads it.
+   */
+  private async read(
+    partition: number,
+    offset: string,
+    key: Buffer | null,
+    value: Buffer | null,
+  ): Promise<Change | null> {
+    const parsed = parseAccountKey(key);
+    if (value === null || value.length === 0) {
+      if (parsed.organisation && parsed.entity?.kind === 'user')
+        return { kind: 'user-deleted', organisation: parsed.organisation, userId: parsed.entity.id, offset };
+      this.quarantine({
+        partition,
+        offset,
+        key,
+        value,
+        organisation: parsed.organisation,
+        error: 'a tombstone that names no user',
+      });
+      return null;
+    }
+    try {
+      return { kind: 'event', event: await this.o.codec.decode(value), offset };
+    } catch (err) {
+      this.quarantine({
+        partition,
+        offset,
+        key,
+        value,
+        organisation: parsed.organisation,
+        error: (err as Error).message,
+      });
+      return null;
+    }
+  }
+
+  private quarantine(u: Unreadable): void {
+    this.unreadable.set(`${u.partition}:${u.offset}`, u);
+    this.o.log?.(
+      'error',
+      'account record could not be read; credentials of its organisation are refused until it is',
+      {
+        partition: u.partition,
+        offset: u.offset,
+        organisation: u.organisation ?? '(none named: every organisation)',
+        error: u.error,
+      },
+    );
+    this.retryTimer ??= setInterval(() => void this.retryUnreadable(), this.o.retryUnreadableMs ?? 30_000);
+    this.retryTimer.unref();
+  }
+
+  /** Reads the quarantined records again; those that now decode are applied (older snapshots lose). */
+  private async retryUnreadable(): Promise<void> {
+    for (const [id, u] of [...this.unreadable]) {
+      if (u.value === null || u.value.length === 0) continue;
+      let event: AccountEvent;
+      try {
+        event = await this.o.codec.decode(u.value);
+      } catch {
+        continue;
+      }
+      try {
+        const change: Change = { kind: 'event', event, offset: u.offset };
+        await this.apply([change]);
+        this.notify([change]);
+        this.unreadable.delete(id);
+        this.o.log?.('warn', 'account record read on retry; its organisation is served again', {
+          partition: u.partition,
+          offset: u.offset,
+          organisation: u.organisation,
+        });
+      } catch (err) {
+        this.o.log?.('error', 'account record read on retry but not applied', {
+          error: (err as Error).message,
+        });
+      }
+    }
+    if (this.unreadable.size === 0 && this.retryTimer) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+
+  private notify(changes: Change[]): void {
+    for (const c of changes)
+      if (c.kind === 'event') this.o.onApplied(c.event);
+      else this.o.onUserDeleted?.(c.userId);
+  }
+
+  private async apply(changes: Change[]): Promise<void> {
+    if (changes.length === 0) return;
     const { keys } = this.o;
     const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
       applySnapshot(key: string, offset: string, json: string): unknown;
+      deleteUser(key: string, offset: string, emailPrefix: string, id: string): unknown;
     };
-    for (const { event, offset } of events) {
+    for (const change of changes) {
+      const { offset } = change;
+      if (change.kind === 'user-deleted') {
+        pipeline.deleteUser(keys.user(change.userId), offset, keys.userByEmail(''), change.userId);
+        continue;
+      }
+      const { event } = change;
       if (event.organisation) {
         pipeline.applySnapshot(
           keys.organisation(event.organisation.id),

@@ -114,9 +114,15 @@ export interface Limit {
   windowMs: number;
 }
 
-/** Defaults from the Reconix rate-limit table; organisations' plans raise verify and general. */
+/**
+ * Defaults from the Reconix rate-limit table; organisations' plans raise verify and general.
+ * `auth` is counted per client address, `authAccount` per account named in a login or reset
+ * request (so many addresses cannot share out guesses at one account), the data-subject scopes
+ * per principal once it is authenticated.
+ */
 export interface RateLimits {
   auth: Limit;
+  authAccount: Limit;
   general: Limit;
   verify: Limit;
   ndprAccess: Limit;
@@ -126,6 +132,7 @@ export interface RateLimits {
 const MINUTE = 60_000;
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   auth: { limit: 5, windowMs: MINUTE },
+  authAccount: { limit: 10, windowMs: MINUTE },
   general: { limit: 100, windowMs: MINUTE },
   verify: { limit: 100, windowMs: MINUTE },
   ndprAccess: { limit: 10, windowMs: MINUTE },
@@ -134,13 +141,17 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
 
 export type RateScope = keyof RateLimits;
 
-/** Which limit a request counts against, from its path; null for paths that are not limited. */
+/** Scopes counted per authenticated principal: a route declares them after its auth check. */
+export const PRINCIPAL_SCOPES: readonly RateScope[] = ['ndprAccess', 'ndprDeletion'];
+
+/**
+ * The limit a routed request counts against when its route declares none, from its path; null
+ * for paths that are not limited. Routes with a scope of their own (the data-subject routes)
+ * declare it with `Security.limit(scope)`; an unrouted path counts against nothing (it is a 404).
+ */
 export function rateScopeOf(path: string): RateScope | null {
   if (!path.startsWith('/api/')) return null;
   if (path.startsWith('/api/v1/auth/')) return 'auth';
-  if (path === '/api/v1/data-subject/delete-my-data') return 'ndprDeletion';
-  if (path.startsWith('/api/v1/data-subject/'))
-    return path.endsWith('/privacy-policy') ? 'general' : 'ndprAccess';
   if (path.startsWith('/api/v1/phone/api/phone-numbers/verify')) return 'verify';
   if (path.startsWith('/api/v1/health')) return null;
   return 'general';

@@ -1,8 +1,15 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { ACCOUNT_SCHEMA, type AccountEvent, accountEventKey } from './accounts.ts';
+import {
+  ACCOUNT_SCHEMA,
+  type AccountEvent,
+  accountEventKey,
+  accountEventOrganisation,
+  parseAccountKey,
+} from './accounts.ts';
 import { generateApiKey, hashApiKey, looksLikeApiKey, requestKeyHash, sameHash } from './api-keys.ts';
 import { TtlCache } from './cache.ts';
+import { sessionStillValid } from './credentials.ts';
 import { passwordProblem } from './passwords.ts';
 import { rateScopeOf } from './rate-limit.ts';
 
@@ -54,8 +61,7 @@ describe('TtlCache', () => {
 describe('rate-limit scopes', () => {
   it('maps paths to the Reconix table and the verify plan', () => {
     expect(rateScopeOf('/api/v1/auth/login')).toBe('auth');
-    expect(rateScopeOf('/api/v1/data-subject/delete-my-data')).toBe('ndprDeletion');
-    expect(rateScopeOf('/api/v1/data-subject/my-data')).toBe('ndprAccess');
+    // Data-subject routes declare their per-principal scopes themselves (Security.limit).
     expect(rateScopeOf('/api/v1/data-subject/privacy-policy')).toBe('general');
     expect(rateScopeOf('/api/v1/phone/api/phone-numbers/verify/bulk')).toBe('verify');
     expect(rateScopeOf('/api/v1/identity/lookup')).toBe('general');
@@ -96,9 +102,24 @@ describe('account event schema', () => {
     receivedAt: 2,
   };
 
-  it('round-trips an event and keys it by organisation', () => {
+  it('round-trips an event, keys it by its entity and places it by organisation', () => {
     expect(type.fromBuffer(type.toBuffer(event))).toEqual(event);
-    expect(accountEventKey(event)).toBe('BANKA');
+    expect(accountEventKey(event)).toBe('BANKA:key:k1');
+    expect(accountEventOrganisation(event)).toBe('BANKA');
+  });
+
+  it('reads entity keys and the organisation-only keys of older records', () => {
+    expect(parseAccountKey('BANKA:user:u-1')).toEqual({
+      organisation: 'BANKA',
+      entity: { kind: 'user', id: 'u-1' },
+    });
+    expect(parseAccountKey(Buffer.from('BANKA:org'))).toEqual({
+      organisation: 'BANKA',
+      entity: { kind: 'org' },
+    });
+    expect(parseAccountKey('BANKA')).toEqual({ organisation: 'BANKA' });
+    expect(parseAccountKey(null)).toEqual({ organisation: null });
+    expect(parseAccountKey('not a key')).toEqual({ organisation: null });
   });
 
   it('has no field that could hold a password or a key in clear', () => {
@@ -113,5 +134,25 @@ describe('request key hashes', () => {
     expect(requestKeyHash(key)).toBe(hash);
     expect(requestKeyHash(key)).toBe(hash);
     expect(requestKeyHash(`${key}x`)).toBe(hashApiKey(`${key}x`));
+  });
+});
+
+describe('session validity', () => {
+  const user = { active: true, passwordChangedAt: 1_700_000_000_500, role: 'Admin' as const };
+
+  it('accepts a token issued later in the same second as the password change', () => {
+    expect(sessionStillValid(user, { ims: 1_700_000_000_700, role: 'Admin' })).toBe(true);
+  });
+
+  it('refuses a token issued before the password change, even within the same second', () => {
+    expect(sessionStillValid(user, { ims: 1_700_000_000_300, role: 'Admin' })).toBe(false);
+  });
+
+  it('refuses a token issued for another role and any token of a disabled user', () => {
+    expect(sessionStillValid(user, { ims: 1_700_000_001_000, role: 'Auditor' })).toBe(false);
+    expect(sessionStillValid({ ...user, active: false }, { ims: 1_700_000_001_000, role: 'Admin' })).toBe(
+      false,
+    );
+    expect(sessionStillValid(null, { ims: 1_700_000_001_000, role: 'Admin' })).toBe(false);
   });
 });

@@ -1,6 +1,4 @@
-import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import {
   type Config,
   createKafka,
@@ -10,21 +8,9 @@ import {
   type TopicNames,
   topicNames,
 } from '@hub/infra';
-import {
-  type AuditEntry,
-  type Authenticator,
-  type IngestEnv,
-  type OrganisationType,
-  type Principal,
-  type Role,
-  reconixError,
-  requestHeader,
-  responseHeader,
-  tirmsError,
-} from '@hub/ingest';
+import type { Authenticator, IngestEnv, Principal } from '@hub/ingest';
 import { EventCodec } from '@hub/schemas';
-import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import type { Env, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
 import {
@@ -32,36 +18,30 @@ import {
   type AccountEvent,
   type AccountEventType,
   type ApiKeyRecord,
-  accountEventKey,
   type OrganisationRecord,
-  type UserRecord,
 } from './accounts.ts';
-import { generateApiKey, looksLikeApiKey, requestKeyHash, sameHash } from './api-keys.ts';
+import {
+  Administration,
+  type NewOrganisation,
+  type NewUser,
+  type UserChange,
+  type VisibleUser,
+} from './admin.ts';
 import { AuditLog } from './audit.ts';
+import { TrustedProxies } from './client-address.ts';
+import { Credentials } from './credentials.ts';
 import { type SecurityKeys, securityKeys } from './keys.ts';
+import { DEFAULT_LOCKOUT, Lockout, type LockoutPolicy } from './lockout.ts';
+import { clientIp, type RequestMeta, securityMiddleware } from './middleware.ts';
 import { fileOutbox, type Notifier } from './notifications.ts';
-import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+import { type PasswordChangeResult, Passwords } from './password-reset.ts';
 import { AccountsProjector } from './projector.ts';
-import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits, rateScopeOf } from './rate-limit.ts';
+import { AccountsPublisher, topicPartitions } from './publisher.ts';
+import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits, type RateScope } from './rate-limit.ts';
+import { RatePolicy } from './rate-policy.ts';
 import { SessionManager, type TokenPair } from './sessions.ts';
+import { type LoginResult, SignIn } from './sign-in.ts';
 import { AccountStore, CACHE_TTL_MS } from './store.ts';
-
-export interface LockoutPolicy {
-  /** Failed logins within `windowMs` that lock the account. */
-  threshold: number;
-  windowMs: number;
-  /** Cool-off: how long the account stays locked. */
-  lockMs: number;
-}
-
-export const DEFAULT_LOCKOUT: LockoutPolicy = { threshold: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
-export const RESET_CODE_TTL_SECONDS = 3600;
-/** Request bodies outside the bulk routes; bulk routes read theirs with their own, larger limit. */
-export const MAX_BODY_BYTES = 1024 * 1024;
-const MAX_BULK_BODY_BYTES = 64 * 1024 * 1024;
-const BULK_PATHS = [/\/bulk$/, /\/upload\/bulk$/, /^\/api\/v1\/webhooks\/receive$/];
-/** How long an admin change waits to be visible to this instance before answering anyway. */
-const READ_YOUR_WRITES_MS = 5_000;
 
 export interface SecurityOptions {
   rateLimits?: Partial<RateLimits>;
@@ -71,56 +51,20 @@ export interface SecurityOptions {
   now?: () => number;
   /** A client shared with the rest of the process (its owner closes it); otherwise one of its own. */
   redis?: Redis;
+  /** How often the projector tries again to read account records it could not (ms). */
+  retryUnreadableMs?: number;
 }
 
-export interface RequestMeta {
-  ip: string | null;
-  requestId: string | null;
-}
-
-export type LoginResult =
-  | { ok: true; tokens: TokenPair }
-  | { ok: false; status: 401 | 423; retryAfterSeconds?: number };
-
-export interface NewOrganisation {
-  id: string;
-  name: string;
-  type: OrganisationType;
-  operatorCode?: string | null;
-  ranges?: string[];
-  verifyPerMinute?: number;
-  generalPerMinute?: number;
-}
-
-export interface NewUser {
-  organisationId: string;
-  email: string;
-  name: string;
-  role: Role;
-  password: string;
-}
-
-/** Which roles a person of each organisation type may hold. */
-export const ROLES_BY_ORGANISATION_TYPE: Record<OrganisationType, readonly Role[]> = {
-  HUB: ['Admin', 'Auditor', 'Analyst'],
-  OPERATOR: ['Operator'],
-  SERVICE_PROVIDER: ['ServiceProvider'],
-  IDENTITY_SOURCE: [],
-};
-
-export class SecurityError extends Error {
-  constructor(
-    readonly code: 'VALIDATION_ERROR' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN',
-    message: string,
-  ) {
-    super(message);
-  }
+function log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
+  console.error(JSON.stringify({ level, message, ...fields }));
 }
 
 /**
- * The security layer of one API process: organisations, users and API keys (events on the
- * accounts topic, projected into Redis and cached in-process), sessions, lockout, password resets,
- * rate limits and the audit trail.
+ * The security layer of one API process, as one facade over its parts: request-path credentials
+ * (credentials.ts), sign-in and sessions (sign-in.ts, sessions.ts), lockout (lockout.ts),
+ * passwords (password-reset.ts), administration (admin.ts, publisher.ts), the HTTP middleware
+ * (middleware.ts) and rate limits (rate-policy.ts, rate-limit.ts). Each part is reachable for
+ * callers that need only it; the methods here keep the older single-class calls working.
  */
 export class Security {
   readonly keys: SecurityKeys;
@@ -130,22 +74,33 @@ export class Security {
   readonly rateLimits: RateLimits;
   readonly lockout: LockoutPolicy;
   readonly now: () => number;
-  private readonly notify: Notifier;
+  readonly proxies: TrustedProxies;
+  readonly credentials: Credentials;
+  readonly signIn: SignIn;
+  readonly passwords: Passwords;
+  readonly admin: Administration;
+  readonly publisher: AccountsPublisher;
+  readonly policy: RatePolicy;
+  readonly lockouts: Lockout;
   /** False when the Redis client was handed in: its owner closes it. */
   private readonly ownsRedis: boolean;
 
   private constructor(
     readonly redis: Redis,
     private readonly producer: Producer,
-    private readonly codec: AccountCodec,
     readonly audit: AuditLog,
-    private readonly projector: AccountsProjector | null,
+    readonly projector: AccountsProjector | null,
     readonly topics: TopicNames,
-    config: Config,
-    options: SecurityOptions,
-    keys: SecurityKeys,
-    store: AccountStore,
+    parts: {
+      config: Config;
+      options: SecurityOptions;
+      keys: SecurityKeys;
+      store: AccountStore;
+      codec: AccountCodec;
+      partitions: number;
+    },
   ) {
+    const { config, options, keys, store } = parts;
     this.ownsRedis = options.redis === undefined;
     this.keys = keys;
     this.store = store;
@@ -154,7 +109,50 @@ export class Security {
     this.limiter = new RateLimiter(redis);
     this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
     this.lockout = { ...DEFAULT_LOCKOUT, ...options.lockout };
-    this.notify = options.notify ?? fileOutbox(join(config.HUB_DATA_DIR, 'outbox', 'notifications.ndjson'));
+    this.proxies = new TrustedProxies(config.TRUSTED_PROXIES);
+    this.lockouts = new Lockout(redis, keys, this.lockout);
+    this.policy = new RatePolicy(this.rateLimits, this.limiter, store, keys, (m, f) => log('error', m, f));
+    this.credentials = new Credentials({
+      store,
+      sessions: this.sessions,
+      now: this.now,
+      unreadable: (organisation) => projector?.refuses(organisation) ?? false,
+    });
+    this.publisher = new AccountsPublisher({
+      producer,
+      codec: parts.codec,
+      topic: topics.accounts,
+      partitions: parts.partitions,
+      projector,
+      now: this.now,
+    });
+    this.signIn = new SignIn({
+      store,
+      sessions: this.sessions,
+      lockout: this.lockouts,
+      policy: this.policy,
+      audit,
+    });
+    this.passwords = new Passwords({
+      redis,
+      keys,
+      store,
+      publisher: this.publisher,
+      sessions: this.sessions,
+      lockout: this.lockouts,
+      policy: this.policy,
+      audit,
+      notify: options.notify ?? fileOutbox(join(config.HUB_DATA_DIR, 'outbox', 'notifications.ndjson')),
+      now: this.now,
+    });
+    this.admin = new Administration({
+      store,
+      publisher: this.publisher,
+      sessions: this.sessions,
+      audit,
+      rateLimits: this.rateLimits,
+      now: this.now,
+    });
   }
 
   /**
@@ -173,6 +171,7 @@ export class Security {
     const events = new EventCodec(registry);
     await events.register('audit', topics.audit);
     const kafka = createKafka(config);
+    const partitions = await topicPartitions(kafka, topics.accounts);
     const producer = createProducer(kafka);
     await producer.connect();
     // Auto-pipelining: the commands of concurrent requests issued in one tick go out in one write.
@@ -190,10 +189,19 @@ export class Security {
             codec,
             topic: topics.accounts,
             onApplied: (e) => store.invalidate(e),
-            log: (message, fields) => console.error(JSON.stringify({ level: 'warn', message, ...fields })),
+            onUserDeleted: (id) => store.invalidateUser(id),
+            log: (level, message, fields) => log(level, message, fields),
+            ...(options.retryUnreadableMs ? { retryUnreadableMs: options.retryUnreadableMs } : {}),
           });
     await projector?.start();
-    return new Security(redis, producer, codec, audit, projector, topics, config, options, keys, store);
+    return new Security(redis, producer, audit, projector, topics, {
+      config,
+      options,
+      keys,
+      store,
+      codec,
+      partitions,
+    });
   }
 
   async close(): Promise<void> {
@@ -206,482 +214,107 @@ export class Security {
   // ---- credentials on the request path ----
 
   /** `Authorization: Bearer <API key | access token>` to a principal, or null. */
-  readonly authenticate: Authenticator = async (authorization) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    const token = match?.[1];
-    if (!token) return null;
-    if (looksLikeApiKey(token)) return this.apiKeyPrincipal(token);
-    if (token.split('.').length === 3) return this.sessionPrincipal(token);
-    return null;
-  };
-
-  private async apiKeyPrincipal(key: string): Promise<Principal | null> {
-    const hash = requestKeyHash(key);
-    const record = await this.store.apiKeyByHash(hash);
-    if (!record || !sameHash(record.hash, hash) || !keyUsable(record, this.now())) return null;
-    const org = await this.store.organisation(record.organisationId);
-    if (!org?.active) return null;
-    return {
-      organisation: org.id,
-      type: org.type,
-      operatorCode: org.operatorCode,
-      credentialId: record.id,
-      ...(org.ranges.length > 0 ? { ranges: org.ranges } : {}),
-    };
+  get authenticate(): Authenticator {
+    return this.credentials.authenticate;
   }
 
-  private async sessionPrincipal(token: string): Promise<Principal | null> {
-    const claims = await this.sessions.verifyAccess(token);
-    if (!claims) return null;
-    const user = await this.store.user(claims.sub);
-    // A password change ends every session issued before it.
-    if (!user?.active || user.passwordChangedAt > claims.ims) return null;
-    const org = await this.store.organisation(user.organisationId);
-    if (!org?.active) return null;
-    return {
-      organisation: org.id,
-      type: org.type,
-      operatorCode: org.operatorCode,
-      credentialId: `session:${claims.jti}`,
-      roles: [user.role],
-      userId: user.id,
-      sessionId: claims.jti,
-      ...(org.ranges.length > 0 ? { ranges: org.ranges } : {}),
-    };
+  // ---- people: login, refresh, logout, passwords ----
+
+  login(email: string, password: string, meta: RequestMeta): Promise<LoginResult> {
+    return this.signIn.login(email, password, meta);
   }
 
-  // ---- people: login, refresh, logout, password reset ----
-
-  async login(emailInput: string, password: string, meta: RequestMeta): Promise<LoginResult> {
-    const email = emailInput.trim().toLowerCase();
-    const entry = (
-      outcome: AuditEntry['outcome'],
-      details: Record<string, unknown>,
-      user?: UserRecord | null,
-    ) =>
-      this.audit.record({
-        actor: user ? `user:${user.id}` : `email:${email}`,
-        organisation: user?.organisationId ?? null,
-        action: 'LOGIN',
-        target: email,
-        outcome,
-        details,
-        ...meta,
-      });
-    const lockTtl = await this.redis.pttl(this.keys.loginLock(email));
-    if (lockTtl > 0) {
-      entry('DENIED', { reason: 'account locked' });
-      return { ok: false, status: 423, retryAfterSeconds: Math.ceil(lockTtl / 1000) };
-    }
-    const user = await this.store.userByEmail(email);
-    const org = user ? await this.store.organisation(user.organisationId) : null;
-    const valid = await verifyPassword(user?.passwordHash ?? null, password);
-    if (!valid || !user?.active || !org?.active) {
-      const key = this.keys.loginFailures(email);
-      const [[, failures]] = (await this.redis
-        .multi()
-        .incr(key)
-        .pexpire(key, this.lockout.windowMs, 'NX')
-        .exec()) as [[Error | null, number]];
-      if (failures >= this.lockout.threshold) {
-        await this.redis
-          .multi()
-          .set(this.keys.loginLock(email), '1', 'PX', this.lockout.lockMs)
-          .del(key)
-          .exec();
-        this.audit.record({
-          actor: `email:${email}`,
-          organisation: user?.organisationId ?? null,
-          action: 'ACCOUNT_LOCKED',
-          target: email,
-          outcome: 'SUCCESS',
-          details: { failures, lockSeconds: this.lockout.lockMs / 1000 },
-          ...meta,
-        });
-      }
-      entry('FAILURE', { reason: 'bad credentials', failures }, user);
-      return { ok: false, status: 401 };
-    }
-    await this.redis.del(this.keys.loginFailures(email));
-    const tokens = await this.sessions.issue(user);
-    entry('SUCCESS', {}, user);
-    return { ok: true, tokens };
+  refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair | null> {
+    return this.signIn.refresh(refreshToken, meta);
   }
 
-  async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair | null> {
-    const result = await this.sessions.rotate(refreshToken, async (id) => {
-      const user = await this.store.user(id);
-      return user?.active ? user : null;
-    });
-    if (result.ok) return result.tokens;
-    if (result.reason === 'REUSED') {
-      this.audit.record({
-        actor: `user:${result.userId}`,
-        organisation: null,
-        action: 'REFRESH_TOKEN_REUSED',
-        target: `family:${result.family}`,
-        outcome: 'DENIED',
-        details: { effect: 'every token of the session family revoked' },
-        ...meta,
-      });
-    }
-    return null;
+  logout(principal: Principal, accessToken: string, meta: RequestMeta): Promise<boolean> {
+    return this.signIn.logout(principal, accessToken, meta);
   }
 
-  async logout(principal: Principal, accessToken: string, meta: RequestMeta): Promise<boolean> {
-    const claims = await this.sessions.verifyAccess(accessToken);
-    if (!claims) return false;
-    await this.sessions.revoke(claims);
-    this.audit.record({
-      actor: `user:${claims.sub}`,
-      organisation: principal.organisation,
-      action: 'LOGOUT',
-      target: `session:${claims.jti}`,
-      outcome: 'SUCCESS',
-      ...meta,
-    });
-    return true;
-  }
-
-  /** Sends a single-use reset code to the account's address; says nothing about whether it exists. */
-  async forgotPassword(emailInput: string, meta: RequestMeta): Promise<void> {
-    const email = emailInput.trim().toLowerCase();
-    const user = await this.store.userByEmail(email);
-    this.audit.record({
-      actor: `email:${email}`,
-      organisation: user?.organisationId ?? null,
-      action: 'PASSWORD_RESET_REQUESTED',
-      target: email,
-      outcome: user?.active ? 'SUCCESS' : 'FAILURE',
-      ...meta,
-    });
-    if (!user?.active) return;
-    const code = String(randomInt(0, 100_000_000)).padStart(8, '0');
-    await this.redis.set(this.keys.resetCode(sha256(code)), user.id, 'EX', RESET_CODE_TTL_SECONDS);
-    await this.notify({
-      to: user.email,
-      subject: 'Your password reset code',
-      body: `Your reset code is ${code}. It expires in ${RESET_CODE_TTL_SECONDS / 60} minutes and works once.`,
-      data: { resetCode: code },
-    });
-  }
-
-  /** Sets a new password with a reset code (used up either way); ends every session of the account. */
-  async resetPassword(
-    code: string,
-    password: string,
+  /** Sends a reset code if the account exists; refused (nothing sent) past the per-account limit. */
+  forgotPassword(
+    email: string,
     meta: RequestMeta,
-  ): Promise<'OK' | 'INVALID_CODE' | string> {
-    const problem = passwordProblem(password);
-    if (problem) return problem;
-    const key = this.keys.resetCode(sha256(code));
-    const [[, userId]] = (await this.redis.multi().get(key).del(key).exec()) as [
-      [Error | null, string | null],
-    ];
-    const user = userId ? await this.store.user(userId) : null;
-    if (!user) {
-      this.audit.record({
-        actor: 'anonymous',
-        organisation: null,
-        action: 'PASSWORD_RESET',
-        outcome: 'FAILURE',
-        details: { reason: 'unknown, used or expired code' },
-        ...meta,
-      });
-      return 'INVALID_CODE';
-    }
-    const changed = { ...user, passwordHash: await hashPassword(password), passwordChangedAt: this.now() };
-    await this.publish('PASSWORD_CHANGED', `user:${user.id}`, { user: changed });
-    await this.redis.del(this.keys.loginLock(user.email), this.keys.loginFailures(user.email));
-    this.audit.record({
-      actor: `user:${user.id}`,
-      organisation: user.organisationId,
-      action: 'PASSWORD_RESET',
-      target: user.email,
-      outcome: 'SUCCESS',
-      ...meta,
-    });
-    return 'OK';
+  ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number; message: string }> {
+    return this.passwords.forgot(email, meta);
+  }
+
+  resetPassword(code: string, password: string, meta: RequestMeta): Promise<'OK' | 'INVALID_CODE' | string> {
+    return this.passwords.reset(code, password, meta);
+  }
+
+  changePassword(
+    principal: Principal,
+    current: string,
+    next: string,
+    meta: RequestMeta,
+  ): Promise<PasswordChangeResult> {
+    return this.passwords.change(principal, current, next, meta);
   }
 
   // ---- administration: every change is an event on the accounts topic ----
 
-  async createOrganisation(actor: string, o: NewOrganisation): Promise<OrganisationRecord> {
-    if (!/^[A-Z0-9][A-Z0-9_-]{1,31}$/.test(o.id))
-      throw new SecurityError('VALIDATION_ERROR', 'id: 2-32 upper-case letters, digits, _ or -');
-    if (o.type === 'OPERATOR' && !o.operatorCode)
-      throw new SecurityError('VALIDATION_ERROR', 'operatorCode: is required for an operator');
-    const record: OrganisationRecord = {
-      id: o.id,
-      name: o.name,
-      type: o.type,
-      operatorCode: o.type === 'OPERATOR' ? (o.operatorCode ?? null) : null,
-      ranges: o.ranges ?? [],
-      verifyPerMinute: o.verifyPerMinute ?? this.rateLimits.verify.limit,
-      generalPerMinute: o.generalPerMinute ?? this.rateLimits.general.limit,
-      active: true,
-    };
-    await this.publish('ORGANISATION_UPSERTED', actor, { organisation: record });
-    this.audit.record({
-      actor,
-      organisation: record.id,
-      action: 'ORGANISATION_UPSERTED',
-      target: record.id,
-      outcome: 'SUCCESS',
-      details: { type: record.type },
-    });
-    return record;
+  createOrganisation(actor: string, o: NewOrganisation): Promise<OrganisationRecord> {
+    return this.admin.createOrganisation(actor, o);
   }
 
-  async createUser(actor: string, u: NewUser): Promise<Omit<UserRecord, 'passwordHash'>> {
-    const org = await this.store.organisation(u.organisationId);
-    if (!org) throw new SecurityError('NOT_FOUND', `organisation ${u.organisationId} does not exist`);
-    if (!ROLES_BY_ORGANISATION_TYPE[org.type].includes(u.role))
-      throw new SecurityError(
-        'VALIDATION_ERROR',
-        `role: ${u.role} is not a role of a ${org.type} organisation`,
-      );
-    const problem = passwordProblem(u.password);
-    if (problem) throw new SecurityError('VALIDATION_ERROR', `password: ${problem}`);
-    const email = u.email.trim().toLowerCase();
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))
-      throw new SecurityError('VALIDATION_ERROR', 'email: is not an e-mail address');
-    if (await this.store.userByEmail(email))
-      throw new SecurityError('CONFLICT', `a user with e-mail ${email} exists`);
-    const record: UserRecord = {
-      id: randomUUID(),
-      organisationId: org.id,
-      email,
-      name: u.name,
-      role: u.role,
-      passwordHash: await hashPassword(u.password),
-      passwordChangedAt: this.now(),
-      active: true,
-    };
-    await this.publish('USER_UPSERTED', actor, { user: record });
-    this.audit.record({
-      actor,
-      organisation: org.id,
-      action: 'USER_CREATED',
-      target: `user:${record.id}`,
-      outcome: 'SUCCESS',
-      details: { role: record.role },
-    });
-    const { passwordHash: _, ...visible } = record;
-    return visible;
+  createUser(actor: string, u: NewUser): Promise<VisibleUser> {
+    return this.admin.createUser(actor, u);
   }
 
-  /** A new key; the only time the key itself is seen. */
-  async issueKey(
+  updateUser(actor: string, userId: string, change: UserChange, meta?: RequestMeta): Promise<VisibleUser> {
+    return this.admin.updateUser(actor, userId, change, meta);
+  }
+
+  deleteUser(actor: string, userId: string, meta?: RequestMeta): Promise<void> {
+    return this.admin.deleteUser(actor, userId, meta);
+  }
+
+  issueKey(
     actor: string,
     organisationId: string,
     name: string,
     meta?: RequestMeta,
   ): Promise<{ key: string; record: ApiKeyRecord }> {
-    const org = await this.store.organisation(organisationId);
-    if (!org) throw new SecurityError('NOT_FOUND', `organisation ${organisationId} does not exist`);
-    const generated = generateApiKey();
-    const record: ApiKeyRecord = {
-      id: randomUUID(),
-      organisationId: org.id,
-      name,
-      prefix: generated.prefix,
-      hash: generated.hash,
-      createdAt: this.now(),
-      createdBy: actor,
-      expiresAt: null,
-      revokedAt: null,
-    };
-    await this.publish('API_KEY_ISSUED', actor, { apiKey: record });
-    this.audit.record({
-      actor,
-      organisation: org.id,
-      action: 'API_KEY_CREATED',
-      target: `key:${record.id}`,
-      outcome: 'SUCCESS',
-      details: { prefix: record.prefix, name },
-      ...meta,
-    });
-    return { key: generated.key, record };
+    return this.admin.issueKey(actor, organisationId, name, meta);
   }
 
-  /** A successor key; the old one keeps working for `overlapSeconds`, then stops. */
-  async rotateKey(
+  rotateKey(
     actor: string,
     old: ApiKeyRecord,
     overlapSeconds: number,
     meta?: RequestMeta,
   ): Promise<{ key: string; record: ApiKeyRecord; previous: ApiKeyRecord }> {
-    const next = await this.issueKey(actor, old.organisationId, old.name, meta);
-    const expiresAt = this.now() + overlapSeconds * 1000;
-    const previous = {
-      ...old,
-      expiresAt: old.expiresAt === null ? expiresAt : Math.min(old.expiresAt, expiresAt),
-    };
-    await this.publish('API_KEY_ROTATED', actor, { apiKey: previous });
-    this.audit.record({
-      actor,
-      organisation: old.organisationId,
-      action: 'API_KEY_ROTATED',
-      target: `key:${old.id}`,
-      outcome: 'SUCCESS',
-      details: { successor: next.record.id, overlapSeconds },
-      ...meta,
-    });
-    return { ...next, previous };
+    return this.admin.rotateKey(actor, old, overlapSeconds, meta);
   }
 
-  async revokeKey(actor: string, key: ApiKeyRecord, meta?: RequestMeta): Promise<ApiKeyRecord> {
-    const revoked = { ...key, revokedAt: key.revokedAt ?? this.now() };
-    await this.publish('API_KEY_REVOKED', actor, { apiKey: revoked });
-    this.audit.record({
-      actor,
-      organisation: key.organisationId,
-      action: 'API_KEY_REVOKED',
-      target: `key:${key.id}`,
-      outcome: 'SUCCESS',
-      details: { prefix: key.prefix },
-      ...meta,
-    });
-    return revoked;
+  revokeKey(actor: string, key: ApiKeyRecord, meta?: RequestMeta): Promise<ApiKeyRecord> {
+    return this.admin.revokeKey(actor, key, meta);
   }
 
-  /**
-   * Publishes one change (acks=all) and waits until this instance's projection holds it, so the
-   * caller's next request sees it; other instances see it as soon as they consume it.
-   */
-  async publish(
+  /** Publishes one change and waits until this instance's projection holds it. */
+  publish(
     type: AccountEventType,
     actor: string,
     entity: Partial<Pick<AccountEvent, 'organisation' | 'user' | 'apiKey'>>,
   ): Promise<void> {
-    const now = this.now();
-    const event: AccountEvent = {
-      eventId: randomUUID(),
-      source: 'API',
-      type,
-      actor,
-      organisation: entity.organisation ?? null,
-      user: entity.user ?? null,
-      apiKey: entity.apiKey ?? null,
-      occurredAt: now,
-      receivedAt: now,
-    };
-    const [meta] = await this.producer.send({
-      topic: this.topics.accounts,
-      messages: [{ key: accountEventKey(event), value: this.codec.encode(event) }],
-    });
-    if (!this.projector || !meta?.baseOffset) return;
-    await Promise.race([
-      this.projector.waitFor(meta.partition, Number(meta.baseOffset) + 1),
-      new Promise((resolve) => setTimeout(resolve, READ_YOUR_WRITES_MS).unref()),
-    ]);
+    return this.publisher.publish(type, actor, entity);
   }
 
-  // ---- HTTP: principal resolution, rate limits, body limits ----
+  // ---- HTTP ----
+
+  /** Runs before every route: client address, body limits, principal, the path's default limit. */
+  middleware<E extends IngestEnv>(authenticate: Authenticator = this.authenticate): MiddlewareHandler<E> {
+    return securityMiddleware<E>({ authenticate, policy: this.policy, proxies: this.proxies });
+  }
 
   /**
-   * Runs before every route: limits the body size (413), resolves the caller when credentials are
-   * sent (routes still decide who may pass), and counts the request against its rate limit (429
-   * with Retry-After and RateLimit-* headers).
+   * A route's own rate-limit scope, placed after its auth check: a per-principal scope
+   * (ndprAccess, ndprDeletion) counts the authenticated principal, a public route the client
+   * address. The path's default limit then does not count the request as well.
    */
-  middleware<E extends IngestEnv>(authenticate: Authenticator = this.authenticate): MiddlewareHandler<E> {
-    const small = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => tooLarge(c, MAX_BODY_BYTES) });
-    const bulk = bodyLimit({
-      maxSize: MAX_BULK_BODY_BYTES,
-      onError: (c) => tooLarge(c, MAX_BULK_BODY_BYTES),
-    });
-    return async (c, next) => {
-      const apiKeyHeader = requestHeader(c, 'x-api-key');
-      const bearer = requestHeader(c, 'authorization');
-      const authorization = bearer ?? (apiKeyHeader ? `Bearer ${apiKeyHeader}` : undefined);
-      const principal = authorization ? await authenticate(authorization) : null;
-      if (principal && bearer) c.set('principal', principal);
-      const scope = rateScopeOf(c.req.path);
-      if (scope) {
-        const limited = await this.rateLimit(c, scope, principal);
-        if (limited) return limited;
-      }
-      const bulkPath = BULK_PATHS.some((p) => p.test(c.req.path));
-      // A declared Content-Length bounds the body (Node's parser enforces the framing), so only a
-      // body of unknown length (chunked) needs the streaming limit; GET and HEAD skip it.
-      const declared = requestHeader(c, 'content-length');
-      if (declared !== undefined) {
-        const max = bulkPath ? MAX_BULK_BODY_BYTES : MAX_BODY_BYTES;
-        return Number(declared) > max ? tooLarge(c, max) : next();
-      }
-      if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return next();
-      return (bulkPath ? bulk : small)(c, next);
-    };
+  limit<E extends Env = Env>(scope: RateScope): MiddlewareHandler<E> {
+    return this.policy.limit(scope, clientIp) as unknown as MiddlewareHandler<E>;
   }
-
-  private async rateLimit(
-    c: Context,
-    scope: keyof RateLimits,
-    principal: Principal | null,
-  ): Promise<Response | null> {
-    let { limit, windowMs } = this.rateLimits[scope];
-    let subject = `ip:${clientIp(c)}`;
-    if (principal && scope !== 'auth') {
-      subject = `org:${principal.organisation}`;
-      const org = await this.store.organisation(principal.organisation);
-      if (org && scope === 'verify') limit = Math.max(limit, org.verifyPerMinute);
-      if (org && scope === 'general') limit = Math.max(limit, org.generalPerMinute);
-      if (principal.userId && (scope === 'ndprAccess' || scope === 'ndprDeletion'))
-        subject = `user:${principal.userId}`;
-    }
-    let result: Awaited<ReturnType<RateLimiter['hit']>>;
-    try {
-      result = await this.limiter.hit(this.keys.rateLimit(scope, subject), limit, windowMs);
-    } catch (err) {
-      // Rate limits protect capacity; when Redis is unreachable the request path fails on its own.
-      console.error(
-        JSON.stringify({
-          level: 'error',
-          message: 'rate limiter unavailable',
-          error: (err as Error).message,
-        }),
-      );
-      return null;
-    }
-    const resetSeconds = Math.max(1, Math.ceil(result.resetMs / 1000));
-    responseHeader(c, 'RateLimit-Limit', String(result.limit));
-    responseHeader(c, 'RateLimit-Remaining', String(result.remaining));
-    responseHeader(c, 'RateLimit-Reset', String(resetSeconds));
-    if (result.allowed) return null;
-    responseHeader(c, 'Retry-After', String(resetSeconds));
-    const message = `rate limit of ${result.limit} requests per ${windowMs / 1000} s exceeded; retry in ${resetSeconds} s`;
-    return c.req.path.startsWith('/api/v1/phone/api')
-      ? tirmsError(c, 'RATE_LIMITED', message)
-      : reconixError(c, 'RATE_LIMITED', message);
-  }
-}
-
-function keyUsable(k: ApiKeyRecord, now: number): boolean {
-  return k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now);
-}
-
-function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
-
-function tooLarge(c: Context, max: number) {
-  const message = `request body exceeds ${max} bytes`;
-  return c.req.path.startsWith('/api/v1/phone/api')
-    ? tirmsError(c, 'PAYLOAD_TOO_LARGE', message)
-    : reconixError(c, 'PAYLOAD_TOO_LARGE', message);
-}
-
-/** The socket's address; requests handed to the app in-process (tests) have none. */
-export function clientIp(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'in-process';
-  }
-}
-
-export function requestMeta(c: Context): RequestMeta {
-  const ip = clientIp(c);
-  return { ip, requestId: (c.get('requestId') as string | undefined) ?? null };
 }

@@ -21,7 +21,10 @@ export interface AccessClaims {
   jti: string;
   fam: string;
   iat: number;
-  /** Issue time in milliseconds, to compare with a password change in the same second. */
+  /**
+   * Issue time in milliseconds (the `ims` claim), to compare with a password change in the same
+   * second; tokens signed before the claim existed count from the start of their `iat` second.
+   */
   ims: number;
   exp: number;
 }
@@ -89,11 +92,14 @@ export class SessionManager {
   /** Exchanges a refresh token for a new pair; the old one can never be used again. */
   async rotate(
     refreshToken: string,
-    currentUser: (id: string) => Promise<{ id: string; organisationId: string; role: string } | null>,
+    currentUser: (
+      claims: AccessClaims,
+    ) => Promise<{ id: string; organisationId: string; role: string } | null>,
   ): Promise<RotateResult> {
-    const claims = await this.verify(refreshToken, 'refresh');
+    const verified = await this.verify(refreshToken, 'refresh');
+    const claims = verified && (await this.unended(verified));
     if (!claims) return { ok: false, reason: 'INVALID', userId: null, family: null };
-    const user = await currentUser(claims.sub);
+    const user = await currentUser(claims);
     if (!user) return { ok: false, reason: 'INVALID', userId: claims.sub, family: claims.fam };
     const next = await this.sign(user, claims.fam);
     const result = await this.redis.rotateRefresh(
@@ -115,11 +121,26 @@ export class SessionManager {
   async verifyAccess(token: string): Promise<AccessClaims | null> {
     const claims = await this.verify(token, 'access');
     if (!claims) return null;
-    const [jti, family] = await this.redis.mget(
+    const [jti, family, ended] = await this.redis.mget(
       this.keys.revokedAccess(claims.jti),
       this.keys.sessionFamily(claims.fam),
+      this.keys.sessionsEnded(claims.sub),
     );
-    return jti || family ? null : claims;
+    return jti || family || endedBefore(ended, claims) ? null : claims;
+  }
+
+  /**
+   * Ends every session of a user issued before now (password change, role change, disabling,
+   * deletion): their access and refresh tokens stop working, a login after it works. Kept as long
+   * as the oldest refresh token it could outlive.
+   */
+  async endAll(userId: string): Promise<void> {
+    await this.redis.set(this.keys.sessionsEnded(userId), String(this.now()), 'EX', REFRESH_TTL_SECONDS);
+  }
+
+  private async unended(claims: AccessClaims): Promise<AccessClaims | null> {
+    const ended = await this.redis.get(this.keys.sessionsEnded(claims.sub));
+    return endedBefore(ended, claims) ? null : claims;
   }
 
   /** Logout: the access token's JTI and its whole family (so its refresh token dies too). */
@@ -133,7 +154,8 @@ export class SessionManager {
   }
 
   private async sign(user: { id: string; organisationId: string; role: string }, family: string) {
-    const nowSeconds = Math.floor(this.now() / 1000);
+    const now = this.now();
+    const nowSeconds = Math.floor(now / 1000);
     const accessJti = randomUUID();
     const refreshJti = randomUUID();
     const access = await new SignJWT({
@@ -141,6 +163,7 @@ export class SessionManager {
       role: user.role,
       fam: family,
       typ: 'access',
+      ims: now,
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.id)
@@ -150,7 +173,13 @@ export class SessionManager {
       .setIssuedAt(nowSeconds)
       .setExpirationTime(nowSeconds + ACCESS_TTL_SECONDS)
       .sign(this.key);
-    const refresh = await new SignJWT({ fam: family, typ: 'refresh' })
+    const refresh = await new SignJWT({
+      org: user.organisationId,
+      role: user.role,
+      fam: family,
+      typ: 'refresh',
+      ims: now,
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.id)
       .setIssuer(ISSUER)
@@ -189,7 +218,7 @@ export class SessionManager {
         jti: payload.jti,
         fam: payload.fam,
         iat: payload.iat,
-        ims: typeof payload.ims === 'number' ? payload.ims : payload.iat * 1000,
+        ims: Number.isSafeInteger(payload.ims) ? (payload.ims as number) : payload.iat * 1000,
         exp: payload.exp,
       };
     } catch (err) {
@@ -197,4 +226,9 @@ export class SessionManager {
       throw err;
     }
   }
+}
+
+/** A user's sessions were ended (endAll) after this token was issued. */
+function endedBefore(ended: string | null | undefined, claims: Pick<AccessClaims, 'ims'>): boolean {
+  return ended !== null && ended !== undefined && Number(ended) > claims.ims;
 }

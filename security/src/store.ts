@@ -67,6 +67,10 @@ export class AccountStore {
     if (event.apiKey) this.cache.delete(this.keys.apiKey(event.apiKey.hash));
   }
 
+  invalidateUser(id: string): void {
+    this.cache.delete(this.keys.user(id));
+  }
+
   private async read<T>(key: string): Promise<T | null> {
     const hit = this.cache.get(key);
     if (hit) return hit.value as T | null;

@@ -43,12 +43,25 @@ export interface Harness {
 }
 
 /** The whole API against real services, with a topic prefix, key prefix and database of its own. */
-export async function createHarness(name: string, security: SecurityOptions = {}): Promise<Harness> {
-  const config = testConfig(name, { KAFKA_PARTITIONS: '2' });
+export async function createHarness(
+  name: string,
+  security: SecurityOptions = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    /** False: no ClickHouse tables until startHistorySink (for tests that read none). */
+    history?: boolean;
+  } = {},
+): Promise<Harness> {
+  const config = testConfig(name, { KAFKA_PARTITIONS: '2', ...options.env });
   const kafka = await createTestTopics(config);
   await createDatabase(config);
   const clickhouse = createClickHouse(config);
-  await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+  let migrated = false;
+  const schema = async () => {
+    if (!migrated) await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+    migrated = true;
+  };
+  if (options.history !== false) await schema();
   const stops: (() => Promise<void>)[] = [];
   const outbox: Notification[] = [];
   const resources = await createApiContext(config, {
@@ -95,6 +108,7 @@ export async function createHarness(name: string, security: SecurityOptions = {}
       return h.call('POST', '/api/v1/auth/login', { body: { email, password } });
     },
     async startHistorySink() {
+      await schema();
       const producer = createProducer(kafka);
       await producer.connect();
       const codec = new EventCodec(createSchemaRegistry(config));

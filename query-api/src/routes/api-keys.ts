@@ -213,6 +213,61 @@ const createUser = createRoute({
   },
 });
 
+const UserChangeBody = z
+  .object({
+    role: z.enum(ROLES).optional().openapi({ description: 'A new role; ends every session of the user' }),
+    active: z.boolean().optional().openapi({ description: 'false disables the user and ends every session' }),
+  })
+  .strict()
+  .refine((b) => b.role !== undefined || b.active !== undefined, {
+    error: 'name at least one of role, active',
+  })
+  .openapi('UserChange');
+const UserView = z
+  .object({
+    id: z.string(),
+    organisation: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(ROLES),
+    active: z.boolean(),
+  })
+  .openapi('User');
+const UserId = z.object({ id: z.string().min(1).max(64).openapi({ description: 'User id' }) });
+const updateUser = createRoute({
+  method: 'patch',
+  path: '/api/v1/users/{id}',
+  tags: ['Organisations'],
+  summary: "Change a user's role or disable them (Admin); either ends every session of the user",
+  security,
+  request: {
+    params: UserId,
+    body: { content: { 'application/json': { schema: UserChangeBody } }, required: true },
+  },
+  responses: {
+    200: { description: 'Changed', content: { 'application/json': { schema: UserView } } },
+    400: { description: 'Invalid body or a role the organisation type does not hold', content: errorContent },
+    ...denied,
+    404: { description: 'No such user', content: errorContent },
+  },
+});
+const deleteUser = createRoute({
+  method: 'delete',
+  path: '/api/v1/users/{id}',
+  tags: ['Organisations'],
+  summary: 'Delete a user (Admin): a tombstone on the accounts topic, every session ends',
+  security,
+  request: { params: UserId },
+  responses: {
+    200: {
+      description: 'Deleted',
+      content: { 'application/json': { schema: z.object({ status: z.boolean(), message: z.string() }) } },
+    },
+    ...denied,
+    404: { description: 'No such user', content: errorContent },
+  },
+});
+
 function view(k: ApiKeyRecord, now: number): z.infer<typeof ApiKeyView> {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
@@ -288,6 +343,8 @@ export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
     listOrganisations,
     createOrganisation,
     createUser,
+    updateUser,
+    deleteUser,
   ])
     app.openAPIRegistry.registerPath(r);
   const { security: sec } = ctx;
@@ -415,6 +472,40 @@ export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
         { id: user.id, email: user.email, role: user.role, organisation: user.organisationId },
         201,
       );
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
+
+  app.patch('/api/v1/users/:id', admins, async (c) => {
+    const id = UserId.safeParse({ id: c.req.param('id') });
+    if (!id.success) return reconixError(c, 'VALIDATION_ERROR', 'id: must be 1-64 characters');
+    const b = await body(c, UserChangeBody);
+    if (!b.ok) return b.response;
+    try {
+      const user = await sec.updateUser(actorOf(c.get('principal')), id.data.id, b.value, requestMeta(c));
+      return c.json(
+        {
+          id: user.id,
+          organisation: user.organisationId,
+          email: user.email,
+          name: user.name,
+          role: user.role,
+          active: user.active,
+        },
+        200,
+      );
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
+
+  app.delete('/api/v1/users/:id', admins, async (c) => {
+    const id = UserId.safeParse({ id: c.req.param('id') });
+    if (!id.success) return reconixError(c, 'VALIDATION_ERROR', 'id: must be 1-64 characters');
+    try {
+      await sec.deleteUser(actorOf(c.get('principal')), id.data.id, requestMeta(c));
+      return c.json({ status: true, message: `user ${id.data.id} deleted; every session ended` }, 200);
     } catch (err) {
       return failure(c, err);
     }

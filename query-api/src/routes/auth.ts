@@ -51,6 +51,13 @@ const ResetRequest = z
   })
   .strict()
   .openapi('ResetPasswordRequest');
+const ChangeRequest = z
+  .object({
+    currentPassword: z.string().min(1).max(256).openapi({ example: 'the current passphrase' }),
+    newPassword: z.string().min(1).max(256).openapi({ example: 'a new long passphrase' }),
+  })
+  .strict()
+  .openapi('ChangePasswordRequest');
 const StatusMessage = z.object({ status: z.boolean(), message: z.string() }).openapi('StatusMessage');
 
 const loginRoute = createRoute({
@@ -127,6 +134,26 @@ const resetRoute = createRoute({
   },
 });
 
+const changeRoute = createRoute({
+  method: 'post',
+  path: `${BASE}/password/change`,
+  tags: ['Auth'],
+  summary: "Change the signed-in person's password; ends every session of the account",
+  security: [{ Bearer: [] }],
+  request: { body: { content: { 'application/json': { schema: ChangeRequest } }, required: true } },
+  responses: {
+    200: { description: 'Password changed', content: { 'application/json': { schema: StatusMessage } } },
+    400: { description: 'Invalid body, a weak new password, or not a session', content: errorContent },
+    401: { description: 'Missing or invalid token, or the current password is wrong', content: errorContent },
+    429: { description: 'Rate limited', content: errorContent },
+  },
+});
+
+function tooMany(c: Context<ApiEnv>, retryAfterSeconds: number, message: string) {
+  c.header('Retry-After', String(retryAfterSeconds));
+  return reconixError(c, 'RATE_LIMITED', message);
+}
+
 async function body<T extends z.ZodType>(
   c: Context<ApiEnv>,
   schema: T,
@@ -146,7 +173,7 @@ async function body<T extends z.ZodType>(
 
 /** Reconix authentication for people: login, refresh, logout, forgotten password. */
 export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
-  for (const route of [loginRoute, refreshRoute, logoutRoute, forgetRoute, resetRoute])
+  for (const route of [loginRoute, refreshRoute, logoutRoute, forgetRoute, resetRoute, changeRoute])
     app.openAPIRegistry.registerPath(route);
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
@@ -161,8 +188,14 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     if (!b.ok) return b.response;
     const result = await security.login(b.value.email, b.value.password, requestMeta(c));
     if (result.ok) return c.json(result.tokens, 200);
+    if (result.status === 429)
+      return tooMany(
+        c,
+        result.retryAfterSeconds,
+        result.message ?? 'too many login attempts for this account',
+      );
     if (result.status === 423) {
-      c.header('Retry-After', String(result.retryAfterSeconds ?? 60));
+      c.header('Retry-After', String(result.retryAfterSeconds));
       return reconixError(
         c,
         'ACCOUNT_LOCKED',
@@ -201,7 +234,8 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(forgetRoute.path, async (c) => {
     const b = await body(c, ForgetRequest);
     if (!b.ok) return b.response;
-    await security.forgotPassword(b.value.email, requestMeta(c));
+    const sent = await security.forgotPassword(b.value.email, requestMeta(c));
+    if (!sent.ok) return tooMany(c, sent.retryAfterSeconds, sent.message);
     return c.json(
       {
         status: true,
@@ -222,6 +256,36 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
       ]);
     return reconixError(c, 'VALIDATION_ERROR', `password: ${result}`, [
       { field: 'password', message: result },
+    ]);
+  });
+
+  app.post(changeRoute.path, requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE }), async (c) => {
+    if (!c.get('principal').userId)
+      return reconixError(
+        c,
+        'VALIDATION_ERROR',
+        'a password belongs to a signed-in person, not to an API key',
+      );
+    const b = await body(c, ChangeRequest);
+    if (!b.ok) return b.response;
+    const result = await security.changePassword(
+      c.get('principal'),
+      b.value.currentPassword,
+      b.value.newPassword,
+      requestMeta(c),
+    );
+    if (result === 'OK')
+      return c.json(
+        { status: true, message: 'Password changed; every session has ended, sign in again' },
+        200,
+      );
+    if (result === 'WRONG_PASSWORD')
+      return reconixError(c, 'UNAUTHORIZED', 'currentPassword: is not the current password', [
+        { field: 'currentPassword', message: 'is not the current password' },
+      ]);
+    if (result === 'NOT_A_PERSON') return reconixError(c, 'UNAUTHORIZED', 'session is not valid');
+    return reconixError(c, 'VALIDATION_ERROR', `newPassword: ${result.problem}`, [
+      { field: 'newPassword', message: result.problem },
     ]);
   });
 }

@@ -1,5 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { ApiApp, ApiContext } from '../context.ts';
+import { createLogger, type Logger } from '@hub/infra';
+import { type Principal, requestHeader, rolesOf } from '@hub/ingest';
+import type { Context } from 'hono';
+import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { registry } from '../metrics.ts';
 
 export interface DependencyProbe {
@@ -9,8 +12,8 @@ export interface DependencyProbe {
 
 const Dependency = z.object({
   status: z.enum(['up', 'down']),
-  latencyMs: z.number(),
-  error: z.string().optional(),
+  latencyMs: z.number().optional().openapi({ description: 'Shown to authenticated Admins only' }),
+  error: z.string().optional().openapi({ description: 'Why it is down; shown to authenticated Admins only' }),
 });
 const Health = z
   .object({
@@ -18,8 +21,9 @@ const Health = z
     dependencies: z.object({ redis: Dependency, kafka: Dependency, clickhouse: Dependency }),
   })
   .openapi('Health');
+type HealthBody = z.infer<typeof Health>;
 
-async function probeAll(probes: DependencyProbe[]) {
+async function probeAll(probes: DependencyProbe[]): Promise<HealthBody> {
   const results = await Promise.all(
     probes.map(async (p) => {
       const started = performance.now();
@@ -38,9 +42,36 @@ async function probeAll(probes: DependencyProbe[]) {
       }
     }),
   );
-  const dependencies = Object.fromEntries(results) as z.infer<typeof Health>['dependencies'];
+  const dependencies = Object.fromEntries(results) as HealthBody['dependencies'];
   const allUp = results.every(([, r]) => r.status === 'up');
   return { status: allUp ? ('ok' as const) : ('degraded' as const), dependencies };
+}
+
+/** What a caller who is not an authenticated Admin sees: up or down per dependency, nothing internal. */
+function publicView(health: HealthBody): HealthBody {
+  const dependencies = Object.fromEntries(
+    Object.entries(health.dependencies).map(([name, d]) => [name, { status: d.status }]),
+  ) as HealthBody['dependencies'];
+  return { status: health.status, dependencies };
+}
+
+/** An Admin's credentials on the request; anything else (none, invalid, another role) is public. */
+async function isAdmin(c: Context<ApiEnv>, ctx: ApiContext): Promise<boolean> {
+  let principal: Principal | null = c.get('principal') ?? null;
+  if (!principal) {
+    const authorization = requestHeader(c, 'authorization');
+    if (!authorization) return false;
+    principal = await ctx.security.authenticate(authorization).catch(() => null);
+  }
+  return principal !== null && rolesOf(principal).includes('Admin');
+}
+
+async function answer(c: Context<ApiEnv>, ctx: ApiContext, probes: DependencyProbe[], log: Logger) {
+  const health = await probeAll(probes);
+  for (const [name, d] of Object.entries(health.dependencies))
+    if (d.status === 'down')
+      log.warn({ dependency: name, error: d.error, latencyMs: d.latencyMs }, 'dependency down');
+  return (await isAdmin(c, ctx)) ? health : publicView(health);
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -55,17 +86,19 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * Health, liveness, readiness and Prometheus metrics, under /api/v1 (Reconix) and at the root,
  * where probes and scrapers look.
  */
-export function registerHealthRoutes(app: ApiApp, _ctx: ApiContext, probes: DependencyProbe[]): void {
+export function registerHealthRoutes(app: ApiApp, ctx: ApiContext, probes: DependencyProbe[]): void {
+  const log = createLogger(ctx.config, 'query-api').child({ component: 'health' });
   for (const base of ['', '/api/v1']) {
     app.openapi(
       createRoute({
         method: 'get',
         path: `${base}/health`,
         tags: ['Infrastructure'],
-        summary: 'Health with Redis, Kafka and ClickHouse status',
+        summary:
+          'Health: up or down for Redis, Kafka and ClickHouse; latency and errors for authenticated Admins (and the log)',
         responses: { 200: { description: 'Health', content: { 'application/json': { schema: Health } } } },
       }),
-      async (c) => c.json(await probeAll(probes), 200),
+      async (c) => c.json(await answer(c, ctx, probes, log), 200),
     );
     app.openapi(
       createRoute({
@@ -94,7 +127,7 @@ export function registerHealthRoutes(app: ApiApp, _ctx: ApiContext, probes: Depe
         },
       }),
       async (c) => {
-        const health = await probeAll(probes);
+        const health = await answer(c, ctx, probes, log);
         return health.status === 'ok' ? c.json(health, 200) : c.json(health, 503);
       },
     );
