@@ -1,5 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { checkedString, clickhouseUnavailable, DependencyUnavailableError, unavailableResponse } from '@hub/ingest';
+import {
+  checkedString,
+  clickhouseUnavailable,
+  DependencyUnavailableError,
+  unavailableResponse,
+} from '@hub/ingest';
 import { checkDate, checkIdentifier, type IdentifierKind, normaliseMsisdn } from '@hub/schemas';
 import type { StateView } from '@hub/state';
 import type { Context } from 'hono';
