@@ -2,6 +2,7 @@ import {
   type BvnLinkageEvent,
   type ContractProblem,
   checkBvnLinkageEvent,
+  checkDate,
   checkEventDate,
   checkIdentifier,
   checkNinLinkageEvent,
@@ -52,9 +53,12 @@ export function checkFeedRecord(
   }
   // The same date rule as the state machine's (schemas/src/contract.ts), so what is accepted here applies.
   const date = checkEventDate(r.date);
-  if (!date.ok) problems.push({ field: 'date', message: r.date === undefined ? 'is required' : date.reason });
-  else if (date.date > todayInLagos(receivedAt))
-    problems.push({ field: 'date', message: `'${date.date}' is in the future` });
+  const real = checkDate(r.date);
+  // A future date is the more useful answer than the range (which it may also break).
+  if (real.ok && real.date > todayInLagos(receivedAt))
+    problems.push({ field: 'date', message: `'${real.date}' is in the future` });
+  else if (!date.ok)
+    problems.push({ field: 'date', message: r.date === undefined ? 'is required' : date.reason });
 
   const idField = source === 'NIMC' ? 'nin' : 'bvn';
   const id = checkIdentifier(source === 'NIMC' ? 'NIN' : 'BVN', r[idField]);

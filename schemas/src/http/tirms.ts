@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { checkEventDate, REMARKS_LIMIT } from '../contract.ts';
-import { todayInLagos } from '../dates.ts';
+import { checkDate, todayInLagos } from '../dates.ts';
 import type { TelecomStatus } from '../events.ts';
 import { normaliseMsisdn } from '../msisdn.ts';
 
@@ -25,14 +25,16 @@ const requiredString = (what: string) =>
 /** A date as the validation contract (contract.ts) accepts it; an occurrence date also not in the future. */
 const calendarDate = (what: string) =>
   requiredString('YYYY-MM-DD').superRefine((value, ctx) => {
-    const check = checkEventDate(value);
-    if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
-    else if (what === 'occurrence' && value > todayInLagos()) {
+    // A future occurrence is the more useful answer than the range (which it would also break).
+    if (what === 'occurrence' && checkDate(value).ok && value > todayInLagos()) {
       ctx.addIssue({
         code: 'custom',
         message: `'${value}' is in the future (today in Lagos is ${todayInLagos()})`,
       });
+      return;
     }
+    const check = checkEventDate(value);
+    if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
   });
 
 const phoneNumberField = requiredString('10, 11 or 13 digits').openapi({
