@@ -17,5 +17,6 @@ export { nodeRequest, nodeResponse, requestHeader, responseHeader } from './node
 export * from './openapi.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher, PublishIncompleteError } from './publisher.ts';
+export * from './backlog.ts';
 export { readJsonBody } from './request-body.ts';
 export * from './unavailable.ts';

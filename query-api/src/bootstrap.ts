@@ -4,7 +4,7 @@ import { Security, type SecurityOptions } from '@hub/security';
 import { readState } from '@hub/state';
 import type { ApiContext } from './context.ts';
 import { createIdentitySources } from './external/index.ts';
-import { redisRoundTrip, verificationsDropped } from './metrics.ts';
+import { auditDropped, redisRoundTrip, verificationsDropped } from './metrics.ts';
 import type { DependencyProbe } from './routes/health.ts';
 import { VerificationRecorder } from './verifications.ts';
 
@@ -42,8 +42,9 @@ export async function createApiContext(
   const clickhouse = createClickHouse(config);
   const clickhouseRead = config.CLICKHOUSE_READ_URL ? createClickHouse(config, { read: true }) : clickhouse;
   const verifications = await VerificationRecorder.start(config, ingest.ctx.topics.verifications, {
-    onDropped: (n) => verificationsDropped.inc(n),
+    onDropped: (n, reason) => verificationsDropped.inc({ reason }, n),
   });
+  security.audit.onDropped = (n, reason) => auditDropped.inc({ reason }, n);
   const ctx: ApiContext = {
     config,
     ingest: ingest.ctx,

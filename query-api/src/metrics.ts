@@ -22,6 +22,14 @@ export const redisRoundTrip = new Histogram({
 
 export const verificationsDropped = new Counter({
   name: 'hub_verification_records_dropped_total',
-  help: 'Verification usage records dropped because Kafka was unreachable for long',
+  help: 'Verification usage records dropped: backlog-full (Kafka unreachable for long), refused-by-broker (invalid record), no-worker (recorder restarting)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const auditDropped = new Counter({
+  name: 'hub_audit_records_dropped_total',
+  help: 'Audit entries dropped: backlog-full (Kafka unreachable for long), refused-by-broker (invalid record)',
+  labelNames: ['reason'] as const,
   registers: [registry],
 });

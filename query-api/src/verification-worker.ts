@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Config, createKafka, createProducer, createSchemaRegistry } from '@hub/infra';
-import { EventCodec } from '@hub/schemas';
+import type { DropReason } from '@hub/ingest';
+import { EventCodec, type VerificationEvent } from '@hub/schemas';
 import { type NewVerification, VerificationQueue } from './verification-queue.ts';
 
 /**
@@ -18,7 +19,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'done'; id: number }
-  | { type: 'dropped'; count: number };
+  | { type: 'dropped'; count: number; reason: DropReason };
 
 const { config, topic, maxQueued } = workerData as { config: Config; topic: string; maxQueued?: number };
 const port = parentPort;
@@ -30,21 +31,33 @@ await codec.register('verification', topic);
 const producer = createProducer(createKafka(config));
 await producer.connect();
 
-const queue = new VerificationQueue(
+// Event ids are given on arrival, so a slice sent again after a failure carries the same ids and
+// history counts each record once.
+const queue = new VerificationQueue<VerificationEvent>(
   async (events) => {
     await producer.send({
       topic,
-      messages: events.map((e) => ({
-        key: e.msisdn,
-        value: codec.encode('verification', { eventId: randomUUID(), ...e }),
-      })),
+      messages: events.map((e) => ({ key: e.msisdn, value: codec.encode('verification', e) })),
     });
   },
-  { ...(maxQueued ? { maxQueued } : {}), onDropped: (count) => post({ type: 'dropped', count }) },
+  {
+    ...(maxQueued ? { maxQueued } : {}),
+    onDropped: (count, reason) => post({ type: 'dropped', count, reason }),
+    onSendFailed: (err, records) =>
+      console.error(
+        JSON.stringify({
+          level: 'warn',
+          message: 'verification records not sent; retrying',
+          records,
+          queued: queue.queued,
+          error: err.message,
+        }),
+      ),
+  },
 );
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'record') return queue.record(m.events);
+  if (m.type === 'record') return queue.record(m.events.map((e) => ({ eventId: randomUUID(), ...e })));
   const done = m.type === 'flush' ? queue.flush() : queue.close().then(() => producer.disconnect());
   void done.finally(() => post({ type: 'done', id: m.id }));
 });

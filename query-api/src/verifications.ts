@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '@hub/infra';
+import type { DropReason } from '@hub/ingest';
 import type { NewVerification } from './verification-queue.ts';
 import type { FromWorker, ToWorker } from './verification-worker.ts';
 
@@ -11,7 +12,7 @@ const POST_EVERY_MS = 5;
 export interface VerificationRecorderOptions {
   /** Most records held while Kafka is slow; beyond it, the oldest are dropped and counted. */
   maxQueued?: number;
-  onDropped?: (count: number) => void;
+  onDropped?: (count: number, reason: DropReason | 'no-worker') => void;
 }
 
 /**
@@ -61,7 +62,7 @@ export class VerificationRecorder {
     const worker = this.worker;
     if (worker) worker.postMessage({ type: 'record', events } satisfies ToWorker);
     else {
-      this.options.onDropped?.(events.length);
+      this.options.onDropped?.(events.length, 'no-worker');
       void this.started().catch(() => undefined);
     }
   }
@@ -90,7 +91,7 @@ export class VerificationRecorder {
         if (m.type === 'ready') {
           this.worker = worker;
           resolve();
-        } else if (m.type === 'dropped') this.options.onDropped?.(m.count);
+        } else if (m.type === 'dropped') this.options.onDropped?.(m.count, m.reason);
         else {
           this.waiting.get(m.id)?.();
           this.waiting.delete(m.id);

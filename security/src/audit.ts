@@ -1,60 +1,81 @@
-import { type AuditEntry, type AuditRecorder, auditEventOf } from '@hub/ingest';
+import { type AuditEntry, type AuditRecorder, auditEventOf, Backlog, type DropReason } from '@hub/ingest';
 import type { AuditEvent, EventCodec } from '@hub/schemas';
 import type { Producer } from 'kafkajs';
+
+export interface AuditLogOptions {
+  flushIntervalMs?: number;
+  /** Most entries held while Kafka is away; beyond it, the oldest are dropped and counted. */
+  maxQueued?: number;
+  retryMs?: number;
+  now?: () => number;
+}
 
 /**
  * The audit trail's writer: entries go to the audit topic (keyed by actor) in small batches off
  * the request path, and the history sink stores them in ClickHouse, which only ever appends.
- * Nothing in the hub updates or deletes an audit record.
+ * Nothing in the hub updates or deletes an audit record. During a Kafka outage entries wait in a
+ * bounded backlog, sent afterwards in slices under the broker's size limit; each entry keeps its
+ * event id across retries, so a slice sent twice is stored once.
  */
 export class AuditLog implements AuditRecorder {
-  private queue: AuditEvent[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> = Promise.resolve();
-  dropped = 0;
+  private readonly backlog: Backlog<AuditEvent>;
+  /** Told of every drop (count and reason), for the process's metrics. */
+  onDropped: ((count: number, reason: DropReason) => void) | null = null;
 
   constructor(
     private readonly producer: Producer,
     private readonly codec: EventCodec,
     private readonly topic: string,
-    private readonly options: { flushIntervalMs?: number; maxQueued?: number; now?: () => number } = {},
-  ) {}
-
-  record(entry: AuditEntry): void {
-    this.queue.push(auditEventOf(entry, (this.options.now ?? Date.now)()));
-    const excess = this.queue.length - (this.options.maxQueued ?? 100_000);
-    if (excess > 0) {
-      this.queue.splice(0, excess);
-      this.dropped += excess;
-      console.error(
-        JSON.stringify({ level: 'error', message: 'audit queue full; oldest entries dropped', excess }),
-      );
-    }
-    this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs ?? 20);
-  }
-
-  /** Sends everything queued; resolves when Kafka has it. */
-  flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const batch = this.queue;
-    this.queue = [];
-    this.inFlight = this.inFlight.then(async () => {
-      if (batch.length === 0) return;
-      try {
+    private readonly options: AuditLogOptions = {},
+  ) {
+    this.backlog = new Backlog<AuditEvent>(
+      async (slice) => {
         await this.producer.send({
           topic: this.topic,
-          messages: batch.map((e) => ({ key: e.actor, value: this.codec.encode('audit', e) })),
+          messages: slice.map((e) => ({ key: e.actor, value: this.codec.encode('audit', e) })),
         });
-      } catch (err) {
-        // Back in front of the queue: the next flush retries them.
-        this.queue = [...batch, ...this.queue];
-        this.timer ??= setTimeout(() => void this.flush(), 1_000);
-        console.error(
-          JSON.stringify({ level: 'error', message: 'audit batch not sent', error: (err as Error).message }),
-        );
-      }
-    });
-    return this.inFlight;
+      },
+      {
+        maxQueued: options.maxQueued ?? 100_000,
+        maxSliceRecords: 2_000,
+        // An entry's Avro encoding is never longer than its JSON (strings as UTF-8 bytes plus a
+        // length, numbers as varints), plus the framing.
+        sizeOf: (e) => Buffer.byteLength(JSON.stringify(e)) + 64,
+        flushIntervalMs: options.flushIntervalMs ?? 20,
+        retryMs: options.retryMs ?? 1_000,
+        onDropped: (count, reason) => {
+          console.error(JSON.stringify({ level: 'error', message: 'audit entries dropped', count, reason }));
+          this.onDropped?.(count, reason);
+        },
+        onSendFailed: (err, records) =>
+          console.error(
+            JSON.stringify({
+              level: 'error',
+              message: 'audit batch not sent; retrying',
+              records,
+              queued: this.backlog.queued,
+              error: err.message,
+            }),
+          ),
+      },
+    );
+  }
+
+  record(entry: AuditEntry): void {
+    this.backlog.record([auditEventOf(entry, (this.options.now ?? Date.now)())]);
+  }
+
+  /** Entries dropped so far: the oldest beyond the bound, and any the broker refused as invalid. */
+  get dropped(): number {
+    return this.backlog.dropped['backlog-full'] + this.backlog.dropped['refused-by-broker'];
+  }
+
+  get queued(): number {
+    return this.backlog.queued;
+  }
+
+  /** Sends everything queued; resolves when Kafka has it (or it failed and waits for a retry). */
+  flush(): Promise<void> {
+    return this.backlog.flush();
   }
 }

@@ -36,7 +36,8 @@ export function kafkaOutage(config: Config): KafkaOutage {
     kafka,
     cut() {
       down = true;
-      for (const s of sockets) s.destroy();
+      // With an error, as a reset connection reaches the client: kafkajs then reconnects.
+      for (const s of sockets) s.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
     },
     restore() {
       down = false;
