@@ -54,8 +54,9 @@ export function topicSpecs(prefix: string, partitions: number): TopicSpec[] {
   const names = topicNames(prefix);
   const specs: TopicSpec[] = [];
   for (const key of sourceTopics) {
+    // accounts: compacted by entity, so a deleted user's tombstone removes their snapshots.
     const configEntries =
-      key === 'stateChanges'
+      key === 'stateChanges' || key === 'accounts'
         ? [
             { name: 'cleanup.policy', value: 'compact' },
             { name: 'min.compaction.lag.ms', value: '60000' },

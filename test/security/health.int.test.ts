@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiApp } from '../../query-api/src/app.ts';
+import type { ApiApp } from '../../query-api/src/context.ts';
+import type { DependencyProbe } from '../../query-api/src/routes/health.ts';
+import { createHarness, type Harness } from './harness.ts';
+
+/** What a failing driver would say: internal host names and addresses that must not leak. */
+const INTERNAL = 'connect ECONNREFUSED 10.20.30.40:9092 (broker kafka-internal-3.hub.local)';
+
+let h: Harness;
+let app: ApiApp;
+let adminToken: string;
+let analystToken: string;
+let keyOfBank: string;
+
+beforeAll(async () => {
+  h = await createHarness('health', {}, { history: false });
+  const probes: DependencyProbe[] = [
+    { name: 'redis', check: async () => {} },
+    {
+      name: 'kafka',
+      check: async () => {
+        throw new Error(INTERNAL);
+      },
+    },
+    { name: 'clickhouse', check: async () => {} },
+  ];
+  app = createApiApp(h.resources.ctx, probes);
+  await h.organisation({ id: 'HUB', name: 'Hub', type: 'HUB' });
+  keyOfBank = await h.organisation({ id: 'BANKA', name: 'Bank A', type: 'SERVICE_PROVIDER' });
+  const sessions = h.resources.ctx.security.sessions;
+  const admin = await h.user('HUB', 'Admin');
+  adminToken = (await sessions.issue({ id: admin.id, organisationId: 'HUB', role: 'Admin' })).access_token;
+  const analyst = await h.user('HUB', 'Analyst');
+  analystToken = (await sessions.issue({ id: analyst.id, organisationId: 'HUB', role: 'Analyst' }))
+    .access_token;
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const get = (path: string, token?: string) =>
+  app.request(path, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+describe('/health', () => {
+  it('tells an unauthenticated caller up or down per dependency, and nothing of the error', async () => {
+    for (const path of ['/health', '/api/v1/health', '/health/ready', '/api/v1/health/ready']) {
+      const res = await get(path);
+      expect(res.status).toBe(path.endsWith('ready') ? 503 : 200);
+      const text = await res.text();
+      expect(text).not.toContain('ECONNREFUSED');
+      expect(text).not.toContain('10.20.30.40');
+      expect(JSON.parse(text)).toEqual({
+        status: 'degraded',
+        dependencies: { redis: { status: 'up' }, kafka: { status: 'down' }, clickhouse: { status: 'up' } },
+      });
+    }
+  });
+
+  it('shows the same public view to callers that are not Admins, or whose token is not valid', async () => {
+    for (const token of [analystToken, keyOfBank, 'not-a-token']) {
+      const body = (await (await get('/health', token)).json()) as { dependencies: { kafka: object } };
+      expect(body.dependencies.kafka).toEqual({ status: 'down' });
+    }
+  });
+
+  it('gives an authenticated Admin the error and latencies', async () => {
+    for (const path of ['/health', '/api/v1/health']) {
+      const body = (await (await get(path, adminToken)).json()) as {
+        dependencies: Record<string, { status: string; latencyMs?: number; error?: string }>;
+      };
+      expect(body.dependencies.kafka?.error).toBe(INTERNAL);
+      expect(body.dependencies.redis?.latencyMs).toBeTypeOf('number');
+    }
+  });
+});
