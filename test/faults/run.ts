@@ -5,6 +5,7 @@ import { clickhouseOutageScenario } from './s3-clickhouse-outage.ts';
 import { rebuildScenario } from './s4-rebuild.ts';
 import { poisonScenario } from './s5-poison.ts';
 import { fuzzScenario } from './s6-fuzz.ts';
+import { floodScenario } from './s7-flood.ts';
 import { Report, type Scenario } from './scenario.ts';
 
 /**
@@ -19,6 +20,7 @@ const scenarios: Scenario[] = [
   rebuildScenario,
   poisonScenario,
   fuzzScenario,
+  floodScenario,
 ];
 
 function parseArgs(argv: string[]) {
