@@ -70,17 +70,29 @@ describe('loadConfig', () => {
     );
   });
 
-  it('requires both secrets in production and never uses the development values there', () => {
+  it('requires every secret in production and never uses the development values there', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       'TOKEN_SECRET: is required when NODE_ENV=production',
       'JWT_SECRET: is required when NODE_ENV=production',
+      'WEBHOOK_SECRET_KEY: is required when NODE_ENV=production',
     ]);
     const config = loadConfig({
       NODE_ENV: 'production',
       TOKEN_SECRET: 'x'.repeat(32),
       JWT_SECRET: 'y'.repeat(40),
+      WEBHOOK_SECRET_KEY: 'z'.repeat(32),
     });
     expect(config.TOKEN_SECRET).toBe('x'.repeat(32));
+    expect(config.WEBHOOK_URL_ALLOWLIST).toEqual([]);
+  });
+
+  it('allows loopback webhook targets by default outside production, and reads the retry schedule', () => {
+    const config = loadConfig({ WEBHOOK_RETRY_SCHEDULE: '0, 0.5,300' });
+    expect(config.WEBHOOK_URL_ALLOWLIST).toEqual(['127.0.0.0/8', '::1', 'localhost']);
+    expect(config.WEBHOOK_RETRY_SCHEDULE).toEqual([0, 0.5, 300]);
+    expect(problemsOf({ WEBHOOK_RETRY_SCHEDULE: '0,5m' })).toEqual([
+      'WEBHOOK_RETRY_SCHEDULE: "5m" is not a number of seconds',
+    ]);
   });
 
   it('documents exactly the variables it reads', () => {

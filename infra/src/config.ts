@@ -16,6 +16,9 @@ const NODE_ENVS = ['development', 'test', 'production'] as const;
  */
 export const DEV_TOKEN_SECRET = 'local-development-only-token-secret-do-not-use-in-production';
 export const DEV_JWT_SECRET = 'local-development-only-jwt-secret-do-not-use-in-production';
+export const DEV_WEBHOOK_SECRET_KEY = 'local-development-only-webhook-key-do-not-use-in-production';
+/** Loopback only: the demo's receivers run on this machine; production allows no private address. */
+export const DEV_WEBHOOK_URL_ALLOWLIST = '127.0.0.0/8,::1,localhost';
 
 export interface ConfigVariable {
   name: string;
@@ -89,6 +92,62 @@ export const configVariables = [
     name: 'JWT_SECRET',
     default: '(development value; required in production)',
     description: 'Key for signing session tokens, at least 32 characters',
+  },
+  {
+    name: 'WEBHOOK_SECRET_KEY',
+    default: '(development value; required in production)',
+    description: 'Key that encrypts webhook signing secrets at rest (Kafka, Redis), at least 32 characters',
+  },
+  {
+    name: 'WEBHOOK_URL_ALLOWLIST',
+    default: `(development: ${DEV_WEBHOOK_URL_ALLOWLIST}; production: empty)`,
+    description: 'Hosts, IPs or CIDRs a webhook URL may name although loopback or private',
+  },
+  {
+    name: 'WEBHOOK_TIMEOUT_MS',
+    default: '10000',
+    description: 'A webhook attempt that has no 2xx answer within this time failed',
+  },
+  {
+    name: 'WEBHOOK_RETRY_SCHEDULE',
+    default: '0,5,300,1800,7200,18000,36000,36000',
+    description: 'Delay in seconds before each attempt of a webhook message (±20% jitter after the first)',
+  },
+  {
+    name: 'WEBHOOK_CONCURRENCY',
+    default: '4',
+    description: 'Attempts in flight per webhook endpoint',
+  },
+  {
+    name: 'WEBHOOK_DISABLE_AFTER_SECONDS',
+    default: '432000',
+    description: 'An endpoint failing without a success for this long is disabled and its owner notified',
+  },
+  {
+    name: 'WATCH_TTL_SECONDS',
+    default: '15552000',
+    description: 'A watch (organisation verified a number) ends this long after its last verification',
+  },
+  {
+    name: 'SMS_GATEWAY_URL',
+    default: 'http://127.0.0.1:18093',
+    description: 'SMS gateway the notification SMS adapter posts to (local simulator by default)',
+  },
+  {
+    name: 'SMTP_URL',
+    default: 'smtp://127.0.0.1:18025',
+    description: 'SMTP server for notification and password-reset mail (local sink by default)',
+  },
+  { name: 'MAIL_FROM', default: 'hub@localhost', description: 'Sender address of notification mail' },
+  {
+    name: 'WS_PING_INTERVAL_MS',
+    default: '30000',
+    description: 'WebSocket heartbeat: a client that misses a pong for this long is closed',
+  },
+  {
+    name: 'WS_MAX_BUFFERED_BYTES',
+    default: '1048576',
+    description: 'WebSocket bytes queued for one client before it is closed as too slow (code 4008)',
   },
   { name: 'LOG_LEVEL', default: 'info', description: 'debug, info, warn or error' },
   { name: 'NODE_ENV', default: 'development', description: 'development, test or production' },
@@ -191,6 +250,39 @@ function buildSchema(production: boolean) {
     NIBSS_URL: httpUrl().default('http://127.0.0.1:18092'),
     TOKEN_SECRET: secret(production, DEV_TOKEN_SECRET),
     JWT_SECRET: secret(production, DEV_JWT_SECRET),
+    WEBHOOK_SECRET_KEY: secret(production, DEV_WEBHOOK_SECRET_KEY),
+    WEBHOOK_URL_ALLOWLIST: z
+      .string()
+      .default(production ? '' : DEV_WEBHOOK_URL_ALLOWLIST)
+      .transform((v) =>
+        v
+          .split(',')
+          .map((e) => e.trim().toLowerCase())
+          .filter((e) => e.length > 0),
+      ),
+    WEBHOOK_TIMEOUT_MS: z.string().default('10000').pipe(integer(100, 60_000)),
+    WEBHOOK_RETRY_SCHEDULE: z
+      .string()
+      .default('0,5,300,1800,7200,18000,36000,36000')
+      .transform((v) => v.split(',').map((d) => d.trim()))
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(/^\d+(\.\d+)?$/, { error: (iss) => `"${String(iss.input)}" is not a number of seconds` })
+              .transform(Number),
+          )
+          .min(1, { error: 'must list at least one delay' }),
+      ),
+    WEBHOOK_CONCURRENCY: z.string().default('4').pipe(integer(1, 1000)),
+    WEBHOOK_DISABLE_AFTER_SECONDS: z.string().default('432000').pipe(integer(1, 365 * 86_400)),
+    WATCH_TTL_SECONDS: z.string().default('15552000').pipe(integer(1, 10 * 365 * 86_400)),
+    SMS_GATEWAY_URL: httpUrl().default('http://127.0.0.1:18093'),
+    SMTP_URL: url(/^smtps?$/, 'smtp(s)').default('smtp://127.0.0.1:18025'),
+    MAIL_FROM: z.string().min(3).default('hub@localhost'),
+    WS_PING_INTERVAL_MS: z.string().default('30000').pipe(integer(100, 3_600_000)),
+    WS_MAX_BUFFERED_BYTES: z.string().default('1048576').pipe(integer(1024, 1024 * 1024 * 1024)),
     LOG_LEVEL: z
       .enum(LOG_LEVELS, {
         error: (iss) => `must be one of ${LOG_LEVELS.join(', ')}, got "${String(iss.input)}"`,

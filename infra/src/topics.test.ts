@@ -17,6 +17,8 @@ describe('topicSpecs', () => {
     expect(new Set(specs.map((s) => s.numPartitions))).toEqual(new Set([6]));
     const stateChanges = specs.find((s) => s.topic === 'hub.state-changes');
     expect(stateChanges?.configEntries).toContainEqual({ name: 'cleanup.policy', value: 'compact' });
+    const subscriptions = specs.find((s) => s.topic === 'hub.webhook-subscriptions');
+    expect(subscriptions?.configEntries).toContainEqual({ name: 'cleanup.policy', value: 'compact' });
     expect(specs).toHaveLength(sourceTopics.length * 2);
     expect(new Set(specs.map((s) => s.topic)).size).toBe(specs.length);
   });

@@ -10,6 +10,12 @@ const SOURCE_TOPICS = {
   stateChanges: 'state-changes',
   audit: 'audit',
   accounts: 'accounts',
+  /** Webhook subscriptions, one full snapshot per change (compacted, key: subscription id). */
+  webhookSubscriptions: 'webhook-subscriptions',
+  /** One record per webhook delivery attempt or redelivery request (key: subscription id). */
+  webhookDeliveries: 'webhook-deliveries',
+  /** Notification requests and their delivery outcomes (key: notification id). */
+  notifications: 'notifications',
 } as const;
 
 export type SourceTopic = keyof typeof SOURCE_TOPICS;
@@ -56,7 +62,7 @@ export function topicSpecs(prefix: string, partitions: number): TopicSpec[] {
   for (const key of sourceTopics) {
     // accounts: compacted by entity, so a deleted user's tombstone removes their snapshots.
     const configEntries =
-      key === 'stateChanges' || key === 'accounts'
+      key === 'stateChanges' || key === 'webhookSubscriptions' || key === 'accounts'
         ? [
             { name: 'cleanup.policy', value: 'compact' },
             { name: 'min.compaction.lag.ms', value: '60000' },

@@ -15,6 +15,7 @@ import { registerLinkageRoutes } from './routes/linkages.ts';
 import { registerLookupRoutes } from './routes/lookups.ts';
 import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
 import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
@@ -83,6 +84,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerIdentityRoutes(app, ctx);
   registerRiskCheckRoutes(app, ctx);
   registerLookupRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
 
   app.doc('/openapi.json', {
     openapi: '3.0.3',

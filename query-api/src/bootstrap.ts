@@ -2,7 +2,9 @@ import { type Config, createClickHouse, createKafka, createRedis } from '@hub/in
 import { createIngestContext } from '@hub/ingest';
 import { Security, type SecurityOptions } from '@hub/security';
 import { readState } from '@hub/state';
+import { createProducer, createSchemaRegistry } from '@hub/infra';
 import type { ApiContext } from './context.ts';
+import { createWebhookApi } from './outbound/webhooks.ts';
 import { createIdentitySources } from './external/index.ts';
 import { auditDropped, redisRoundTrip, verificationsDropped } from './metrics.ts';
 import type { DependencyProbe } from './routes/health.ts';
@@ -45,7 +47,20 @@ export async function createApiContext(
     onDropped: (n, reason) => verificationsDropped.inc({ reason }, n),
   });
   security.audit.onDropped = (n, reason) => auditDropped.inc({ reason }, n);
+  const outboundProducer = createProducer(kafka);
+  await outboundProducer.connect();
+  const webhooks = await createWebhookApi({
+    config,
+    kafka,
+    producer: outboundProducer,
+    redis,
+    clickhouse,
+    topics: ingest.ctx.topics,
+    registry: createSchemaRegistry(config),
+    now: overrides.now ?? Date.now,
+  });
   const ctx: ApiContext = {
+    webhooks,
     config,
     ingest: ingest.ctx,
     security,
@@ -81,6 +96,8 @@ export async function createApiContext(
     probes,
     async close() {
       await verifications.close();
+      await webhooks.close();
+      await outboundProducer.disconnect();
       await admin.disconnect();
       await clickhouse.close();
       if (clickhouseRead !== clickhouse) await clickhouseRead.close();

@@ -6,6 +6,7 @@ import type { Security } from '@hub/security';
 import type { StateReading } from '@hub/state';
 import type { Redis } from 'ioredis';
 import type { IdentitySources } from './external/index.ts';
+import type { WebhookApi } from './outbound/webhooks.ts';
 import type { VerificationRecorder } from './verifications.ts';
 
 /** Everything a handler depends on, built once at start-up; tests build their own. */
@@ -26,6 +27,8 @@ export interface ApiContext {
   now: () => number;
   /** NIMC and NIBSS clients for live corroboration; built from NIMC_URL/NIBSS_URL when absent. */
   identitySources?: IdentitySources;
+  /** Webhook subscriptions and the delivery log; the webhook routes are absent without it. */
+  webhooks?: WebhookApi;
 }
 
 export interface ApiEnv {

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { quoteIdentifier } from '@hub/infra';
+import { sqlString } from '@hub/state/history/queries';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { OutboundCodec } from './codec.ts';
+
+export type DeliveryOutcome = 'DELIVERED' | 'FAILED' | 'EXHAUSTED' | 'DROPPED' | 'REQUESTED';
+
+export interface DeliveryRecord {
+  eventId: string;
+  source: string;
+  type: 'ATTEMPT' | 'REDELIVERY_REQUESTED';
+  subscriptionId: string;
+  organisation: string;
+  webhookId: string;
+  eventType: string;
+  msisdn: string;
+  sequence: number;
+  attempt: number;
+  outcome: DeliveryOutcome;
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+  response: string | null;
+  nextAttemptAt: number | null;
+  url: string;
+  body: string;
+  actor: string | null;
+  occurredAt: number;
+  receivedAt: number;
+}
+
+export const DELIVERIES_TABLE = 'webhook_deliveries_v1';
+
+/**
+ * Delivery records onto the webhook-deliveries topic, gathered for a few milliseconds into one
+ * send; each caller's promise resolves once the broker has its record (acks=all), so an attempt
+ * is on record before the queue forgets the message.
+ */
+export class DeliveryLog {
+  private pending: { record: DeliveryRecord; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly codec: OutboundCodec<DeliveryRecord>,
+    private readonly topic: string,
+    private readonly lingerMs = 5,
+  ) {}
+
+  record(record: Omit<DeliveryRecord, 'eventId' | 'receivedAt'>): Promise<void> {
+    const full: DeliveryRecord = { ...record, eventId: randomUUID(), receivedAt: Date.now() };
+    return new Promise((resolve, reject) => {
+      this.pending.push({ record: full, resolve, reject });
+      this.timer ??= setTimeout(() => void this.flush(), this.lingerMs);
+    });
+  }
+
+  async flush(): Promise<void> {
+    this.timer = null;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: batch.map((p) => ({ key: p.record.subscriptionId, value: this.codec.encode(p.record) })),
+      });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+    }
+  }
+}
+
+const ms = (t: number) => Math.floor(t / 1000);
+
+function row(r: DeliveryRecord, partition: number, offset: string) {
+  return {
+    event_id: r.eventId,
+    type: r.type,
+    subscription_id: r.subscriptionId,
+    organisation: r.organisation,
+    webhook_id: r.webhookId,
+    event_type: r.eventType,
+    msisdn: r.msisdn,
+    sequence: r.sequence,
+    attempt: r.attempt,
+    outcome: r.outcome,
+    http_status: r.httpStatus,
+    latency_ms: r.latencyMs,
+    error: r.error ?? '',
+    response: r.response ?? '',
+    next_attempt_at: r.nextAttemptAt === null ? null : ms(r.nextAttemptAt),
+    url: r.url,
+    body: r.body,
+    actor: r.actor ?? '',
+    occurred_at: ms(r.occurredAt),
+    occurred_ms: r.occurredAt,
+    received_at: ms(r.receivedAt),
+    source_partition: partition,
+    source_offset: Number(offset),
+  };
+}
+
+/**
+ * The delivery log in ClickHouse: consumes the webhook-deliveries topic and inserts each batch,
+ * committing offsets only after the insert. A batch replayed after a crash inserts rows again;
+ * readers take one row per event id.
+ */
+export class DeliveryLogSink {
+  private consumer: Consumer | null = null;
+
+  constructor(
+    private readonly o: {
+      kafka: Kafka;
+      clickhouse: ClickHouseClient;
+      database: string;
+      codec: OutboundCodec<DeliveryRecord>;
+      topic: string;
+      groupId: string;
+      /** Called for each redelivery request, after it is in ClickHouse. */
+      onRedelivery?(r: DeliveryRecord): Promise<void>;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = this.o.kafka.consumer({ groupId: this.o.groupId, maxWaitTimeInMs: 200 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+    const table = `${quoteIdentifier(this.o.database)}.${DELIVERIES_TABLE}`;
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, heartbeat }) => {
+        if (batch.messages.length === 0) return;
+        const records: DeliveryRecord[] = [];
+        const rows = [];
+        for (const m of batch.messages) {
+          const r = await this.o.codec.decode(m.value);
+          records.push(r);
+          rows.push(row(r, batch.partition, m.offset));
+        }
+        await this.o.clickhouse.insert({ table, values: rows, format: 'JSONEachRow' });
+        for (const r of records) if (r.type === 'REDELIVERY_REQUESTED') await this.o.onRedelivery?.(r);
+        const last = batch.messages[batch.messages.length - 1]!;
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
+        ]);
+        await heartbeat();
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.consumer = null;
+  }
+}
+
+export interface DeliveryRow {
+  eventId: string;
+  type: string;
+  webhookId: string;
+  eventType: string;
+  msisdn: string;
+  sequence: number;
+  attempt: number;
+  outcome: string;
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+  response: string | null;
+  nextAttemptAt: string | null;
+  url: string;
+  occurredAt: string;
+}
+
+/** Reads of the delivery log for the API: newest first, one row per record however often inserted. */
+export class DeliveryLogReader {
+  constructor(
+    private readonly clickhouse: ClickHouseClient,
+    private readonly database: string,
+  ) {}
+
+  private table() {
+    return `${quoteIdentifier(this.database)}.${DELIVERIES_TABLE}`;
+  }
+
+  async page(
+    subscriptionId: string,
+    skip: number,
+    limit: number,
+  ): Promise<{ items: DeliveryRow[]; total: number }> {
+    const where = `subscription_id = ${sqlString(subscriptionId)}`;
+    const [items, total] = await Promise.all([
+      this.clickhouse
+        .query({
+          query: `SELECT event_id, type, webhook_id, event_type, msisdn, sequence, attempt, outcome, http_status,
+                  latency_ms, error, response, next_attempt_at, url, occurred_ms
+                  FROM ${this.table()} WHERE ${where}
+                  ORDER BY occurred_ms DESC, event_id LIMIT 1 BY event_id LIMIT ${skip}, ${limit}`,
+          format: 'JSONEachRow',
+        })
+        .then((r) => r.json<Record<string, unknown>>()),
+      this.clickhouse
+        .query({
+          query: `SELECT uniqExact(event_id) AS n FROM ${this.table()} WHERE ${where}`,
+          format: 'JSONEachRow',
+        })
+        .then((r) => r.json<{ n: string | number }>()),
+    ]);
+    return {
+      total: Number(total[0]?.n ?? 0),
+      items: items.map((r) => ({
+        eventId: String(r.event_id),
+        type: String(r.type),
+        webhookId: String(r.webhook_id),
+        eventType: String(r.event_type),
+        msisdn: String(r.msisdn),
+        sequence: Number(r.sequence),
+        attempt: Number(r.attempt),
+        outcome: String(r.outcome),
+        httpStatus: r.http_status === null ? null : Number(r.http_status),
+        latencyMs: Number(r.latency_ms),
+        error: r.error ? String(r.error) : null,
+        response: r.response ? String(r.response) : null,
+        nextAttemptAt: r.next_attempt_at ? `${String(r.next_attempt_at).replace(' ', 'T')}Z` : null,
+        url: String(r.url),
+        occurredAt: new Date(Number(r.occurred_ms)).toISOString(),
+      })),
+    };
+  }
+
+  /** The newest record of one message (its body and what it concerned), or null. */
+  async message(
+    subscriptionId: string,
+    webhookId: string,
+  ): Promise<{ body: string; eventType: string; msisdn: string; sequence: number } | null> {
+    const rows = await this.clickhouse
+      .query({
+        query: `SELECT body, event_type, msisdn, sequence FROM ${this.table()}
+                WHERE subscription_id = ${sqlString(subscriptionId)} AND webhook_id = ${sqlString(webhookId)} AND body != ''
+                ORDER BY occurred_ms DESC LIMIT 1`,
+        format: 'JSONEachRow',
+      })
+      .then((r) => r.json<{ body: string; event_type: string; msisdn: string; sequence: string | number }>());
+    const r = rows[0];
+    return r
+      ? { body: r.body, eventType: r.event_type, msisdn: r.msisdn, sequence: Number(r.sequence) }
+      : null;
+  }
+}

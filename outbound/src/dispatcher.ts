@@ -1,0 +1,238 @@
+import { Webhook } from 'standardwebhooks';
+import type { DeliveryLog } from './delivery-log.ts';
+import type { DeliveryQueue, QueuedMessage } from './queue.ts';
+import { nextAttemptAt } from './schedule.ts';
+import type { SecretBox } from './secrets.ts';
+import { liveSecrets, type Subscription } from './subscriptions.ts';
+import { checkTargetUrl, type UrlPolicy } from './target-url.ts';
+
+export interface DispatcherOptions {
+  queue: DeliveryQueue;
+  log: DeliveryLog;
+  box: SecretBox;
+  urlPolicy: UrlPolicy;
+  /** Seconds before each attempt (WEBHOOK_RETRY_SCHEDULE). */
+  schedule: readonly number[];
+  timeoutMs: number;
+  /** Attempts in flight per endpoint. */
+  concurrency: number;
+  /** An endpoint failing for this long without a success is disabled. */
+  disableAfterMs: number;
+  /** Called once when an endpoint reaches disableAfterMs. */
+  onDisable(sub: Subscription, reason: string): Promise<void>;
+  /** Consecutive failures that open an endpoint's circuit, and how long it stays open. */
+  breakerThreshold?: number;
+  breakerOpenMs?: number;
+  pollMs?: number;
+  now?: () => number;
+  warn?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Endpoint {
+  sub: Subscription;
+  inflight: number;
+  consecutiveFailures: number;
+  openUntil: number;
+  disabling: boolean;
+}
+
+const SNIPPET = 256;
+
+/**
+ * Sends due messages, each endpoint on its own: at most `concurrency` attempts in flight per
+ * endpoint, and a circuit breaker that stops claiming an endpoint's messages for a while after
+ * consecutive failures (then lets one through). A slow or dead receiver therefore holds only its
+ * own queue and its own slots; every other endpoint is claimed and sent as before.
+ */
+export class Dispatcher {
+  private readonly endpoints = new Map<string, Endpoint>();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private ticking = false;
+  private again = false;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The subscription as projected; an inactive one is forgotten (its queue is purged by the worker). */
+  upsert(sub: Subscription): void {
+    if (!sub.active) {
+      this.endpoints.delete(sub.id);
+      return;
+    }
+    const held = this.endpoints.get(sub.id);
+    if (held) held.sub = sub;
+    else
+      this.endpoints.set(sub.id, {
+        sub,
+        inflight: 0,
+        consecutiveFailures: 0,
+        openUntil: 0,
+        disabling: false,
+      });
+  }
+
+  active(): Subscription[] {
+    return [...this.endpoints.values()].map((e) => e.sub);
+  }
+
+  start(): void {
+    this.running = true;
+    const loop = () => {
+      if (!this.running) return;
+      void this.tick().finally(() => {
+        if (this.running) this.timer = setTimeout(loop, this.o.pollMs ?? 50);
+      });
+    };
+    loop();
+  }
+
+  /** Claims at once instead of at the next poll (new messages were queued). */
+  kick(): void {
+    if (this.running) void this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.again = false;
+        await this.claimAndSend();
+      } while (this.again && this.running);
+    } catch (err) {
+      this.o.warn?.('claiming webhook messages failed', { error: (err as Error).message });
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async claimAndSend(): Promise<void> {
+    const now = this.now();
+    const wants: { subscriptionId: string; limit: number }[] = [];
+    for (const [id, e] of this.endpoints) {
+      if (e.disabling) continue;
+      const halfOpen = e.openUntil !== 0;
+      if (halfOpen && now < e.openUntil) continue;
+      const limit = halfOpen ? (e.inflight === 0 ? 1 : 0) : this.o.concurrency - e.inflight;
+      if (limit > 0) wants.push({ subscriptionId: id, limit });
+    }
+    if (wants.length === 0) return;
+    const claimed = await this.o.queue.claim(wants, now, this.o.timeoutMs + 5_000);
+    for (const m of claimed) {
+      const e = this.endpoints.get(m.subscriptionId);
+      if (!e) continue;
+      e.inflight++;
+      let released = false;
+      // The slot is the HTTP call: it is free again once the receiver answered, while the
+      // bookkeeping (log record, queue update) finishes on its own.
+      const release = () => {
+        if (released) return;
+        released = true;
+        e.inflight--;
+        this.kick();
+      };
+      const p = this.attempt(e, m, release).finally(() => {
+        release();
+        this.inflight.delete(p);
+      });
+      this.inflight.add(p);
+    }
+  }
+
+  private async attempt(e: Endpoint, m: QueuedMessage, release: () => void): Promise<void> {
+    const sub = e.sub;
+    const started = this.now();
+    const attempt = m.attempts + 1;
+    let status: number | null = null;
+    let error: string | null = null;
+    let snippet: string | null = null;
+    const target = await checkTargetUrl(sub.url, this.o.urlPolicy);
+    if (!target.ok) error = `target refused: ${target.reason}`;
+    else {
+      try {
+        const secrets = liveSecrets(sub, this.o.box, started);
+        const timestamp = new Date(started);
+        const signature = secrets.map((s) => new Webhook(s).sign(m.id, timestamp, m.body)).join(' ');
+        const res = await fetch(target.url, {
+          method: 'POST',
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.o.timeoutMs),
+          headers: {
+            'content-type': 'application/cloudevents+json; charset=utf-8',
+            'user-agent': 'msisdn-hub-webhooks/1',
+            'webhook-id': m.id,
+            'webhook-timestamp': String(Math.floor(started / 1000)),
+            'webhook-signature': signature,
+          },
+          body: m.body,
+        });
+        status = res.status;
+        snippet = (await res.text()).slice(0, SNIPPET) || null;
+      } catch (err) {
+        const e2 = err as Error;
+        error = e2.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : e2.message;
+      }
+    }
+    const ended = this.now();
+    const delivered = status !== null && status >= 200 && status < 300;
+    if (!delivered && status !== null) error = `HTTP ${status}`;
+    if (delivered) {
+      e.consecutiveFailures = 0;
+      e.openUntil = 0;
+    } else {
+      e.consecutiveFailures++;
+      if (e.openUntil !== 0 || e.consecutiveFailures >= (this.o.breakerThreshold ?? 5))
+        e.openUntil = ended + (this.o.breakerOpenMs ?? 30_000);
+    }
+    release();
+    const next = delivered ? null : nextAttemptAt(this.o.schedule, attempt, ended);
+    const outcome = delivered ? 'DELIVERED' : next === null ? 'EXHAUSTED' : 'FAILED';
+    await this.o.log.record({
+      source: 'WORKER',
+      type: 'ATTEMPT',
+      subscriptionId: sub.id,
+      organisation: sub.organisation,
+      webhookId: m.id,
+      eventType: m.eventType,
+      msisdn: m.msisdn,
+      sequence: m.sequence,
+      attempt,
+      outcome,
+      httpStatus: status,
+      latencyMs: ended - started,
+      error,
+      response: snippet,
+      nextAttemptAt: next,
+      url: sub.url,
+      body: m.body,
+      actor: null,
+      occurredAt: started,
+    });
+    if (delivered) {
+      await this.o.queue.succeeded(m);
+      return;
+    }
+    const since = await this.o.queue.failed(m, next ?? -1, ended);
+    if (ended - since >= this.o.disableAfterMs && !e.disabling) {
+      e.disabling = true;
+      const reason = `no successful delivery since ${new Date(since).toISOString()}`;
+      await this.o.onDisable(sub, reason).catch((err: Error) => {
+        e.disabling = false;
+        this.o.warn?.('disabling a failing endpoint failed', { subscription: sub.id, error: err.message });
+      });
+    }
+  }
+}
