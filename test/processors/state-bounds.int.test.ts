@@ -173,4 +173,20 @@ describe('state builder: no single number or event stalls it', () => {
       new RegExp(`stored state of ${damaged} cannot be read .*NIN linkages 9 exceeds 8.*rebuild`),
     );
   }, 90_000);
+
+  it('dead-letters a directly produced event outside the validation contract with the field named, and applies the next', async () => {
+    const msisdn = '2348031130001';
+    await produceEvents(t.producer, t.codec, t.topics, [
+      status(msisdn, '1950-03-01'),
+      status(msisdn, '2025-03-01'),
+    ]);
+    await waitForCatchUp(t.admin, t.topics, groupId, 60_000);
+    const [r] = await readState(t.redis, t.config.REDIS_KEY_PREFIX, [msisdn]);
+    expect(r?.record).toMatchObject({ version: 1, statusDate: '2025-03-01' });
+    const letters = await readLetters(t.topics.deadLetters.statusUpdates, 2);
+    const letter = letters.find((l) => l.step === 'apply');
+    expect(letter?.reason).toBe(
+      "occurrenceDate '1950-03-01' is outside the supported range 1990-01-01..2105-12-31",
+    );
+  }, 90_000);
 });
