@@ -152,7 +152,7 @@ describe('state record encoding', () => {
     expect(decodeState(bytes)).toEqual(rec);
   });
 
-  it('writes the history in format 3: a tag, 2 count bytes and 2 bytes per date', () => {
+  it('writes the history alone in format 2: 2 count bytes and 2 bytes per date, as before format 3', () => {
     const rec: StateRecord = {
       ...typical(),
       lastChurnedDate: '2024-01-10',
@@ -165,17 +165,17 @@ describe('state record encoding', () => {
       ],
     };
     const bytes = encodeState(rec);
-    // flags, ext: format 3 (bits 4-7 = 2), no open delink, known operator.
+    // flags, ext: format 2 (bits 4-7 = 1), no open delink, known operator.
     expect(bytes[0]! & 0x80).toBe(0x80);
-    expect(bytes[1]).toBe(0x20);
+    expect(bytes[1]).toBe(0x10);
     const plain = encodeState({ ...rec, recycleDates: ['2023-06-01', '2024-01-10'], completedDelinks: [] });
-    expect(bytes.length).toBe(plain.length + 1 + 1 + 2 + 4 * 2);
+    expect(bytes.length).toBe(plain.length + 1 + 2 + 4 * 2);
     expect(decodeState(bytes)).toEqual(rec);
-    // The same record as the format-2 encoder wrote it (no tag byte, ext format bits = 1) still reads.
+    // The same history as a tagged section of format 3 is not the encoder's form, so it is refused.
     const historyAt = plain.length + 1;
-    const format2 = Buffer.concat([bytes.subarray(0, historyAt), bytes.subarray(historyAt + 1)]);
-    format2[1] = 0x10;
-    expect(decodeState(format2)).toEqual(rec);
+    const tagged = Buffer.concat([bytes.subarray(0, historyAt), Buffer.from([1]), bytes.subarray(historyAt)]);
+    tagged[1] = 0x20;
+    expect(() => decodeState(tagged)).toThrow(/format 3 with only a history section/);
   });
 
   it('writes dropped-linkage counts as their own section, after the history', () => {

@@ -36,8 +36,12 @@ import {
  * masked identifier in bits 0-13, "has holder NIN token" in bit 14 and "unlinked" in bit 15 (the
  * date that follows is the UNLINK's; clearing by a delink is derived, never stored per linkage).
  *
- * Format 3 (ext bits 4-7 = 2) is format 1 followed by one or more tagged sections, each a u8 tag
- * then its content, tags strictly ascending, each section written only when it holds something:
+ * Format 2 (ext bits 4-7 = 1) is format 1 followed by the history section's content (below,
+ * without its tag); it is what a record with recycle/delink history and nothing else is written in.
+ *
+ * Format 3 (ext bits 4-7 = 2) is format 1 followed by tagged sections, each a u8 tag then its
+ * content, tags strictly ascending, each written only when it holds something, and at least one
+ * beyond the history (a record needing only the history is format 2):
  *
  *   tag 1 history   u8 bits 0-3 number of extra recycle dates, bits 4-7 number of ALL completed
  *                   delinks; u8 bits 0-3 NIN, bits 4-7 BVN completed delinks; then u16 days × n:
@@ -47,16 +51,15 @@ import {
  *
  * The extra recycle dates are `recycleDates` without lastChurnedDate and lastReassignedDate, which
  * are already stored; the decoder adds them back and keeps the most recent HISTORY_LIMIT. A record
- * with no section to write is written in format 1 (the extension byte is then only there when
- * format 1 needed it), so the common record pays nothing for the history. New facts (a cleanup
- * status, an erasure marker) get the next tag: a decoder refuses a tag it does not know rather
- * than drop a fact it would then overwrite.
+ * with neither history nor another section is written in format 1 (the extension byte is then only
+ * there when format 1 needed it), so the common record pays nothing for either, and records that
+ * need no new section keep the bytes they had before format 3. New facts (a cleanup status, an
+ * erasure marker) get the next tag: a decoder refuses a tag it does not know rather than drop a
+ * fact it would then overwrite.
  *
- * Format 2 (ext bits 4-7 = 1), written before format 3, is format 1 followed by the history
- * section's content without its tag; it is still read. Records written before format 2 existed are
- * format 1 whose "cleared" linkages may have been cleared by a delink; they decode with those dates
- * as UNLINK dates, so they read the same. A rebuild from the topics (processors rebuild) rewrites
- * both with the exact facts in the current format.
+ * Records written before format 2 existed are format 1 whose "cleared" linkages may have been
+ * cleared by a delink; they decode with those dates as UNLINK dates, so they read the same. A
+ * rebuild from the topics (processors rebuild) rewrites them with the exact facts.
  *
  * Bounds (the encoder refuses what the decoder would refuse, and the decoder accepts only what the
  * encoder writes, checked by encoding.test.ts): version 0..2^53-1; offsets 0..2^63-1; operator and
@@ -270,7 +273,8 @@ export function encodeState(r: StateRecord): Buffer {
   checkLinkages('BVN', r.bvn);
   const history = historyOf(r);
   const dropped = r.droppedLinkages.nin !== 0 || r.droppedLinkages.bvn !== 0;
-  const format = history === null && !dropped ? 1 : 3;
+  // Format 2 for history alone keeps those records byte-identical to what was written before format 3.
+  const format = dropped ? 3 : history !== null ? 2 : 1;
   const ext = openCode | (operatorIndex === -1 ? 0b100 : 0) | ((format - 1) << 4);
   const flags =
     statusCode |
@@ -325,7 +329,7 @@ export function encodeState(r: StateRecord): Buffer {
     }
   }
   if (history !== null) {
-    w.u8(SECTION_HISTORY);
+    if (format === 3) w.u8(SECTION_HISTORY);
     const [extra, all, nin, bvn] = history;
     w.u8(extra.length | (all.length << 4));
     w.u8(nin.length | (bvn.length << 4));
@@ -533,6 +537,7 @@ export function decodeState(bytes: Buffer): StateRecord {
         throw new StateEncodingError(`section tag ${tag} is unknown`);
       }
     } while (!r.atEnd());
+    if (last === SECTION_HISTORY) throw new StateEncodingError('format 3 with only a history section');
   }
   r.end();
   const recycleDates = recycleDatesFrom(extra, lastChurnedDate, lastReassignedDate);
