@@ -3,13 +3,19 @@ import { Hono } from 'hono';
 import {
   KafkaJSConnectionError,
   KafkaJSError,
+  KafkaJSNonRetriableError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
   KafkaJSRequestTimeoutError,
 } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KafkaUnavailableError } from './publisher.ts';
-import { clickhouseUnavailable, errorResponse, unavailableDetail } from './unavailable.ts';
+import {
+  clickhouseUnavailable,
+  DependencyUnavailableError,
+  errorResponse,
+  unavailableDetail,
+} from './unavailable.ts';
 
 /** Messages as ClickHouse 18.16 and the Node client give them (captured from the local server). */
 const SYNTAX = new Error(
@@ -46,6 +52,8 @@ describe('what counts as unavailable', () => {
     expect(
       unavailableDetail(new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out')),
     ).toMatch(/event store/);
+    // What a producer's send throws once its retries are spent on a broker that refuses connections.
+    expect(unavailableDetail(new KafkaJSNonRetriableError(connection))).toMatch(/event store/);
     expect(unavailableDetail(new KafkaJSError('The producer is disconnected', { retriable: true }))).toMatch(
       /event store/,
     );
@@ -80,7 +88,23 @@ describe('errorResponse', () => {
   app.get('/api/v1/phone/api/down', () => {
     throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
   });
+  app.get('/api/v1/accounts-behind', () => {
+    throw new DependencyUnavailableError('the accounts store', 'projection behind', {
+      retryAfterSeconds: 30,
+      clientDetail: 'credentials of organisation BANKA cannot be checked right now; retry later',
+    });
+  });
   app.onError((err, c) => errorResponse(c, err));
+
+  it("uses a dependency's own Retry-After and wording when it has them", async () => {
+    const res = await app.request('/api/v1/accounts-behind');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('30');
+    expect(await res.json()).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      detail: 'credentials of organisation BANKA cannot be checked right now; retry later',
+    });
+  });
 
   it('answers a code error with 500 and the request id, never the SQL', async () => {
     const res = await app.request('/api/v1/identity/boom');

@@ -13,13 +13,20 @@ export const RETRY_AFTER_SECONDS = 5;
 /** A dependency that could not answer (connection refused, timeout); the client should retry. */
 export class DependencyUnavailableError extends Error {
   override readonly name: string = 'DependencyUnavailableError';
+  /** Seconds a client should wait before retrying (the Retry-After header). */
+  readonly retryAfterSeconds: number;
+  /** What the client is told, when the standard "<dependency> is unavailable" says too little. */
+  readonly clientDetail: string | null;
+
   constructor(
     /** What a client is told is unavailable: "the event store", "the history store", … */
     readonly dependency: string,
     message: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; retryAfterSeconds?: number; clientDetail?: string } = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds ?? RETRY_AFTER_SECONDS;
+    this.clientDetail = options.clientDetail ?? null;
   }
 }
 
@@ -64,6 +71,22 @@ function networkFailure(err: Error): boolean {
   return /^Timeout error\.?$|socket hang up|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(err.message);
 }
 
+/**
+ * kafkajs wraps the last error of its retries (KafkaJSNonRetriableError, …NumberOfRetriesExceeded
+ * around a connection error): the chain decides. A protocol error the broker marks non-retriable
+ * (a record too large or invalid) is a bug, not an outage.
+ */
+function kafkaUnreachable(err: Error): boolean {
+  let e: (Error & { retriable?: unknown; originalError?: unknown }) | undefined = err;
+  for (let depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (KAFKA_UNREACHABLE.has(e.name) || networkFailure(e)) return true;
+    if (e.name === 'KafkaJSProtocolError') return e.retriable === true;
+    if (e.name !== 'KafkaJSNonRetriableError' && e.retriable === true) return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
 /** True when a ClickHouse client error means "retry later" rather than a wrong query. */
 export function clickhouseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -79,14 +102,11 @@ export function clickhouseUnavailable(err: unknown): boolean {
  */
 export function unavailableDetail(err: unknown): string | null {
   if (!(err instanceof Error)) return null;
-  if (err instanceof DependencyUnavailableError) return `${err.dependency} is unavailable; retry shortly`;
+  if (err instanceof DependencyUnavailableError)
+    return err.clientDetail ?? `${err.dependency} is unavailable; retry shortly`;
   if (err instanceof ProjectionUnavailableError) return 'the live state is being rebuilt; retry shortly';
-  if (err.name.startsWith('KafkaJS')) {
-    const retriable = (err as { retriable?: unknown }).retriable === true;
-    return KAFKA_UNREACHABLE.has(err.name) || retriable
-      ? 'the event store is unavailable; retry shortly'
-      : null;
-  }
+  if (err.name.startsWith('KafkaJS'))
+    return kafkaUnreachable(err) ? 'the event store is unavailable; retry shortly' : null;
   // ioredis: a command refused while disconnected, or after its retries.
   if (
     err.name === 'MaxRetriesPerRequestError' ||
@@ -113,7 +133,8 @@ export function markUnavailable(c: Context, err: unknown): string | null {
       error: (err as Error).message,
     }),
   );
-  c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  const retryAfter = err instanceof DependencyUnavailableError ? err.retryAfterSeconds : RETRY_AFTER_SECONDS;
+  c.header('Retry-After', String(retryAfter));
   return standard;
 }
 

@@ -1,4 +1,4 @@
-import type { Authenticator, Principal } from '@hub/ingest';
+import { type Authenticator, DependencyUnavailableError, type Principal } from '@hub/ingest';
 import type { ApiKeyRecord, UserRecord } from './accounts.ts';
 import { looksLikeApiKey, requestKeyHash, sameHash } from './api-keys.ts';
 import type { AccessClaims, SessionManager } from './sessions.ts';
@@ -8,14 +8,12 @@ import type { AccountStore } from './store.ts';
  * Credentials of an organisation cannot be checked right now (an account event for it could not
  * be read, so a revocation may be missing): its requests are refused with 503, never let through.
  */
-export class AccountsUnavailableError extends Error {
-  readonly retryAfterSeconds = 30;
+export class AccountsUnavailableError extends DependencyUnavailableError {
+  override readonly name = 'AccountsUnavailableError';
 
   constructor(organisation: string) {
-    super(
-      `credentials of organisation ${organisation} cannot be checked right now (an account change could not be read); retry later`,
-    );
-    this.name = 'AccountsUnavailableError';
+    const detail = `credentials of organisation ${organisation} cannot be checked right now (an account change could not be read); retry later`;
+    super('the accounts store', detail, { retryAfterSeconds: 30, clientDetail: detail });
   }
 }
 

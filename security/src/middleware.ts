@@ -1,5 +1,12 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { type Authenticator, type IngestEnv, reconixError, requestHeader, tirmsError } from '@hub/ingest';
+import {
+  type Authenticator,
+  type IngestEnv,
+  reconixError,
+  requestHeader,
+  tirmsError,
+  unavailableResponse,
+} from '@hub/ingest';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { TrustedProxies } from './client-address.ts';
@@ -48,13 +55,6 @@ function tooLarge(c: Context, max: number) {
     : reconixError(c, 'PAYLOAD_TOO_LARGE', message);
 }
 
-function unavailable(c: Context, err: AccountsUnavailableError) {
-  c.header('Retry-After', String(err.retryAfterSeconds));
-  return c.req.path.startsWith('/api/v1/phone/api')
-    ? tirmsError(c, 'SERVICE_UNAVAILABLE', err.message)
-    : reconixError(c, 'SERVICE_UNAVAILABLE', err.message);
-}
-
 export interface MiddlewareDeps {
   authenticate: Authenticator;
   policy: RatePolicy;
@@ -82,7 +82,9 @@ export function securityMiddleware<E extends IngestEnv>(deps: MiddlewareDeps): M
     try {
       principal = authorization ? await deps.authenticate(authorization) : null;
     } catch (err) {
-      if (err instanceof AccountsUnavailableError) return unavailable(c, err);
+      // Refused with 503 and Retry-After through the one shared helper, never let through.
+      const refused = err instanceof AccountsUnavailableError ? unavailableResponse(c, err) : null;
+      if (refused) return refused;
       throw err;
     }
     if (principal && bearer) c.set('principal', principal);
