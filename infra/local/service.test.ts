@@ -90,3 +90,101 @@ describe('local service lifecycle', () => {
     await stopService(service, ctx);
   });
 });
+
+/** A stand-in that runs `script` (node, with PORT and LOG set) as its process. */
+function scriptedService(port: number, script: string, timeouts: Partial<LocalService>): LocalService {
+  const marker = `hub-scripted-service-${port}`;
+  const service: LocalService = {
+    name: 'scripted',
+    processMatch: marker,
+    ports: () => [port],
+    address: () => `127.0.0.1:${port}`,
+    pidFile: () => join(dataDir, `scripted-${port}.pid`),
+    logFile: () => join(dataDir, `scripted-${port}.log`),
+    startTimeoutMs: 1000,
+    stopTimeoutMs: 1000,
+    ...timeouts,
+    async launch() {
+      const child = spawnDetached({
+        command: process.execPath,
+        args: ['-e', script, marker],
+        logFile: service.logFile(ctx),
+        env: { ...process.env, PORT: String(port), WORK_LOG: service.logFile(ctx) },
+      });
+      writePid(service.pidFile(ctx), child.pid!);
+    },
+    healthy: () => isPortOpen(port),
+  };
+  return service;
+}
+
+/** Logs a line every 100 ms for `ms` (a server loading its data), then listens. */
+const loadsFor = (ms: number) =>
+  `const t = setInterval(() => console.log('loading part', Date.now()), 100);
+   setTimeout(() => { clearInterval(t); require('net').createServer().listen(Number(process.env.PORT), '127.0.0.1'); }, ${ms});`;
+
+describe('local service start and stop on a busy server', () => {
+  it('waits past the start timeout while the service is working, until it is ready', async () => {
+    const service = scriptedService(await freePort(), loadsFor(3000), {
+      startTimeoutMs: 1000,
+      startCeilingMs: 20_000,
+    });
+    const started = Date.now();
+    expect(await ensureStarted(service, ctx)).toBe('started');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    await stopService(service, ctx);
+  });
+
+  it('gives up on a service that shows no progress for the start timeout', async () => {
+    // Alive and silent: neither its log nor its CPU moves.
+    const service = scriptedService(await freePort(), 'setInterval(() => {}, 1000);', {
+      startTimeoutMs: 1500,
+      startCeilingMs: 20_000,
+    });
+    const started = Date.now();
+    await expect(ensureStarted(service, ctx)).rejects.toThrow(
+      /no progress for the last 2s|not ready after 2s/,
+    );
+    expect(Date.now() - started).toBeLessThan(8000);
+    await stopService(service, ctx);
+  });
+
+  it('lets a service that is still shutting down after SIGTERM finish instead of killing it', async () => {
+    const port = await freePort();
+    // On SIGTERM it flushes for 3 s (logging as it goes), then exits by itself.
+    const service = scriptedService(
+      port,
+      `require('net').createServer().listen(Number(process.env.PORT), '127.0.0.1');
+       process.on('SIGTERM', () => {
+         setInterval(() => console.log('flushing', Date.now()), 100);
+         setTimeout(() => process.exit(0), 3000);
+       });`,
+      { stopTimeoutMs: 1000, stopCeilingMs: 20_000 },
+    );
+    const lines: string[] = [];
+    const logged: Context = { ...ctx, log: (m) => lines.push(m) };
+    await ensureStarted(service, logged);
+    const pid = runningPid(service, logged)!;
+    expect(await stopService(service, logged)).toBe(true);
+    expect(isAlive(pid)).toBe(false);
+    expect(lines.at(-1)).toBe('scripted: stopped');
+  });
+
+  it('kills a service that ignores SIGTERM and does nothing', async () => {
+    const service = scriptedService(
+      await freePort(),
+      `require('net').createServer().listen(Number(process.env.PORT), '127.0.0.1');
+       process.on('SIGTERM', () => {});`,
+      { stopTimeoutMs: 1000, stopCeilingMs: 20_000 },
+    );
+    const lines: string[] = [];
+    const logged: Context = { ...ctx, log: (m) => lines.push(m) };
+    await ensureStarted(service, logged);
+    const pid = runningPid(service, logged)!;
+    const started = Date.now();
+    await stopService(service, logged);
+    expect(isAlive(pid)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(lines.at(-1)).toMatch(/^scripted: killed/);
+  });
+});

@@ -6,9 +6,10 @@ import {
   isPortOpen,
   readPid,
   removeFile,
+  sampleProgress,
   tail,
   terminate,
-  waitFor,
+  waitWhileProgressing,
 } from './process.ts';
 
 export interface Context {
@@ -35,8 +36,23 @@ export interface LocalService {
   healthy(ctx: Context): Promise<boolean>;
   /** Idempotent set-up once healthy (topics, databases). */
   afterStart?(ctx: Context): Promise<void>;
+  /**
+   * Start: give up after this long without the process making progress (its logs growing, its CPU
+   * or I/O busy), or at all when `startCeilingMs` is not set.
+   */
   startTimeoutMs: number;
+  /** Start: give up after this long in all, even while it works (a data folder that has grown takes longer to load). */
+  startCeilingMs?: number;
+  /** Stop: SIGKILL after this long without progress since SIGTERM (or at all when `stopCeilingMs` is not set). */
   stopTimeoutMs: number;
+  /** Stop: SIGKILL after this long in all, even while it is still shutting down. */
+  stopCeilingMs?: number;
+  /** Files besides `logFile` whose growth shows the service at work (its own logs). */
+  progressFiles?(ctx: Context): string[];
+}
+
+function watchedFiles(service: LocalService, ctx: Context): string[] {
+  return [service.logFile(ctx), ...(service.progressFiles?.(ctx) ?? [])];
 }
 
 export function serviceDir(ctx: Context, name: string): string {
@@ -79,8 +95,14 @@ export async function ensureStarted(service: LocalService, ctx: Context): Promis
   }
   try {
     const started = Date.now();
-    await waitFor(`${service.name} at ${service.address(ctx)}`, () => service.healthy(ctx), {
-      timeoutMs: service.startTimeoutMs,
+    await waitWhileProgressing(`${service.name} at ${service.address(ctx)}`, () => service.healthy(ctx), {
+      quietMs: service.startTimeoutMs,
+      ceilingMs: service.startCeilingMs ?? service.startTimeoutMs,
+      progress: () => {
+        const pid = runningPid(service, ctx);
+        return pid === undefined ? undefined : sampleProgress(pid, watchedFiles(service, ctx));
+      },
+      onWaiting: (seconds) => ctx.log(`${service.name}: still starting after ${seconds}s (it is working)`),
       abort: () => {
         if (Date.now() - started < 1000) return undefined;
         return runningPid(service, ctx) === undefined
@@ -106,10 +128,15 @@ export async function stopService(service: LocalService, ctx: Context): Promise<
     removeFile(service.pidFile(ctx));
     return false;
   }
-  const how = await terminate(pid, service.stopTimeoutMs);
+  const how = await terminate(pid, {
+    quietMs: service.stopTimeoutMs,
+    ceilingMs: service.stopCeilingMs ?? service.stopTimeoutMs,
+    logFiles: watchedFiles(service, ctx),
+    onWaiting: (seconds) => ctx.log(`${service.name}: still shutting down after ${seconds}s`),
+  });
   removeFile(service.pidFile(ctx));
   ctx.log(
-    `${service.name}: ${how === 'killed' ? `killed (no exit within ${service.stopTimeoutMs / 1000}s)` : 'stopped'}`,
+    `${service.name}: ${how === 'killed' ? `killed (no clean exit after SIGTERM: no progress for ${service.stopTimeoutMs / 1000}s, or past ${(service.stopCeilingMs ?? service.stopTimeoutMs) / 1000}s)` : 'stopped'}`,
   );
   return true;
 }

@@ -116,8 +116,17 @@ export const clickhouse: LocalService = {
   address: (ctx) => `http://127.0.0.1:${httpPort(ctx)}`,
   pidFile: (ctx) => join(serviceDir(ctx, 'clickhouse'), 'clickhouse.pid'),
   logFile: (ctx) => join(serviceDir(ctx, 'clickhouse'), 'log', 'stdout.log'),
+  // A data folder with thousands of parts (after a bench) takes minutes to load, and 18.16 opens
+  // its ports only once loaded: the start waits while the server is busy loading, up to 15 min.
   startTimeoutMs: 60_000,
-  stopTimeoutMs: 30_000,
+  startCeilingMs: 15 * 60_000,
+  // SIGTERM cancels merges and flushes; a SIGKILL leaves parts that the next start must clean up.
+  stopTimeoutMs: 60_000,
+  stopCeilingMs: 10 * 60_000,
+  progressFiles: (ctx) => [
+    join(serviceDir(ctx, 'clickhouse'), 'log', 'clickhouse-server.log'),
+    join(serviceDir(ctx, 'clickhouse'), 'log', 'clickhouse-server.err.log'),
+  ],
 
   async install(ctx) {
     if (!which('clickhouse-server') || !which('clickhouse-client')) {

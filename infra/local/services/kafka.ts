@@ -173,8 +173,13 @@ export const kafka: LocalService = {
   address: (ctx) => `127.0.0.1:${clientPort(ctx)}`,
   pidFile: (ctx) => join(dir(ctx), 'kafka.pid'),
   logFile: (ctx) => join(dir(ctx), 'logs', 'stdout.log'),
+  // Recovering a large log folder after an unclean stop takes a while: waited for while it works.
   startTimeoutMs: 90_000,
-  stopTimeoutMs: 45_000,
+  startCeilingMs: 15 * 60_000,
+  // A controlled shutdown flushes and closes every partition's log; SIGKILL only when it stalls.
+  stopTimeoutMs: 60_000,
+  stopCeilingMs: 10 * 60_000,
+  progressFiles: (ctx) => [join(dir(ctx), 'logs', 'server.log')],
   install: installKafka,
 
   async launch(ctx) {
