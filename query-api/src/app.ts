@@ -16,6 +16,7 @@ import { registerLookupRoutes } from './routes/lookups.ts';
 import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
 import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { registerWebSocketRoutes } from './routes/ws.ts';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
@@ -85,6 +86,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerRiskCheckRoutes(app, ctx);
   registerLookupRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerWebSocketRoutes(app);
 
   app.doc('/openapi.json', {
     openapi: '3.0.3',

@@ -5,6 +5,7 @@ import { readState } from '@hub/state';
 import { createProducer, createSchemaRegistry } from '@hub/infra';
 import type { ApiContext } from './context.ts';
 import { createWebhookApi } from './outbound/webhooks.ts';
+import { ChannelHub } from './ws/channels.ts';
 import { createIdentitySources } from './external/index.ts';
 import { auditDropped, redisRoundTrip, verificationsDropped } from './metrics.ts';
 import type { DependencyProbe } from './routes/health.ts';
@@ -15,6 +16,8 @@ export const RESULT_TTL_SECONDS = 24 * 3600;
 export interface ApiResources {
   ctx: ApiContext;
   probes: DependencyProbe[];
+  /** WebSocket channels; main.ts attaches them to the HTTP server. */
+  channels: ChannelHub;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,8 @@ export async function createApiContext(
     registry: createSchemaRegistry(config),
     now: overrides.now ?? Date.now,
   });
+  const channels = new ChannelHub({ config, kafka, authenticate: security.authenticate });
+  await channels.start();
   const ctx: ApiContext = {
     webhooks,
     config,
@@ -94,7 +99,9 @@ export async function createApiContext(
   return {
     ctx,
     probes,
+    channels,
     async close() {
+      await channels.stop();
       await verifications.close();
       await webhooks.close();
       await outboundProducer.disconnect();

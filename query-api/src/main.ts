@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { loadConfig } from '@hub/infra';
 import { createApiApp } from './app.ts';
@@ -15,6 +16,8 @@ const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.POR
     }),
   );
 });
+
+resources.channels.attach(server as Server);
 
 let stopping = false;
 async function shutdown(signal: string) {
