@@ -74,6 +74,7 @@ describe('the validation contract', () => {
     expect(checkStatusUpdateEvent({ ...status, remarks: 'x'.repeat(501) })?.field).toBe('remarks');
     expect(checkStatusUpdateEvent({ ...status, remarks: '' })).toBeNull();
     expect(checkStatusUpdateEvent({ ...status, receivedAt: -1 })?.field).toBe('receivedAt');
+    expect(checkStatusUpdateEvent({ ...status, eventId: '' })?.field).toBe('eventId');
     expect(checkNinLinkageEvent(nin)).toBeNull();
     expect(checkNinLinkageEvent({ ...nin, ninMasked: '12345678901' })?.field).toBe('ninMasked');
     expect(checkNinLinkageEvent({ ...nin, action: 'DELETE' as 'LINK' })?.field).toBe('action');

@@ -115,7 +115,9 @@ function instant(field: string, value: unknown): Check {
       );
 }
 
-function envelope(e: { occurredAt: unknown; receivedAt: unknown }): Check {
+function envelope(e: { eventId: unknown; occurredAt: unknown; receivedAt: unknown }): Check {
+  if (typeof e.eventId !== 'string' || e.eventId.length === 0)
+    return problem('eventId', 'must be a non-empty string');
   return instant('occurredAt', e.occurredAt) ?? instant('receivedAt', e.receivedAt);
 }
 
