@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '@hub/infra';
 import { benchFreshness, benchHttpIngest } from './api-ingest.ts';
 import { benchClients } from './clients.ts';
+import { benchHistoryReads } from './history-reads.ts';
+import { benchSinkReplay } from './history-replay.ts';
 import { benchIngest } from './ingest.ts';
 import { formatTable, type Row } from './table.ts';
 import { benchVerify } from './verify.ts';
@@ -69,6 +71,24 @@ if (want('clients')) {
   const r = await benchClients({ messages: quick ? 50_000 : 200_000, partitions: 6 });
   rows.push(...r.rows);
   raw.clients = r.raw;
+}
+
+if (want('history')) {
+  console.error('bench: conflicts page, dashboard counts and sink resume over a long state-change history…');
+  const r = await benchHistoryReads({
+    stateChanges: quick ? 2_000_000 : 10_000_000,
+    pages: quick ? 60 : 200,
+    settleMs: quick ? 30_000 : 120_000,
+  });
+  rows.push(...r.rows);
+  raw.history = r.raw;
+}
+
+if (want('replay')) {
+  console.error('bench: history sink replay over many received months…');
+  const r = await benchSinkReplay({ numbers: quick ? 20_000 : 100_000 });
+  rows.push(...r.rows);
+  raw.replay = r.raw;
 }
 
 const table = formatTable(rows);

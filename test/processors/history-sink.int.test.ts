@@ -11,13 +11,24 @@ import {
   topicNames,
 } from '@hub/infra';
 import { EventCodec, type EventKind, type EventTypes } from '@hub/schemas';
-import { DERIVED_TABLES, RAW_TABLES, ROLLUP_TABLES, TOKEN_INDEX_TABLES } from '@hub/state/history/tables';
+import {
+  DERIVED_TABLES,
+  LATEST_CONFLICTS_TABLE,
+  LATEST_STATES_TABLE,
+  RAW_TABLES,
+  ROLLUP_TABLES,
+  SINK_WATERMARKS_TABLE,
+  TOKEN_INDEX_TABLES,
+} from '@hub/state/history/tables';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '../../processors/src/history/migrate.ts';
+import { insertRows } from '../../processors/src/history/metrics.ts';
+import { loadMigrations, migrate, renderStatements } from '../../processors/src/history/migrate.ts';
 import { rebuildRollups } from '../../processors/src/history/rebuild-rollups.ts';
 import { HistorySink } from '../../processors/src/history/sink.ts';
 import { KafkaDeadLetters } from '../../processors/src/kafka/index.ts';
+import { statsQueries } from '../../query-api/src/dashboard/queries.ts';
+import { conflictsCountQuery, conflictsPageQuery } from '../../query-api/src/identity/sql.ts';
 import { createTestTopics, testConfig, uniqueId } from '../support/stack.ts';
 
 type Kind = Exclude<EventKind, 'dead-letter'>;
@@ -324,12 +335,21 @@ describe('history migrations', () => {
     await createDatabase(h.config, db);
     const other = createClickHouse(h.config);
     try {
+      const migrations = loadMigrations();
       const [a, b] = await Promise.all([migrate(h.clickhouse, db), migrate(other, db)]);
-      expect(a.applied.length + a.alreadyApplied.length).toBe(6);
-      expect(b.applied.length + b.alreadyApplied.length).toBe(6);
-      expect(await scalar(`SELECT uniqExact(version) FROM ${db}.schema_migrations`)).toBe(6);
+      expect(a.applied.length + a.alreadyApplied.length).toBe(migrations.length);
+      expect(b.applied.length + b.alreadyApplied.length).toBe(migrations.length);
+      expect(await scalar(`SELECT uniqExact(version) FROM ${db}.schema_migrations`)).toBe(migrations.length);
+      // Every table and view the files create, and the migrations record.
+      const creates = migrations
+        .flatMap((m) => renderStatements(m, db))
+        .filter((s) => s.startsWith('CREATE'));
       expect(await scalar(`SELECT count() FROM system.tables WHERE database = '${db}'`)).toBe(
-        1 + Object.keys(RAW_TABLES).length + 2 * DERIVED_TABLES.length,
+        1 + creates.length,
+      );
+      // The raw tables, each derived table and its view, the watermark table and a view per raw table of 008.
+      expect(creates.length).toBeGreaterThanOrEqual(
+        Object.keys(RAW_TABLES).length + 2 * DERIVED_TABLES.length + 1,
       );
       const again = await migrate(h.clickhouse, db);
       expect(again.applied).toEqual([]);
@@ -490,3 +510,220 @@ function cli(...args: string[]): void {
   });
   if (result.status !== 0) throw new Error(`cli ${args.join(' ')} failed: ${result.stderr}`);
 }
+
+/** Inserts the sink has made into `table` in this process so far. */
+async function insertsInto(table: string): Promise<number> {
+  const values = (await insertRows.get()).values;
+  return (
+    values.find((v) => v.metricName === 'hub_history_insert_rows_count' && v.labels.table === table)?.value ??
+    0
+  );
+}
+
+/** Rows a query read in ClickHouse (FORMAT JSON's statistics), and its rows. */
+async function readStats(query: string): Promise<{ rowsRead: number; data: Record<string, unknown>[] }> {
+  const result = await h.clickhouse.query({ query, format: 'JSON' });
+  const body = await result.json<Record<string, unknown>>();
+  const statistics = (body as unknown as { statistics: { rows_read: number } }).statistics;
+  return { rowsRead: Number(statistics.rows_read), data: body.data as Record<string, unknown>[] };
+}
+
+/** A state change of `msisdn` at `version`, with the given conflicts. */
+function stateChange(
+  run: string,
+  msisdn: string,
+  version: number,
+  codes: string[],
+): EventTypes['state-change'] {
+  const base = makeEvent('state-change', version, run);
+  return {
+    ...base,
+    eventId: `${run}-sc-${msisdn}-${version}`,
+    msisdn,
+    version,
+    lifecycleStatus: codes.length > 0 ? 'CONFLICTED' : 'ACTIVE',
+    conflicts: codes.map((code) => ({ code, since: '2024-05-20' })),
+  };
+}
+
+describe('history sink resume points and latest states', () => {
+  it('inserts a batch whose rows span many received months in one insert', async () => {
+    const run = uniqueId();
+    // One number, so one partition; received months alternate, so no two neighbours share one.
+    const events = Array.from({ length: 48 }, (_, i) => ({
+      ...makeEvent('status-update', 0, run),
+      eventId: `${run}-months-${i}`,
+      receivedAt: Date.UTC(2024, i % 6, 15, 12),
+    }));
+    await produce('status-update', events);
+    const before = await insertsInto(RAW_TABLES['status-update']);
+    await startSink();
+    await waitForRows(RAW_TABLES['status-update'], events.length);
+    const inserts = (await insertsInto(RAW_TABLES['status-update'])) - before;
+    expect(inserts).toBeGreaterThan(0);
+    // One insert per received month would be 48 here.
+    expect(inserts).toBeLessThanOrEqual(3);
+    expect(
+      await scalar(`SELECT uniqExact(toYYYYMM(received_date)) FROM ${h.db}.${RAW_TABLES['status-update']}`),
+    ).toBe(6);
+    const watermark = await scalar(
+      `SELECT max(max_offset) FROM ${h.db}.${SINK_WATERMARKS_TABLE} WHERE raw_table = '${RAW_TABLES['status-update']}'`,
+    );
+    expect(watermark).toBe(
+      await scalar(`SELECT max(kafka_offset) FROM ${h.db}.${RAW_TABLES['status-update']}`),
+    );
+  });
+
+  it('resumes after the watermarks, without reading the raw tables', async () => {
+    const run = uniqueId();
+    const first = await startSink();
+    await produce(
+      'status-update',
+      Array.from({ length: 30 }, (_, i) => makeEvent('status-update', i, run)),
+    );
+    await waitForRows(RAW_TABLES['status-update'], 30);
+    await stopSink(first);
+    // The raw rows go, the watermarks stay: a sink that resumed from the raw table would find
+    // nothing stored and insert all 30 again.
+    await h.clickhouse.command({ query: `TRUNCATE TABLE ${h.db}.${RAW_TABLES['status-update']}` });
+    const admin = h.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([h.groupId]);
+    await admin.disconnect();
+
+    await startSink();
+    await produce(
+      'status-update',
+      Array.from({ length: 5 }, (_, i) => makeEvent('status-update', 100 + i, `${run}-late`)),
+    );
+    await waitForRows(RAW_TABLES['status-update'], 5);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await rowCount(RAW_TABLES['status-update'])).toBe(5);
+    expect(
+      await scalar(
+        `SELECT countIf(event_id LIKE '${run}-late-%') FROM ${h.db}.${RAW_TABLES['status-update']}`,
+      ),
+    ).toBe(5);
+  });
+
+  it('never shows a row twice in a count, even when the watermarks are lost and everything is inserted again', async () => {
+    const run = uniqueId();
+    const first = await startSink();
+    await produceAll(run);
+    await waitForAll();
+    await new Promise((r) => setTimeout(r, 500));
+    const db = h.config.CLICKHOUSE_DATABASE;
+    const reads = async () => ({
+      snapshot: await snapshot(),
+      conflicts: await scalar(conflictsCountQuery(db, null)),
+      stale: await scalar(conflictsCountQuery(db, 'STALE_LINKAGE')),
+      lifecycle: (await readStats(statsQueries(db, null).numbersByLifecycle)).data,
+      codes: (await readStats(statsQueries(db, null).conflictsByCode)).data,
+    });
+    const before = await reads();
+    await stopSink(first);
+    await h.clickhouse.command({ query: `TRUNCATE TABLE ${h.db}.${SINK_WATERMARKS_TABLE}` });
+    const admin = h.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([h.groupId]);
+    await admin.disconnect();
+
+    // A raw table without a watermark view (added after migration 008) resumes from its own rows.
+    const views = new Set(
+      (
+        await readStats(
+          `SELECT name FROM system.tables WHERE database = '${db}' AND name LIKE 'watermark_of_%'`,
+        )
+      ).data.map((r) => String(r.name)),
+    );
+    const stored = (kind: Kind) => (views.has(`watermark_of_${RAW_TABLES[kind]}`) ? 2 * N : N);
+    expect(views.has(`watermark_of_${RAW_TABLES['state-change']}`)).toBe(true);
+
+    await startSink();
+    for (const kind of ALL_KINDS) await waitForRows(RAW_TABLES[kind], stored(kind));
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await reads();
+    for (const kind of ALL_KINDS) {
+      expect(after.snapshot[`${RAW_TABLES[kind]}.rows`], kind).toBe(stored(kind));
+      expect(after.snapshot[`${RAW_TABLES[kind]}.events`], kind).toBe(N);
+    }
+    for (const table of Object.values(ROLLUP_TABLES)) {
+      expect(after.snapshot[`${table}.events`], table).toBe(before.snapshot[`${table}.events`]);
+    }
+    expect(after.conflicts).toBe(before.conflicts);
+    expect(after.stale).toBe(before.stale);
+    expect(after.lifecycle).toEqual(before.lifecycle);
+    expect(after.codes).toEqual(before.codes);
+  });
+
+  it('keeps each number’s latest state, so a cleared conflict leaves the conflicts list', async () => {
+    const run = uniqueId();
+    await startSink();
+    const numbers = {
+      cleared: '2348039000001',
+      conflicted: '2348039000002',
+      never: '2348039000003',
+      late: '2348039000004',
+    };
+    // First round: three numbers conflicted or not.
+    await produce('state-change', [
+      stateChange(run, numbers.cleared, 1, ['STALE_LINKAGE']),
+      stateChange(run, numbers.conflicted, 1, ['MULTIPLE_ACTIVE_NIN']),
+      stateChange(run, numbers.never, 1, []),
+      stateChange(run, numbers.late, 1, []),
+    ]);
+    await waitForRows(RAW_TABLES['state-change'], 4);
+    // Later rounds: one clears, one gains a conflict, and a number that never had one changes again.
+    await produce('state-change', [
+      stateChange(run, numbers.cleared, 2, []),
+      stateChange(run, numbers.never, 2, []),
+      stateChange(run, numbers.late, 2, ['BLACKLISTED_WITH_LINKAGES']),
+    ]);
+    await waitForRows(RAW_TABLES['state-change'], 7);
+    const db = h.config.CLICKHOUSE_DATABASE;
+    const page = await readStats(conflictsPageQuery(db, null, 0, 50));
+    expect(page.data.map((r) => r.msisdn)).toEqual([numbers.conflicted, numbers.late]);
+    expect(page.data[1]).toMatchObject({ conflict_codes: ['BLACKLISTED_WITH_LINKAGES'] });
+    expect(await scalar(conflictsCountQuery(db, 'MULTIPLE_ACTIVE_NIN'))).toBe(1);
+    expect(await scalar(conflictsCountQuery(db, 'STALE_LINKAGE'))).toBe(0);
+    // Only numbers that ever had a conflict are in the conflicts table, however many changes there are.
+    expect(await scalar(`SELECT uniqExact(msisdn) FROM ${h.db}.${LATEST_CONFLICTS_TABLE}`)).toBe(3);
+    expect(page.rowsRead).toBeLessThanOrEqual(await rowCount(LATEST_CONFLICTS_TABLE));
+
+    const lifecycle = await readStats(statsQueries(db, null).numbersByLifecycle);
+    expect(lifecycle.data).toEqual([
+      { key: 'ACTIVE', value: '2' },
+      { key: 'CONFLICTED', value: '2' },
+    ]);
+    expect(lifecycle.rowsRead).toBeLessThanOrEqual(await rowCount(LATEST_STATES_TABLE));
+  });
+
+  it('reads far fewer rows for the conflicts list and the counts than the history holds', async () => {
+    // Ten versions of each of 2,000 numbers, straight into the raw table (its views fill the
+    // latest-state tables, as the sink's inserts do); 1 number in 20 conflicted at its last version.
+    const db = h.config.CLICKHOUSE_DATABASE;
+    await h.clickhouse.command({
+      query: `INSERT INTO ${h.db}.${RAW_TABLES['state-change']} (event_id, source, kafka_topic, kafka_partition, kafka_offset, msisdn, version, lifecycle_status, is_recycled, active_nin_linkages, active_bvn_linkages, cleanup_status, can_assign_to_new_user, conflict_codes, conflict_since, cause_topic, cause_event_id, occurred_at, received_at, occurred_date, received_date)
+SELECT concat('gen-', toString(number)), 'T', 't', 0, number, toString(2348030000000 + number % 2000), intDiv(number, 2000) + 1,
+  (number % 2000) % 20 = 0 AND intDiv(number, 2000) = 9 ? 'CONFLICTED' : 'ACTIVE', 0, 0, 0, 'x', 0,
+  (number % 2000) % 20 = 0 AND intDiv(number, 2000) = 9 ? ['STALE_LINKAGE'] : emptyArrayString(),
+  CAST([] AS Array(Date)), 'c', 'c', toDateTime('2024-01-01 00:00:00'), toDateTime('2024-01-01 00:00:00'), toDate('2024-01-01'), toDate('2024-01-01')
+FROM system.numbers LIMIT 20000`,
+    });
+    await h.clickhouse.command({ query: `OPTIMIZE TABLE ${h.db}.${LATEST_STATES_TABLE} FINAL` });
+    const page = await readStats(conflictsPageQuery(db, null, 0, 50));
+    const count = await readStats(conflictsCountQuery(db, null));
+    expect(page.data).toHaveLength(50);
+    expect(Number(count.data[0]?.total)).toBe(100);
+    // The full scan read every one of the 20,000 state changes.
+    expect(page.rowsRead).toBeLessThanOrEqual(200);
+    expect(count.rowsRead).toBeLessThanOrEqual(200);
+    const lifecycle = await readStats(statsQueries(db, null).numbersByLifecycle);
+    expect(lifecycle.data).toEqual([
+      { key: 'ACTIVE', value: '1900' },
+      { key: 'CONFLICTED', value: '100' },
+    ]);
+    expect(lifecycle.rowsRead).toBeLessThanOrEqual(2000);
+    expect((await readStats(statsQueries(db, null).conflictsByCode)).rowsRead).toBeLessThanOrEqual(200);
+  });
+});

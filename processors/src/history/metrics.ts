@@ -31,3 +31,10 @@ export const rowsAlreadyHeld = new Counter({
   labelNames: ['table'] as const,
   registers: [registry],
 });
+
+export const resumeDuration = new Histogram({
+  name: 'hub_history_resume_seconds',
+  help: 'Time the history sink takes on a partition assignment to read its resume points and seek',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});

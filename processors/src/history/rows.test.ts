@@ -19,13 +19,12 @@ const status: StatusUpdateEvent = {
 const where = { topic: 'hub.status-updates', partition: 3, offset: '9007199254740993' };
 
 describe('toHistoryRow', () => {
-  it('maps a status event with its provenance, UTC seconds and dates, and the received month', () => {
+  it('maps a status event with its provenance, UTC seconds and dates', () => {
     const result = toHistoryRow('status-update', status, where);
     expect(result).toEqual({
       ok: true,
       value: {
         table: 'status_events_v1',
-        month: 202406,
         row: expect.objectContaining({
           event_id: 'e-1',
           kafka_topic: 'hub.status-updates',

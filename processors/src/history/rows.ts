@@ -12,11 +12,9 @@ export interface Provenance {
 export type RowValue = string | number | null | string[];
 export type Row = Record<string, RowValue>;
 
-/** One row ready for `INSERT … FORMAT JSONEachRow`, with what the sink needs to insert it safely. */
+/** One row ready for `INSERT … FORMAT JSONEachRow` into its raw table. */
 export interface HistoryRow {
   table: RawTable;
-  /** YYYYMM of received_date: the table's partition, so one insert of one month is one part. */
-  month: number;
   row: Row;
 }
 
@@ -60,24 +58,21 @@ function count(field: string, value: number, max: number): number {
   return value;
 }
 
-function envelope(event: EventTypes[HistoryKind], p: Provenance): { row: Row; month: number } {
+function envelope(event: EventTypes[HistoryKind], p: Provenance): Row {
   if (event.eventId.length === 0) throw new RowError('eventId is empty');
   const occurred = epochSeconds('occurredAt', event.occurredAt);
   const received = epochSeconds('receivedAt', event.receivedAt);
   const receivedDate = new Date(received * 1000).toISOString().slice(0, 10);
   return {
-    month: Number(receivedDate.slice(0, 4)) * 100 + Number(receivedDate.slice(5, 7)),
-    row: {
-      event_id: event.eventId,
-      source: event.source,
-      kafka_topic: p.topic,
-      kafka_partition: p.partition,
-      kafka_offset: p.offset,
-      occurred_at: occurred,
-      received_at: received,
-      occurred_date: new Date(occurred * 1000).toISOString().slice(0, 10),
-      received_date: receivedDate,
-    },
+    event_id: event.eventId,
+    source: event.source,
+    kafka_topic: p.topic,
+    kafka_partition: p.partition,
+    kafka_offset: p.offset,
+    occurred_at: occurred,
+    received_at: received,
+    occurred_date: new Date(occurred * 1000).toISOString().slice(0, 10),
+    received_date: receivedDate,
   };
 }
 
@@ -173,9 +168,9 @@ export function toHistoryRow<K extends HistoryKind>(
   provenance: Provenance,
 ): RowResult {
   try {
-    const { row, month } = envelope(event, provenance);
+    const row = envelope(event, provenance);
     const mapper = MAPPERS[kind] as Mapper<K>;
-    return { ok: true, value: { table: RAW_TABLES[kind], month, row: { ...row, ...mapper(event) } } };
+    return { ok: true, value: { table: RAW_TABLES[kind], row: { ...row, ...mapper(event) } } };
   } catch (err) {
     if (err instanceof RowError) return { ok: false, reason: err.message };
     throw err;

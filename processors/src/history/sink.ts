@@ -2,7 +2,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier, type TopicNames } from '@hub/infra';
 import type { EventCodec } from '@hub/schemas';
 import { sqlInteger, sqlString } from '@hub/state/history/queries';
-import { type HistoryKind, RAW_TABLES, type RawTable } from '@hub/state/history/tables';
+import {
+  type HistoryKind,
+  RAW_TABLES,
+  type RawTable,
+  SINK_WATERMARKS_TABLE,
+  watermarkViewOf,
+} from '@hub/state/history/tables';
 import type { Admin, Kafka } from 'kafkajs';
 import {
   avroDecoder,
@@ -19,8 +25,8 @@ import {
   type Seek,
   type StepResult,
 } from '../kafka/index.ts';
-import { insertDuration, insertRetries, insertRows, rowsAlreadyHeld } from './metrics.ts';
-import { type HistoryRow, type Row, toHistoryRow } from './rows.ts';
+import { insertDuration, insertRetries, insertRows, resumeDuration, rowsAlreadyHeld } from './metrics.ts';
+import { type HistoryRow, toHistoryRow } from './rows.ts';
 
 /** The topics the sink records and the event family on each (every fact topic except dead letters). */
 export function historyTopics(names: TopicNames): Map<string, HistoryKind> {
@@ -49,6 +55,44 @@ export function historyDecoder<K extends HistoryKind>(codec: EventCodec, kind: K
     });
     return result.ok ? ok(result.value) : deadLetter('history-row', result.reason);
   });
+}
+
+/** Partitions of one topic whose resume points are read from one raw table. */
+export interface StoredRange {
+  table: string;
+  topic: string;
+  partitions: readonly number[];
+}
+
+/**
+ * The highest stored offset of each partition, from the watermark table that every insert into a
+ * raw table updates through that table's watermark view (migration 008): a read of a few rows per
+ * partition, however much history the raw tables hold. A partition without a row holds nothing.
+ */
+export function watermarksQuery(database: string, ranges: readonly StoredRange[]): string {
+  const wanted = ranges
+    .filter((r) => r.partitions.length > 0)
+    .map(
+      (r) =>
+        `(raw_table = ${sqlString(r.table)} AND kafka_topic = ${sqlString(r.topic)} AND kafka_partition IN (${r.partitions.map(sqlInteger).join(', ')}))`,
+    );
+  if (wanted.length === 0) throw new Error('watermarksQuery needs at least one partition');
+  return `SELECT kafka_topic AS topic, kafka_partition AS partition, toString(max(max_offset)) AS max_offset
+FROM ${quoteIdentifier(database)}.${SINK_WATERMARKS_TABLE}
+WHERE ${wanted.join(' OR ')}
+GROUP BY kafka_topic, kafka_partition`;
+}
+
+/**
+ * The same from a raw table itself, for a table without a watermark view: max(kafka_offset) per
+ * partition, which reads the table's provenance columns whole (it is ordered by number). max() of
+ * no rows is 0 rather than NULL, so rows are counted to tell "offset 0" from "nothing".
+ */
+export function rawMaxOffsetsQuery(database: string, range: StoredRange): string {
+  return `SELECT kafka_topic AS topic, kafka_partition AS partition, toString(max(kafka_offset)) AS max_offset, count() AS n
+FROM ${quoteIdentifier(database)}.${quoteIdentifier(range.table)}
+WHERE kafka_topic = ${sqlString(range.topic)} AND kafka_partition IN (${range.partitions.map(sqlInteger).join(', ')})
+GROUP BY kafka_topic, kafka_partition`;
 }
 
 export interface RetryPolicy {
@@ -91,12 +135,15 @@ export interface HistorySinkOptions {
 const NAME = 'history-sink';
 
 /**
- * Kafka → ClickHouse. Each partition chunk becomes one insert per received month into its topic's
- * raw table (one insert of one month is one part, so it lands whole or not at all); the offset is
- * committed only after ClickHouse accepted it. ClickHouse is the record of what it holds: on every
- * assignment the sink seeks each partition to just after max(kafka_offset) stored for it, and a
- * failed insert is retried only for the rows ClickHouse still lacks, so no row is inserted twice
- * and the rollups' materialised views never see a row twice.
+ * Kafka → ClickHouse. Each round of partition chunks becomes one insert per raw table, whatever
+ * received months the rows span; the offset is committed only after ClickHouse accepted it.
+ * ClickHouse is the record of what it holds: the insert also moves the watermark of each partition
+ * in it (a materialised view of the raw table into sink_watermarks_v1), and on every assignment the
+ * sink seeks each partition to just after its watermark. A failed insert is retried for the rows
+ * past the watermark. Should ClickHouse have stored part of a refused insert (one part per month,
+ * written one after another, and the watermark only after all of them), those rows are stored
+ * twice; every count reads uniq(event_id) states or one row per event id or number, so no count
+ * shows them twice.
  */
 export class HistorySink {
   private readonly consumer: BatchConsumer<HistoryRow>;
@@ -108,6 +155,9 @@ export class HistorySink {
   private readonly held = new Map<string, bigint>();
   private admin: Admin | null = null;
   private stopped = false;
+  /** Raw tables whose watermark view exists, as of the last assignment. */
+  private watermarked = new Set<string>();
+  private readonly warnedUnwatermarked = new Set<string>();
 
   constructor(private readonly options: HistorySinkOptions) {
     this.kinds = historyTopics(options.topics);
@@ -153,22 +203,28 @@ export class HistorySink {
 
   /** Seeks every assigned partition to the first offset ClickHouse does not hold. */
   private async resume(assignment: PartitionAssignment[], seek: Seek): Promise<void> {
+    const started = performance.now();
+    const ranges: StoredRange[] = [];
     for (const { topic, partitions } of assignment) {
       const kind = this.kinds.get(topic);
-      if (!kind || partitions.length === 0) continue;
-      const stored = await this.withRetry(RAW_TABLES[kind], 'ClickHouse resume-point read', () =>
-        this.storedMaxOffsets(RAW_TABLES[kind], topic, partitions),
-      );
-      const admin = this.admin;
-      if (!admin) throw new Error('history sink is not started');
+      if (kind && partitions.length > 0) ranges.push({ table: RAW_TABLES[kind], topic, partitions });
+    }
+    if (ranges.length === 0) return;
+    const stored = await this.withRetry(SINK_WATERMARKS_TABLE, 'ClickHouse resume-point read', async () => {
+      await this.findWatermarkViews();
+      return this.storedOffsets(ranges);
+    });
+    const admin = this.admin;
+    if (!admin) throw new Error('history sink is not started');
+    for (const { table, topic, partitions } of ranges) {
       // Leadership may still be moving right after a topic is created or a broker restarts.
-      const offsets = await this.withRetry(RAW_TABLES[kind], 'Kafka topic-offset read', () =>
+      const offsets = await this.withRetry(table as RawTable, 'Kafka topic-offset read', () =>
         admin.fetchTopicOffsets(topic),
       );
       const low = new Map(offsets.map((p) => [p.partition, BigInt(p.low)] as const));
       for (const partition of partitions) {
-        const max = stored.get(partition);
         const key = `${topic}:${partition}`;
+        const max = stored.get(key);
         if (max === undefined) this.held.delete(key);
         else this.held.set(key, max);
         // Nothing stored: replay the whole partition (ClickHouse may have been dropped for a rebuild).
@@ -183,25 +239,48 @@ export class HistorySink {
         });
       }
     }
+    resumeDuration.observe((performance.now() - started) / 1000);
   }
 
-  private async storedMaxOffsets(
-    table: RawTable,
-    topic: string,
-    partitions: readonly number[],
-  ): Promise<Map<number, bigint>> {
-    // max() of no rows is 0 rather than NULL, so rows are counted to tell "offset 0" from "nothing".
+  /** Which raw tables have their watermark view; read again on every assignment (a deploy may add one). */
+  private async findWatermarkViews(): Promise<void> {
+    const tables = [...new Set(this.kinds.values())].map((kind) => RAW_TABLES[kind] as string);
     const result = await this.options.clickhouse.query({
-      query: `SELECT kafka_partition AS partition, toString(max(kafka_offset)) AS max_offset, count() AS n
-FROM ${this.db}.${table}
-WHERE kafka_topic = ${sqlString(topic)} AND kafka_partition IN (${partitions.map(sqlInteger).join(', ')})
-GROUP BY kafka_partition`,
+      query: `SELECT name FROM system.tables
+WHERE database = ${sqlString(this.options.database)} AND name IN (${tables.map((t) => sqlString(watermarkViewOf(t))).join(', ')})`,
       format: 'JSONEachRow',
     });
-    const rows = await result.json<{ partition: number; max_offset: string; n: string }>();
-    return new Map(
-      rows.filter((r) => Number(r.n) > 0).map((r) => [Number(r.partition), BigInt(r.max_offset)]),
-    );
+    const views = new Set((await result.json<{ name: string }>()).map((r) => r.name));
+    this.watermarked = new Set(tables.filter((t) => views.has(watermarkViewOf(t))));
+    for (const table of tables) {
+      if (!this.watermarked.has(table) && !this.warnedUnwatermarked.has(table)) {
+        this.warnedUnwatermarked.add(table);
+        this.log('warn', 'raw table has no watermark view: resume points are read from the table itself', {
+          table,
+          view: watermarkViewOf(table),
+        });
+      }
+    }
+  }
+
+  /** Highest stored offset per `topic:partition`, for those that hold anything. */
+  private async storedOffsets(ranges: readonly StoredRange[]): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    const read = async (query: string) => {
+      const result = await this.options.clickhouse.query({ query, format: 'JSONEachRow' });
+      const rows = await result.json<{ topic: string; partition: number; max_offset: string; n?: string }>();
+      for (const r of rows) {
+        if (r.n === undefined || Number(r.n) > 0)
+          out.set(`${r.topic}:${Number(r.partition)}`, BigInt(r.max_offset));
+      }
+    };
+    const fast = ranges.filter((r) => this.watermarked.has(r.table));
+    const slow = ranges.filter((r) => !this.watermarked.has(r.table));
+    await Promise.all([
+      ...(fast.length > 0 ? [read(watermarksQuery(this.options.database, fast))] : []),
+      ...slow.map((r) => read(rawMaxOffsetsQuery(this.options.database, r))),
+    ]);
+    return out;
   }
 
   /**
@@ -226,10 +305,9 @@ GROUP BY kafka_partition`,
   }
 
   /**
-   * Inserts the chunks of several partitions into one table. Each insert holds rows of one
-   * received month only (one part: it lands whole or not at all) and, of every partition in it, a
-   * run of rows that directly follows what earlier inserts took, so whatever subset of inserts
-   * landed, ClickHouse's max offset per partition still marks exactly what it holds.
+   * Inserts the chunks of several partitions into one table, in one insert: of every partition in
+   * it, a run of rows that directly follows what earlier inserts took, so the partition's
+   * watermark after the insert marks exactly what ClickHouse holds.
    */
   private async insertTable(table: RawTable, batches: PartitionBatch<HistoryRow>[]): Promise<void> {
     const pending = new Map<
@@ -253,56 +331,34 @@ GROUP BY kafka_partition`,
     await this.withRetry(table, 'ClickHouse insert', async (failedBefore) => {
       if (failedBefore) {
         // The failed insert may have landed anyway (e.g. the connection dropped after ClickHouse
-        // wrote it): keep only what ClickHouse does not hold yet.
+        // wrote it): keep only what is past the watermarks.
         const byTopic = new Map<string, number[]>();
         for (const p of pending.values())
           byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
-        for (const [topic, partitions] of byTopic) {
-          const stored = await this.storedMaxOffsets(table, topic, partitions);
-          for (const partition of partitions) {
-            const max = stored.get(partition);
-            const key = `${topic}:${partition}`;
-            const p = pending.get(key);
-            if (max === undefined || !p) continue;
-            const before = p.rows.length;
-            p.rows = p.rows.filter((r) => BigInt(r.offset) > max);
-            if (p.rows.length < before) rowsAlreadyHeld.inc({ table }, before - p.rows.length);
-            this.held.set(key, max);
-            if (p.rows.length === 0) pending.delete(key);
-          }
-        }
-      }
-      while (pending.size > 0) {
-        // The earliest month any partition is at; every partition whose next row is of that month
-        // contributes its run of it. Rows of one partition usually arrive in month order, so a
-        // round costs one insert per month it spans (live traffic: one).
-        let month = Number.POSITIVE_INFINITY;
-        for (const p of pending.values()) month = Math.min(month, p.rows[0]!.value.month);
-        const values: Row[] = [];
-        const taken: { key: string; end: number; last: string }[] = [];
+        const stored = await this.storedOffsets(
+          [...byTopic].map(([topic, partitions]) => ({ table, topic, partitions })),
+        );
         for (const [key, p] of pending) {
-          let end = 0;
-          while (end < p.rows.length && p.rows[end]!.value.month === month) {
-            values.push(p.rows[end]!.value.row);
-            end++;
-          }
-          if (end > 0) taken.push({ key, end, last: p.rows[end - 1]!.offset });
+          const max = stored.get(key);
+          if (max === undefined) continue;
+          const before = p.rows.length;
+          p.rows = p.rows.filter((r) => BigInt(r.offset) > max);
+          if (p.rows.length < before) rowsAlreadyHeld.inc({ table }, before - p.rows.length);
+          this.held.set(key, max);
+          if (p.rows.length === 0) pending.delete(key);
         }
-        const timer = insertDuration.startTimer({ table });
-        await this.options.clickhouse.insert({
-          table: `${this.db}.${table}`,
-          values,
-          format: 'JSONEachRow',
-        });
-        timer();
-        insertRows.observe({ table }, values.length);
-        for (const { key, end, last } of taken) {
-          const p = pending.get(key)!;
-          this.held.set(key, BigInt(last));
-          if (end === p.rows.length) pending.delete(key);
-          else p.rows = p.rows.slice(end);
-        }
+        if (pending.size === 0) return;
       }
+      const values = [...pending.values()].flatMap((p) => p.rows.map((r) => r.value.row));
+      const timer = insertDuration.startTimer({ table });
+      await this.options.clickhouse.insert({
+        table: `${this.db}.${table}`,
+        values,
+        format: 'JSONEachRow',
+      });
+      timer();
+      insertRows.observe({ table }, values.length);
+      for (const [key, p] of pending) this.held.set(key, BigInt(p.rows[p.rows.length - 1]!.offset));
     });
   }
 
@@ -311,7 +367,7 @@ GROUP BY kafka_partition`,
    * after `giveUpAfterMs` by throwing, which leaves the batch uncommitted (see RetryPolicy).
    */
   private async withRetry<T>(
-    table: RawTable,
+    table: RawTable | typeof SINK_WATERMARKS_TABLE,
     what: string,
     attempt: (failedBefore: boolean) => Promise<T>,
   ): Promise<T> {

@@ -1,7 +1,12 @@
 import type { FieldError } from '@hub/ingest';
 import { checkDate } from '@hub/schemas';
 import { QueryInputError, sqlDate, sqlDateTime, sqlString } from '@hub/state/history/queries';
-import { RAW_TABLES, ROLLUP_TABLES, type RollupTable } from '@hub/state/history/tables';
+import {
+  LATEST_CONFLICTS_TABLE,
+  LATEST_STATES_TABLE,
+  ROLLUP_TABLES,
+  type RollupTable,
+} from '@hub/state/history/tables';
 
 /**
  * SQL for the dashboards, built only from whitelisted names: a caller picks a metric, a dimension
@@ -234,14 +239,16 @@ export function statsQueries(db: string, period: Period | null, scope: StatsScop
   const d = database(db);
   const range = period === null ? [] : [`day >= ${sqlDate(period.from)}`, `day <= ${sqlDate(period.to)}`];
   const whereOf = (extra: string[]) => (extra.length === 0 ? '' : `WHERE ${extra.join(' AND ')}`);
-  // The newest state change of each number is its current state (versions only grow).
-  const latest = (column: string) =>
-    `SELECT msisdn, argMax(${column}, version) AS v FROM ${d}.${RAW_TABLES['state-change']} GROUP BY msisdn`;
+  // Each number's current state is its newest version in the latest-states table (about one row
+  // per number; FINAL keeps only the newest of rows not merged yet). Conflicts come from the
+  // latest-conflicts table, which holds only numbers that have ever had one.
+  const lifecycle = `SELECT lifecycle_status AS key, count() AS value FROM ${d}.${LATEST_STATES_TABLE} FINAL GROUP BY key ORDER BY key`;
+  const conflictCodes = `SELECT msisdn, argMax(latest_conflict_codes, latest_version) AS codes FROM ${d}.${LATEST_CONFLICTS_TABLE} GROUP BY msisdn`;
   const verificationFilter =
     scope.organisation === undefined ? [] : [`organisation = ${sqlString(scope.organisation)}`];
   return {
-    numbersByLifecycle: `SELECT v AS key, count() AS value FROM (${latest('lifecycle_status')}) GROUP BY key ORDER BY key`,
-    conflictsByCode: `SELECT code AS key, count() AS value FROM (${latest('conflict_codes')}) ARRAY JOIN v AS code GROUP BY key ORDER BY key`,
+    numbersByLifecycle: lifecycle,
+    conflictsByCode: `SELECT code AS key, count() AS value FROM (${conflictCodes}) ARRAY JOIN codes AS code GROUP BY key ORDER BY key`,
     statusEvents: `SELECT operator AS key, toString(status) AS key2, uniqMerge(events) AS value
 FROM ${d}.${ROLLUP_TABLES.statusEventsDaily} ${whereOf(range)} GROUP BY key, key2 ORDER BY key, key2`,
     verifications: `SELECT ${scope.hideOrganisations ? "''" : 'organisation'} AS key, toString(verification_status) AS key2, uniqMerge(events) AS value

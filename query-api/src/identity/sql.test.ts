@@ -7,7 +7,15 @@ describe('identity SQL', () => {
     const sql = conflictsPageQuery('hub', 'STALE_LINKAGE', 10, 50);
     expect(sql).toContain("has(conflict_codes, 'STALE_LINKAGE')");
     expect(sql).toContain('LIMIT 10, 50');
-    expect(sql).toContain('argMax(conflict_codes, version)');
+    expect(sql).toContain('argMax(latest_conflict_codes, latest_version) AS conflict_codes');
+  });
+
+  it('reads conflicts from the latest-conflicts table, never the state-change history', () => {
+    for (const sql of [conflictsPageQuery('hub', null, 0, 50), conflictsCountQuery('hub', 'STALE_LINKAGE')]) {
+      expect(sql).toContain('`hub`.latest_conflicts_v1');
+      expect(sql).not.toContain('state_changes_v1');
+      expect(sql).not.toContain('latest_states_v1');
+    }
   });
 
   it('refuses a code outside the whitelist', () => {

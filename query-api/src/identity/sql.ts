@@ -1,7 +1,7 @@
 import { quoteIdentifier } from '@hub/infra';
 import { CONFLICT_CODES, type ConflictCode } from '@hub/state';
 import { numberHistoryQuery, QueryInputError, sqlInteger, sqlString } from '@hub/state/history/queries';
-import { RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/state/history/tables';
+import { LATEST_CONFLICTS_TABLE, RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/state/history/tables';
 
 /**
  * SQL for the identity routes' ClickHouse reads. Values reach SQL only through the history
@@ -19,19 +19,21 @@ export function isConflictCode(code: string): code is ConflictCode {
 }
 
 /**
- * The latest state of every number (argMax by version over the state-change history), kept when
- * its conflicts are non-empty (and include `code`, when given). A state change may be stored twice
- * (redelivery); both rows carry the same version and the same facts, so argMax is unaffected.
+ * The numbers whose latest state has conflicts (including `code`, when given), with that state.
+ * Read from the latest-conflicts table, which holds only numbers that have ever had a conflict
+ * (with their newest state, conflicted or not), never from the state-change history; each number's
+ * rows are reduced to the newest version (argMax), so a number whose newer state cleared its
+ * conflicts drops out, and a row stored twice or not merged yet never shows twice.
  */
 function latestConflicted(database: string, code: ConflictCode | null): string {
   if (code !== null && !isConflictCode(code)) throw new QueryInputError(`unknown conflict code '${code}'`);
-  const table = `${quoteIdentifier(database)}.${RAW_TABLES['state-change']}`;
+  const table = `${quoteIdentifier(database)}.${LATEST_CONFLICTS_TABLE}`;
   const filter = code === null ? '' : ` AND has(conflict_codes, ${sqlString(code)})`;
   return `SELECT msisdn,
-    argMax(lifecycle_status, version) AS lifecycle_status,
-    argMax(operator, version) AS operator,
-    argMax(conflict_codes, version) AS conflict_codes,
-    argMax(conflict_since, version) AS conflict_since
+    argMax(latest_lifecycle_status, latest_version) AS lifecycle_status,
+    argMax(latest_operator, latest_version) AS operator,
+    argMax(latest_conflict_codes, latest_version) AS conflict_codes,
+    argMax(latest_conflict_since, latest_version) AS conflict_since
   FROM ${table}
   GROUP BY msisdn
   HAVING notEmpty(conflict_codes)${filter}`;

@@ -47,8 +47,41 @@ export const TOKEN_INDEX_TABLES = {
   nuban: 'nuban_links_by_token_v1',
 } as const;
 
+/**
+ * Each number's newest state (ReplacingMergeTree by version, migration 007), fed from the state
+ * changes: reads over every number's present (the dashboard's lifecycle counts) read about one
+ * row per number instead of every state change. Readers dedupe by number (FINAL, or argMax by
+ * version), so rows not merged yet never show twice.
+ */
+export const LATEST_STATES_TABLE = 'latest_states_v1';
+
+/**
+ * The latest state of each number that has ever had a conflict (migration 009; columns latest_*),
+ * including a newer state without conflicts once they clear: the conflicts list and conflict counts
+ * read the numbers that ever had one, not every number. Read with argMax(…, latest_version).
+ */
+export const LATEST_CONFLICTS_TABLE = 'latest_conflicts_v1';
+
+/**
+ * The history sink's resume points (migration 008): the highest stored Kafka offset per raw table,
+ * topic and partition, written by each raw table's insert through a materialised view. Not derived data to
+ * rebuild: the sink's record of what ClickHouse holds.
+ */
+export const SINK_WATERMARKS_TABLE = 'sink_watermarks_v1';
+
+/**
+ * The materialised view that moves `raw`'s watermarks with each insert into it. A raw table added
+ * later gets one in the migration that creates it; until then the sink reads that table's resume
+ * points from the table itself (a scan of it).
+ */
+export function watermarkViewOf(raw: string): string {
+  return `watermark_of_${raw}`;
+}
+
 /** Every table derived from raw tables by a materialised view: what rebuild-rollups.ts refills. */
 export const DERIVED_TABLES: readonly string[] = [
   ...Object.values(ROLLUP_TABLES),
   ...Object.values(TOKEN_INDEX_TABLES),
+  LATEST_STATES_TABLE,
+  LATEST_CONFLICTS_TABLE,
 ];
