@@ -326,6 +326,17 @@ describe('state record bounds: encoder and decoder agree', () => {
       lastSwappedDate: '1990-01-01',
     };
     expect(decodeState(encodeState(atLimit))).toEqual(atLimit);
+    // Every list, count and text at its limit: the most one number can ever cost.
+    const worst: StateRecord = {
+      ...atLimit,
+      operator: '\u{1F600}'.repeat(TEXT_LIMIT / 2),
+      openDelink: { requestId: '\u{1F600}'.repeat(TEXT_LIMIT / 2), action: 'APPROVED' },
+      reassignmentDate: '2100-01-01',
+      lastSwappedDate: '2100-01-01',
+      bvn: atLimit.bvn.map((l) => ({ ...l, unlinkedDate: '2100-01-01' })),
+      offsets: { status: OFFSET_MAX, nin: OFFSET_MAX, bvn: OFFSET_MAX, delink: OFFSET_MAX },
+    };
+    expect(encodeState(worst).length).toBeLessThan(700);
   });
 
   it('round-trips whatever the encoder accepts, over random records in and out of bounds', () => {
