@@ -4,7 +4,7 @@ import { EventCodec } from '@hub/schemas';
 import { SingleBar } from 'cli-progress';
 import { registerIngestSchemas } from './bootstrap.ts';
 import { newBatchId } from './event-ids.ts';
-import { type FileKind, ingestFile } from './file-ingest.ts';
+import { FileIngestIncompleteError, type FileKind, ingestFile } from './file-ingest.ts';
 import { Publisher } from './publisher.ts';
 
 const USAGE = `usage: tsx ingest/src/file-cli.ts --kind status|nin|bvn [--operator CODE] [--format csv|ndjson] [--report FILE] <file>
@@ -90,6 +90,13 @@ async function main(): Promise<number> {
       }),
     );
     return 0;
+  } catch (err) {
+    if (!(err instanceof FileIngestIncompleteError)) throw err;
+    bar.stop();
+    // Which rows Kafka holds, so a rerun sends the rest and nothing twice that was confirmed.
+    console.log(JSON.stringify({ complete: false, ...err.progress }));
+    console.error(`file ingest incomplete: ${err.message}`);
+    return 1;
   } finally {
     bar.stop();
     await producer.disconnect();

@@ -5,9 +5,10 @@ import { Readable } from 'node:stream';
 import type { TopicNames } from '@hub/infra';
 import { allocatedOperator, checkStatusUpdate, type EventKind, type EventTypes, mask } from '@hub/schemas';
 import { parse } from 'csv-parse';
+import { type IndexRange, indexRanges } from './acceptance.ts';
 import { checkFeedRecord } from './feeds.ts';
 import type { Principal } from './principal.ts';
-import type { KeyedEvent, Publisher } from './publisher.ts';
+import { type KeyedEvent, type Publisher, PublishIncompleteError } from './publisher.ts';
 import { jsonSyntaxProblem } from './request-body.ts';
 import { rangeViolation, statusEventProblem, toStatusEvent } from './status-events.ts';
 
@@ -41,6 +42,37 @@ interface Pending<K extends EventKind> {
   kind: K;
   topic: string;
   events: KeyedEvent<K>[];
+  /** The file line of each event. */
+  lines: number[];
+}
+
+/**
+ * Kafka failed part-way through a file. Rows are published in file order, so every accepted row
+ * before `unconfirmedLines` is on Kafka; the rows on `unconfirmedLines` may or may not be; nothing
+ * from `resumeFromLine` on was sent (rejected rows are in the report either way).
+ */
+export class FileIngestIncompleteError extends Error {
+  override readonly name = 'FileIngestIncompleteError';
+  constructor(
+    readonly progress: {
+      rowsRead: number;
+      /** Accepted rows on Kafka (acknowledged). */
+      published: number;
+      /** The last line whose row is on Kafka; 0 when none is. */
+      publishedThroughLine: number;
+      unconfirmedLines: IndexRange[];
+      /** The first line not sent: a rerun from here (with the unconfirmed rows) completes the file. */
+      resumeFromLine: number;
+      rejected: number;
+      reportFile: string;
+    },
+    cause: Error,
+  ) {
+    super(
+      `Kafka failed part-way: ${progress.published} rows are on Kafka (through line ${progress.publishedThroughLine}), ${progress.unconfirmedLines.length > 0 ? `rows on lines ${progress.unconfirmedLines.map(([a, b]) => (a === b ? a : `${a}-${b}`)).join(', ')} are unconfirmed, ` : ''}nothing from line ${progress.resumeFromLine} on was sent: ${cause.message}`,
+      { cause },
+    );
+  }
 }
 
 /**
@@ -67,24 +99,66 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
     kind: 'status-update',
     topic: o.topics.statusUpdates,
     events: [],
+    lines: [],
   };
-  const nin: Pending<'nin-linkage'> = { kind: 'nin-linkage', topic: o.topics.ninLinkages, events: [] };
-  const bvn: Pending<'bvn-linkage'> = { kind: 'bvn-linkage', topic: o.topics.bvnLinkages, events: [] };
-  const flush = async <K extends EventKind>(p: Pending<K>) => {
-    if (p.events.length === 0) return;
-    await o.publisher.publish(p.kind, p.topic, p.events);
-    p.events = [];
+  const nin: Pending<'nin-linkage'> = {
+    kind: 'nin-linkage',
+    topic: o.topics.ninLinkages,
+    events: [],
+    lines: [],
   };
-
+  const bvn: Pending<'bvn-linkage'> = {
+    kind: 'bvn-linkage',
+    topic: o.topics.bvnLinkages,
+    events: [],
+    lines: [],
+  };
   let rows = 0;
   let accepted = 0;
   let rejected = 0;
+  let published = 0;
+  let publishedThroughLine = 0;
+  let lastLine = 0;
+  // One kind per file, so one of the three is ever non-empty and events go out in file order.
+  const flush = async <K extends EventKind>(p: Pending<K>) => {
+    if (p.events.length === 0) return;
+    try {
+      await o.publisher.publish(p.kind, p.topic, p.events);
+    } catch (err) {
+      if (!(err instanceof PublishIncompleteError)) throw err;
+      await endReport();
+      const done = err.published + err.unconfirmed;
+      throw new FileIngestIncompleteError(
+        {
+          rowsRead: rows,
+          published: published + err.published,
+          publishedThroughLine: err.published > 0 ? p.lines[err.published - 1]! : publishedThroughLine,
+          unconfirmedLines: indexRanges(p.lines.slice(err.published, done)),
+          resumeFromLine: p.lines[done] ?? lastLine + 1,
+          rejected,
+          reportFile: o.reportFile,
+        },
+        err,
+      );
+    }
+    published += p.events.length;
+    publishedThroughLine = p.lines[p.lines.length - 1] ?? publishedThroughLine;
+    p.events = [];
+    p.lines = [];
+  };
+  const endReport = () =>
+    new Promise<void>((resolve, reject) =>
+      report.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+
   const reject = (line: number, field: string, reason: string, raw: unknown) => {
     rejected++;
     writeLine(report, { line, field, reason, record: maskIdentifiers(raw) });
   };
 
   for await (const { line, record, error } of records(input, format)) {
+    // CSV parse errors carry no line of their own (0); they never become events.
+    if (line > 0) lastLine = line;
     rows++;
     if (error) {
       reject(line, '', error, null);
@@ -121,6 +195,7 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
         continue;
       }
       status.events.push({ key: event.msisdn, value: event });
+      status.lines.push(line);
     } else {
       const check = checkFeedRecord(
         o.kind === 'nin' ? 'NIMC' : 'NIBSS',
@@ -138,16 +213,19 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
         );
         continue;
       }
-      if (check.event.kind === 'nin-linkage')
+      if (check.event.kind === 'nin-linkage') {
         nin.events.push({
           key: check.event.value.msisdn,
           value: check.event.value as EventTypes['nin-linkage'],
         });
-      else
+        nin.lines.push(line);
+      } else {
         bvn.events.push({
           key: check.event.value.msisdn,
           value: check.event.value as EventTypes['bvn-linkage'],
         });
+        bvn.lines.push(line);
+      }
     }
     accepted++;
     if (status.events.length + nin.events.length + bvn.events.length >= chunkSize) {
@@ -157,9 +235,7 @@ export async function ingestFile(o: FileIngestOptions): Promise<FileIngestResult
   }
   await Promise.all([flush(status), flush(nin), flush(bvn)]);
   o.onProgress?.(total, total, accepted, rejected);
-  await new Promise<void>((resolve, reject) =>
-    report.end((err?: Error | null) => (err ? reject(err) : resolve())),
-  );
+  await endReport();
   return { rows, accepted, rejected, reportFile: o.reportFile };
 }
 

@@ -12,7 +12,13 @@ export type { IngestContext, IngestEnv } from './context.ts';
 export * from './envelope.ts';
 export { contentEventId } from './event-ids.ts';
 export { checkFeedRecord, type FeedSource } from './feeds.ts';
-export { type FileIngestOptions, type FileIngestResult, type FileKind, ingestFile } from './file-ingest.ts';
+export {
+  FileIngestIncompleteError,
+  type FileIngestOptions,
+  type FileIngestResult,
+  type FileKind,
+  ingestFile,
+} from './file-ingest.ts';
 export { nodeRequest, nodeResponse, requestHeader, responseHeader } from './node-http.ts';
 export * from './openapi.ts';
 export * from './principal.ts';

@@ -11,10 +11,11 @@ import {
   repoRoot,
   topicNames,
 } from '@hub/infra';
-import { ingestFile, Publisher, registerIngestSchemas } from '@hub/ingest';
+import { FileIngestIncompleteError, ingestFile, Publisher, registerIngestSchemas } from '@hub/ingest';
 import { EventCodec } from '@hub/schemas';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaOutage } from '../support/outage.ts';
 import { createTestTopics, readTopic, testConfig } from '../support/stack.ts';
 
 let config: Config;
@@ -125,5 +126,56 @@ describe('bulk file ingest', () => {
       source: 'FILE',
       ninMasked: '*******8901',
     });
+  }, 60_000);
+});
+
+describe('a file when Kafka fails part-way', () => {
+  it('says which rows are on Kafka, which are unconfirmed, and from which line nothing was sent', async () => {
+    const own = testConfig('filepartial');
+    const ownKafka = await createTestTopics(own);
+    const topics = topicNames(own.TOPIC_PREFIX);
+    const ownCodec = new EventCodec(createSchemaRegistry(own));
+    await registerIngestSchemas(ownCodec, topics);
+    const outage = kafkaOutage(own);
+    const cut = createProducer(outage.kafka);
+    await cut.connect();
+    const send = cut.send;
+    let sends = 0;
+    cut.send = async (record) => {
+      const result = await send(record);
+      if (++sends === 1) outage.cut();
+      return result;
+    };
+    const file = join(dir, 'partial.ndjson');
+    // Line 3 is rejected; the accepted rows go out two at a time: lines 1-2, 4-5, 6-7.
+    const row = (n: number) =>
+      JSON.stringify({ msisdn: `0803200000${n}`, action: 'LINK', nin: `1234567890${n}`, date: '2024-01-01' });
+    writeFileSync(file, [row(1), row(2), '{"msisdn":"1"}', row(4), row(5), row(6), row(7)].join('\n'));
+    try {
+      const failure = await ingestFile({
+        file,
+        kind: 'nin',
+        operator: null,
+        reportFile: `${file}.rejected.ndjson`,
+        batchId: 'b-partial',
+        tokenSecret: own.TOKEN_SECRET,
+        topics,
+        publisher: new Publisher(cut, ownCodec, { timeoutMs: 5_000 }),
+        chunkSize: 2,
+      }).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(FileIngestIncompleteError);
+      expect((failure as FileIngestIncompleteError).progress).toMatchObject({
+        published: 2,
+        publishedThroughLine: 2,
+        unconfirmedLines: [[4, 5]],
+        resumeFromLine: 6,
+        rejected: 1,
+      });
+      const read = await readTopic(ownKafka, topics.ninLinkages, 2);
+      expect(read.map((m) => m.message.key?.toString()).sort()).toEqual(['2348032000001', '2348032000002']);
+      expect(readFileSync(`${file}.rejected.ndjson`, 'utf8')).toContain('"line":3');
+    } finally {
+      await cut.disconnect().catch(() => undefined);
+    }
   }, 60_000);
 });
