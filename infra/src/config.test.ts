@@ -72,6 +72,8 @@ describe('loadConfig', () => {
 
   it('requires every secret in production and never uses the development values there', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'NIBSS_USERNAME: is required when NODE_ENV=production',
+      'NIBSS_PASSWORD: is required when NODE_ENV=production',
       'TOKEN_SECRET: is required when NODE_ENV=production',
       'JWT_SECRET: is required when NODE_ENV=production',
       'WEBHOOK_SECRET_KEY: is required when NODE_ENV=production',
@@ -81,6 +83,8 @@ describe('loadConfig', () => {
       TOKEN_SECRET: 'x'.repeat(32),
       JWT_SECRET: 'y'.repeat(40),
       WEBHOOK_SECRET_KEY: 'z'.repeat(32),
+      NIBSS_USERNAME: 'hub-nip',
+      NIBSS_PASSWORD: 'p'.repeat(20),
     });
     expect(config.TOKEN_SECRET).toBe('x'.repeat(32));
     expect(config.WEBHOOK_URL_ALLOWLIST).toEqual([]);

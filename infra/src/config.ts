@@ -84,6 +84,16 @@ export const configVariables = [
     description: 'NIBSS service (local simulator by default)',
   },
   {
+    name: 'NIBSS_USERNAME',
+    default: '(development: test; required in production)',
+    description: 'NIBSS NIP user name, sent in the body of NIP and delink calls',
+  },
+  {
+    name: 'NIBSS_PASSWORD',
+    default: '(development: test; required in production)',
+    description: 'NIBSS NIP password, sent with NIBSS_USERNAME',
+  },
+  {
     name: 'TOKEN_SECRET',
     default: '(development value; required in production)',
     description: 'HMAC key for NIN/BVN tokens, at least 32 characters',
@@ -222,6 +232,16 @@ function secret(production: boolean, devValue: string) {
   return production ? checked : checked.default(devValue);
 }
 
+/** A credential of an outside service: the simulator's in development, required in production. */
+function credential(production: boolean, devValue: string) {
+  const base = z
+    .string({
+      error: (iss) => (iss.input === undefined ? 'is required when NODE_ENV=production' : 'must be a string'),
+    })
+    .min(1, { error: 'must not be empty' });
+  return production ? base : base.default(devValue);
+}
+
 function buildSchema(production: boolean) {
   return z.object({
     HUB_DATA_DIR: z.string().min(1).default(resolve(repoRoot, '.data')),
@@ -248,6 +268,8 @@ function buildSchema(production: boolean) {
     TRUSTED_PROXIES: z.string().default('').pipe(proxies),
     NIMC_URL: httpUrl().default('http://127.0.0.1:18091'),
     NIBSS_URL: httpUrl().default('http://127.0.0.1:18092'),
+    NIBSS_USERNAME: credential(production, 'test'),
+    NIBSS_PASSWORD: credential(production, 'test'),
     TOKEN_SECRET: secret(production, DEV_TOKEN_SECRET),
     JWT_SECRET: secret(production, DEV_JWT_SECRET),
     WEBHOOK_SECRET_KEY: secret(production, DEV_WEBHOOK_SECRET_KEY),

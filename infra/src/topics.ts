@@ -18,6 +18,8 @@ const SOURCE_TOPICS = {
   notifications: 'notifications',
 } as const;
 
+  /** Recycled-SIM registrations, detections and cleanup-status changes (key: MSISDN). */
+  recycledSims: 'recycled-sims',
 export type SourceTopic = keyof typeof SOURCE_TOPICS;
 export const sourceTopics = Object.keys(SOURCE_TOPICS) as SourceTopic[];
 

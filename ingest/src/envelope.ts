@@ -56,6 +56,17 @@ export const RECONIX_ERRORS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  /** Delink workflow (docs/delink-workflow.md): the maker of a request may not approve it. */
+  MAKER_CANNOT_APPROVE: 403,
+  /** The number is known but not a recycled SIM (not in the registry, or no stale linkage). */
+  NOT_RECYCLED: 409,
+  ALREADY_REGISTERED: 409,
+  /** A state change the workflow does not allow from the current state; the message names both. */
+  ILLEGAL_TRANSITION: 409,
+  /** An open delink request already covers one of the linkages. */
+  DUPLICATE_REQUEST: 409,
+  /** cleanup_status `completed` while the state record still shows a stale linkage. */
+  STALE_LINKAGES_REMAIN: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   ACCOUNT_LOCKED: 423,

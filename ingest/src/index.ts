@@ -26,3 +26,5 @@ export { KafkaUnavailableError, Publisher, PublishIncompleteError } from './publ
 export * from './backlog.ts';
 export { readJsonBody } from './request-body.ts';
 export * from './unavailable.ts';
+export { rangeViolation } from './status-events.ts';
+export { registerWorkflowSchemas, WorkflowWriter } from './workflow.ts';

@@ -15,10 +15,12 @@ import { registerLinkageRoutes } from './routes/linkages.ts';
 import { registerLookupRoutes } from './routes/lookups.ts';
 import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
 import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
+import { registerDelinkRequestRoutes } from './routes/delink-requests.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWebSocketRoutes } from './routes/ws.ts';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
+import { registerRecycledSimRoutes } from './routes/recycled-sims.ts';
 
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 
@@ -91,6 +93,8 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: {
+  registerRecycledSimRoutes(app, ctx);
+  registerDelinkRequestRoutes(app, ctx);
       title: 'MSISDN identity-risk hub',
       version: '1.0.0',
       description:

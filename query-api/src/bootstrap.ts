@@ -1,3 +1,4 @@
+import { createIdentitySources } from '@hub/identity-sources';
 import { type Config, createClickHouse, createKafka, createRedis } from '@hub/infra';
 import { createIngestContext } from '@hub/ingest';
 import { Security, type SecurityOptions } from '@hub/security';
@@ -6,10 +7,10 @@ import { createProducer, createSchemaRegistry } from '@hub/infra';
 import type { ApiContext } from './context.ts';
 import { createWebhookApi } from './outbound/webhooks.ts';
 import { ChannelHub } from './ws/channels.ts';
-import { createIdentitySources } from './external/index.ts';
 import { auditDropped, redisRoundTrip, verificationsDropped } from './metrics.ts';
 import type { DependencyProbe } from './routes/health.ts';
 import { VerificationRecorder } from './verifications.ts';
+import { createWorkflow } from './workflow/context.ts';
 
 export const RESULT_TTL_SECONDS = 24 * 3600;
 
@@ -64,8 +65,10 @@ export async function createApiContext(
   });
   const channels = new ChannelHub({ config, kafka, authenticate: security.authenticate });
   await channels.start();
+  const workflow = await createWorkflow(config, ingest.ctx.topics, ingest.producer, redis);
   const ctx: ApiContext = {
     webhooks,
+    workflow,
     config,
     ingest: ingest.ctx,
     security,
@@ -102,6 +105,7 @@ export async function createApiContext(
     channels,
     async close() {
       await channels.stop();
+      await workflow.jobs.idle();
       await verifications.close();
       await webhooks.close();
       await outboundProducer.disconnect();

@@ -1,13 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { IdentitySources } from '@hub/identity-sources';
 import type { Config } from '@hub/infra';
 import type { IngestContext, Principal } from '@hub/ingest';
 import type { Security } from '@hub/security';
 import type { StateReading } from '@hub/state';
 import type { Redis } from 'ioredis';
-import type { IdentitySources } from './external/index.ts';
 import type { WebhookApi } from './outbound/webhooks.ts';
 import type { VerificationRecorder } from './verifications.ts';
+import type { Workflow } from './workflow/context.ts';
 
 /** Everything a handler depends on, built once at start-up; tests build their own. */
 export interface ApiContext {
@@ -29,6 +30,8 @@ export interface ApiContext {
   identitySources?: IdentitySources;
   /** Webhook subscriptions and the delivery log; the webhook routes are absent without it. */
   webhooks?: WebhookApi;
+  /** The recycled-SIM registry and delink workflow (commands published, read model in Redis). */
+  workflow?: Workflow;
 }
 
 export interface ApiEnv {

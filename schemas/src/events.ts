@@ -7,7 +7,16 @@ export const TELECOM_STATUSES = ['NORMAL', 'CHURNED', 'SWAPPED', 'BLACKLISTED', 
 export type TelecomStatus = (typeof TELECOM_STATUSES)[number];
 
 export type LinkAction = 'LINK' | 'UNLINK';
-export type DelinkAction = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'CANCELLED' | 'COMPLETED';
+export type DelinkAction =
+  | 'REQUESTED'
+  | 'APPROVED'
+  | 'REJECTED'
+  | 'CANCELLED'
+  | 'COMPLETED'
+  | 'PROCESSING'
+  | 'DISPATCHED'
+  | 'FAILED'
+  | 'RETRIED';
 export type DelinkScope = 'NIN' | 'BVN' | 'ALL';
 
 interface Envelope {
@@ -47,11 +56,40 @@ export interface BvnLinkageEvent extends Envelope {
   linkDate: string;
 }
 
+/** A linkage as workflow events carry it: tokenised and masked, never raw. */
+export interface WorkflowLinkage {
+  kind: 'NIN' | 'BVN';
+  token: string;
+  masked: string;
+  linkDate: string;
+}
+
 export interface DelinkEvent extends Envelope {
   requestId: string;
   msisdn: string;
   action: DelinkAction;
   scope: DelinkScope;
+  actor: string;
+  reason: string | null;
+  /** v2 fields (schemas/avro/delink/v2.avsc); absent on events written with v1 until decoded. */
+  linkages?: WorkflowLinkage[];
+  attempt?: number;
+  linkageId?: string | null;
+  outcome?: string | null;
+  idempotencyKey?: string | null;
+  operator?: string | null;
+}
+
+export type RecycledSimAction = 'REGISTERED' | 'DETECTED' | 'CLEANUP_STATUS_CHANGED';
+
+export interface RecycledSimEvent extends Envelope {
+  simId: string;
+  msisdn: string;
+  action: RecycledSimAction;
+  recycleDate: string | null;
+  operator: string | null;
+  cleanupStatus: string | null;
+  linkages: WorkflowLinkage[];
   actor: string;
   reason: string | null;
 }
@@ -120,6 +158,7 @@ export const EVENT_KINDS = [
   'state-change',
   'audit',
   'dead-letter',
+  'recycled-sim',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -132,6 +171,7 @@ export interface EventTypes {
   'state-change': StateChangeEvent;
   audit: AuditEvent;
   'dead-letter': DeadLetterEvent;
+  'recycled-sim': RecycledSimEvent;
 }
 
 const avroDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'avro');

@@ -5,3 +5,7 @@ export * from './machine.ts';
 export * from './memory.ts';
 export * from './read.ts';
 export * from './record.ts';
+export * from './workflow/model.ts';
+export * from './workflow/scan.ts';
+export * from './workflow/stale.ts';
+export * from './workflow/store.ts';

@@ -41,6 +41,7 @@ const TOPIC_OF: Record<Kind, keyof ReturnType<typeof topicNames>> = {
   verification: 'verifications',
   'state-change': 'stateChanges',
   audit: 'audit',
+  'recycled-sim': 'recycledSims',
 };
 
 const DAY = 86_400_000;
@@ -137,6 +138,25 @@ function makeEvent<K extends Kind>(kind: K, i: number, run: string): EventTypes[
             ],
       causeTopic: 'status-updates',
       causeEventId: `${run}-status-update-${i}`,
+    },
+    'recycled-sim': {
+      ...base,
+      simId: `sim-${i}`,
+      msisdn,
+      action: i % 2 ? 'DETECTED' : 'REGISTERED',
+      recycleDate: dateOf(occurredAt),
+      operator: 'MTN',
+      cleanupStatus: 'pending',
+      linkages: [
+        {
+          kind: 'NIN',
+          token: `nin${i.toString(16).padStart(13, '0')}`,
+          masked: '*******1234',
+          linkDate: dateOf(occurredAt - 400 * DAY),
+        },
+      ],
+      actor: 'system:detector',
+      reason: null,
     },
     audit: {
       ...base,

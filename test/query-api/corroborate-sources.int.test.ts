@@ -4,6 +4,7 @@ import { IdentityIndex, type IdentitySeed } from '@hub/dev-tools/simulators/iden
 import { createNibssSimulator } from '@hub/dev-tools/simulators/nibss';
 import { createNimcSimulator } from '@hub/dev-tools/simulators/nimc';
 import { type RunningSimulator, startSimulator } from '@hub/dev-tools/simulators/server';
+import { NibssClient, NimcClient } from '@hub/identity-sources';
 import type { Config } from '@hub/infra';
 import { createKafka, createSchemaRegistry, topicNames } from '@hub/infra';
 import { staticApiKeyAuthenticator } from '@hub/ingest';
@@ -13,8 +14,6 @@ import { type RunningStateBuilder, runStateBuilder } from '../../processors/src/
 import { waitForCatchUp } from '../../processors/src/state-builder/test-env.ts';
 import { createApiApp } from '../../query-api/src/app.ts';
 import { type ApiResources, createApiContext } from '../../query-api/src/bootstrap.ts';
-import { NibssClient } from '../../query-api/src/external/nibss-client.ts';
-import { NimcClient } from '../../query-api/src/external/nimc-client.ts';
 import { createTestTopics, testPrincipal as principal, testConfig } from '../support/stack.ts';
 
 const KEYS = {
@@ -156,7 +155,11 @@ beforeAll(async () => {
   const fast = { timeoutMs: 300, retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 20 } };
   resources.ctx.identitySources = {
     nimc: new NimcClient(nimcSim.url, fast),
-    nibss: new NibssClient(nibssSim.url, { ...fast, breaker: { failureThreshold: 2, openMs: 60_000 } }),
+    nibss: new NibssClient(nibssSim.url, {
+      ...fast,
+      credentials: { userName: 'test', password: 'test' },
+      breaker: { failureThreshold: 2, openMs: 60_000 },
+    }),
   };
   app = createApiApp(resources.ctx, resources.probes);
 });

@@ -67,6 +67,21 @@ export class IdentityIndex {
   bvnOfAccount(bankCode: string, nuban: string): string | undefined {
     return this.bvnByAccount.get(`${bankCode}:${nuban}`);
   }
+
+  /** The source unlinked a NIN from a phone (a delink): later lookups no longer list it. */
+  unlinkNin(msisdn: string, nin: string): void {
+    remove(this.ninsByPhone, msisdn, nin);
+  }
+
+  unlinkBvn(msisdn: string, bvn: string): void {
+    remove(this.bvnsByPhone, msisdn, bvn);
+  }
+}
+
+function remove(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key)?.filter((v) => v !== value);
+  if (list && list.length > 0) map.set(key, list);
+  else map.delete(key);
 }
 
 function push(map: Map<string, string[]>, key: string, value: string): void {

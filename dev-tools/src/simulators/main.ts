@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@hub/infra';
 import type { Hono } from 'hono';
+import { DelinkDesk, feedTargetFromEnv } from './delink.ts';
 import { Faults, faultsFromEnv } from './faults.ts';
 import { EMPTY_SEED, IdentityIndex, loadIdentitySeed } from './identities.ts';
 import { startSimulator } from './server.ts';
@@ -10,7 +11,7 @@ import { startSimulator } from './server.ts';
 export async function runSimulator(
   name: 'NIMC' | 'NIBSS',
   urlOf: (config: ReturnType<typeof loadConfig>) => string,
-  create: (index: IdentityIndex, faults: Faults) => Hono,
+  create: (index: IdentityIndex, faults: Faults, desk: DelinkDesk) => Hono,
 ): Promise<void> {
   const config = loadConfig();
   const seedPath = process.env.SIM_IDENTITIES ?? join(config.HUB_DATA_DIR, 'simulators', 'identities.json');
@@ -23,7 +24,12 @@ export async function runSimulator(
   const url = new URL(urlOf(config));
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const running = await startSimulator(
-    create(new IdentityIndex(seed), new Faults(faultsFromEnv(process.env))),
+    create(
+      new IdentityIndex(seed),
+      new Faults(faultsFromEnv(process.env)),
+      // Delink confirmations go to the hub's identity-feed webhook (SIM_FEED_URL, SIM_FEED_API_KEY).
+      new DelinkDesk(name, feedTargetFromEnv(process.env)),
+    ),
     port,
   );
   log('listening', {

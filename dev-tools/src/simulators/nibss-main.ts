@@ -4,5 +4,5 @@ import { createNibssSimulator } from './nibss.ts';
 await runSimulator(
   'NIBSS',
   (config) => config.NIBSS_URL,
-  (index, faults) => createNibssSimulator(index, faults),
+  (index, faults, desk) => createNibssSimulator(index, faults, undefined, desk),
 );

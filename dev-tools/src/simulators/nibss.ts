@@ -1,5 +1,6 @@
 import { normaliseMsisdn } from '@hub/schemas';
 import { Hono } from 'hono';
+import { DELINK_ADMIN_PATH, DelinkDesk } from './delink.ts';
 import { ADMIN_PATH, Faults } from './faults.ts';
 import type { IdentityIndex } from './identities.ts';
 
@@ -36,12 +37,38 @@ export function createNibssSimulator(
   index: IdentityIndex,
   faults = new Faults(),
   credentials: NibssCredentials = { userName: 'test', password: 'test' },
+  desk = new DelinkDesk('NIBSS', null),
 ): Hono {
   const app = new Hono();
   app.get('/health', (c) => c.json({ status: 'ok', bvns: Object.keys(index.seed.bvns).length }));
   app.all(ADMIN_PATH, (c) => faults.admin(c));
+  app.all(DELINK_ADMIN_PATH, (c) => desk.admin(c));
   app.use(`${NIBSS_BVN_BASE}/*`, faults.middleware());
   app.use(NIP_PATH, faults.middleware());
+
+  // Delink: unlink the BVN ending in bvnLast4 from the phone; 202 now, the UNLINK on the feed later.
+  app.post(`${NIBSS_BVN_BASE}/phone/:msisdn/unlink`, async (c) => {
+    const check = normaliseMsisdn(c.req.param('msisdn'));
+    if (!check.ok) return c.json({ responseCode: '07', message: `phone number ${check.reason}` }, 400);
+    const key = c.req.header('idempotency-key');
+    if (!key || key.length > 200)
+      return c.json({ responseCode: '07', message: 'Idempotency-Key header is required' }, 400);
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    if (body?.userName !== credentials.userName || body?.password !== credentials.password)
+      return c.json({ responseCode: '63', message: NIP_CODES['63'] }, 401);
+    const last4 = body.bvnLast4;
+    if (typeof last4 !== 'string' || !/^\d{4}$/.test(last4))
+      return c.json({ responseCode: '07', message: 'bvnLast4 must be 4 digits' }, 400);
+    const msisdn = check.msisdn;
+    const answer = desk.handle(
+      key,
+      msisdn,
+      () => index.bvnsOfPhone(msisdn).find((bvn) => bvn.endsWith(last4)) ?? null,
+      (bvn) => index.unlinkBvn(msisdn, bvn),
+      'bvn',
+    );
+    return c.json(answer.body, answer.status);
+  });
 
   app.post(NIP_PATH, async (c) => {
     let body: Record<string, unknown>;

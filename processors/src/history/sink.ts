@@ -40,6 +40,7 @@ export function historyTopics(names: TopicNames): Map<string, HistoryKind> {
     [names.audit, 'audit'],
   ]);
 }
+    [names.recycledSims, 'recycled-sim'],
 
 /**
  * Decodes a record straight into its raw-table row. The sink records what is on the topic: unlike

@@ -1,9 +1,12 @@
+import {
+  type IdentitySources,
+  type NibssBvnRecord,
+  type NimcPerson,
+  SourceError,
+  type SourceFailure,
+} from '@hub/identity-sources';
 import { mask, tokenise } from '@hub/schemas';
 import type { BvnLink, NinLink, StateView } from '@hub/state';
-import { SourceError, type SourceFailure } from './http.ts';
-import type { IdentitySources } from './index.ts';
-import type { NibssBvnRecord } from './nibss-client.ts';
-import type { NimcPerson } from './nimc-client.ts';
 
 /** How the hub's record of a linkage compares with what a source says. */
 export interface Difference {

@@ -2,9 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { reconixError, requireAuth } from '@hub/ingest';
 import { normaliseMsisdn } from '@hub/schemas';
 import type { StateView } from '@hub/state';
+import { createIdentitySources } from '@hub/identity-sources';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { corroborate } from '../external/corroboration.ts';
-import { createIdentitySources } from '../external/index.ts';
 
 const PATH = '/api/v1/identity/corroborate';
 

@@ -11,10 +11,11 @@ export const RAW_TABLES = {
   'status-update': 'status_events_v1',
   'nin-linkage': 'nin_linkage_events_v1',
   'bvn-linkage': 'bvn_linkage_events_v1',
-  delink: 'delink_events_v1',
+  delink: 'delink_events_v2',
   verification: 'verifications_v1',
   'state-change': 'state_changes_v1',
   audit: 'audit_events_v1',
+  'recycled-sim': 'recycled_sim_events_v1',
 } as const satisfies Record<HistoryKind, string>;
 
 export type RawTable = (typeof RAW_TABLES)[HistoryKind];

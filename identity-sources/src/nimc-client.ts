@@ -1,3 +1,4 @@
+import { type DelinkAnswer, type DelinkOrder, lastFour } from './delink.ts';
 import { DEFAULT_SOURCE_OPTIONS, SourceClient, type SourceClientOptions, SourceError } from './http.ts';
 
 export interface NimcPerson {
@@ -39,6 +40,37 @@ export class NimcClient {
     const body = expectOk(res.status, res.body) as { nins?: unknown };
     if (!Array.isArray(body.nins) || !body.nins.every(isPerson)) throw bad('NIN list');
     return body.nins;
+  }
+
+  /**
+   * Asks NIMC to unlink the NIN ending in the order's last four digits from the number. 202: it
+   * will, and confirms with an UNLINK on its feed; 404/409/422: it will not, with its message.
+   */
+  async unlinkNin(order: DelinkOrder): Promise<DelinkAnswer> {
+    const res = await this.http.request(
+      'POST',
+      `/nimc/v1/phone/${encodeURIComponent(order.msisdn)}/unlink`,
+      { ninLast4: lastFour(order.masked), linkDate: order.linkDate, reason: order.reason },
+      { 'idempotency-key': order.idempotencyKey },
+    );
+    const body = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as {
+      reference?: unknown;
+      message?: unknown;
+    };
+    if (res.status === 202 || res.status === 200) {
+      if (typeof body.reference !== 'string') throw bad('unlink answer');
+      return { outcome: 'ACCEPTED', reference: body.reference };
+    }
+    if (res.status === 404 || res.status === 409 || res.status === 422) {
+      const message = typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+      return { outcome: 'REFUSED', reason: `NIMC: ${message}` };
+    }
+    throw new SourceError(
+      'NIMC',
+      'bad-response',
+      `NIMC answered HTTP ${res.status} to an unlink`,
+      res.status,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { type DelinkAnswer, type DelinkOrder, lastFour } from './delink.ts';
 import { DEFAULT_SOURCE_OPTIONS, SourceClient, type SourceClientOptions, SourceError } from './http.ts';
 
 export interface NibssBvnRecord {
@@ -24,8 +25,8 @@ export interface NipAccount {
 }
 
 type Options = Partial<Omit<SourceClientOptions, 'source' | 'baseUrl'>> & {
-  /** NIP credentials sent in the request body, as the document does. */
-  credentials?: { userName: string; password: string };
+  /** NIP credentials sent in the request body, as the document does (config NIBSS_USERNAME/PASSWORD). */
+  credentials: { userName: string; password: string };
 };
 
 /** NIBSS: NIP name enquiry and BVN lookups (the local simulator by default: config NIBSS_URL). */
@@ -33,10 +34,48 @@ export class NibssClient {
   readonly http: SourceClient;
   private readonly credentials: { userName: string; password: string };
 
-  constructor(baseUrl: string, options: Options = {}) {
+  constructor(baseUrl: string, options: Options) {
     const { credentials, ...rest } = options;
     this.http = new SourceClient({ ...DEFAULT_SOURCE_OPTIONS, ...rest, source: 'NIBSS', baseUrl });
-    this.credentials = credentials ?? { userName: 'test', password: 'test' };
+    this.credentials = credentials;
+  }
+
+  /**
+   * Asks NIBSS to unlink the BVN ending in the order's last four digits from the number. 202
+   * (responseCode 00): it will, and confirms with an UNLINK on its feed; 404/409/422: it will not.
+   */
+  async unlinkBvn(order: DelinkOrder): Promise<DelinkAnswer> {
+    const res = await this.http.request(
+      'POST',
+      `/bvn/v1/phone/${encodeURIComponent(order.msisdn)}/unlink`,
+      {
+        bvnLast4: lastFour(order.masked),
+        linkDate: order.linkDate,
+        reason: order.reason,
+        ...this.credentials,
+      },
+      { 'idempotency-key': order.idempotencyKey },
+    );
+    const body = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as {
+      reference?: unknown;
+      message?: unknown;
+      responseCode?: unknown;
+    };
+    if (res.status === 202 || res.status === 200) {
+      if (typeof body.reference !== 'string') throw bad('unlink answer');
+      return { outcome: 'ACCEPTED', reference: body.reference };
+    }
+    if (res.status === 404 || res.status === 409 || res.status === 422) {
+      const message = typeof body.message === 'string' ? body.message : `HTTP ${res.status}`;
+      const code = typeof body.responseCode === 'string' ? ` (${body.responseCode})` : '';
+      return { outcome: 'REFUSED', reason: `NIBSS${code}: ${message}` };
+    }
+    throw new SourceError(
+      'NIBSS',
+      'bad-response',
+      `NIBSS answered HTTP ${res.status} to an unlink`,
+      res.status,
+    );
   }
 
   /** Name enquiry: '00' with the account name and BVN, '25' when the account is unknown, etc. */

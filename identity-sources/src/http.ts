@@ -77,21 +77,34 @@ export class SourceClient {
     return this.options.source;
   }
 
-  /** GET or POST `path`; resolves with any non-retriable status and its parsed JSON body. */
-  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<SourceResponse> {
+  /**
+   * GET or POST `path`; resolves with any non-retriable status and its parsed JSON body. `headers`
+   * go on every attempt unchanged (an `Idempotency-Key` makes a retried POST safe at the source).
+   */
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<SourceResponse> {
     try {
-      return await this.breaker.run(() => this.withRetries(method, path, body));
+      return await this.breaker.run(() => this.withRetries(method, path, body, headers));
     } catch (err) {
       if (err instanceof CircuitOpenError) throw new SourceError(this.source, 'circuit-open', err.message);
       throw err;
     }
   }
 
-  private async withRetries(method: 'GET' | 'POST', path: string, body: unknown): Promise<SourceResponse> {
+  private async withRetries(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<SourceResponse> {
     const { attempts, initialDelayMs, maxDelayMs } = this.options.retry;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(method, path, body);
+        return await this.attempt(method, path, body, headers);
       } catch (err) {
         const error = err instanceof SourceError ? err : new SourceError(this.source, 'network', String(err));
         const again = attempt < attempts && error.failure !== 'bad-response';
@@ -104,12 +117,18 @@ export class SourceClient {
     }
   }
 
-  private async attempt(method: 'GET' | 'POST', path: string, body: unknown): Promise<SourceResponse> {
+  private async attempt(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<SourceResponse> {
     let response: Response;
     try {
       response = await this.fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
+          ...headers,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },

@@ -5,6 +5,9 @@ import { createNimcSimulator } from '@hub/dev-tools/simulators/nimc';
 import { type RunningSimulator, startSimulator } from '@hub/dev-tools/simulators/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from './http.ts';
+
+const SIMULATOR_CREDENTIALS = { userName: 'test', password: 'test' };
+
 import { NibssClient } from './nibss-client.ts';
 import { NimcClient } from './nimc-client.ts';
 
@@ -144,7 +147,7 @@ describe('NIMC client against the simulator', () => {
 
 describe('NIBSS client against the simulator', () => {
   it('answers a NIP name enquiry as the document shapes it', async () => {
-    const client = new NibssClient(nibssSim.url, fast);
+    const client = new NibssClient(nibssSim.url, { ...fast, credentials: SIMULATOR_CREDENTIALS });
     expect(await client.nameEnquiry('1018996198', '058')).toEqual({
       bankCode: '058',
       accountName: 'EZE, NGOZI',
@@ -158,7 +161,7 @@ describe('NIBSS client against the simulator', () => {
   });
 
   it('answers 25 for an unknown account, 07 for a malformed one and 63 for bad credentials', async () => {
-    const client = new NibssClient(nibssSim.url, fast);
+    const client = new NibssClient(nibssSim.url, { ...fast, credentials: SIMULATOR_CREDENTIALS });
     expect((await client.nameEnquiry('1018996199', '058')).responseCode).toBe('25');
     expect((await client.nameEnquiry('10189', '058')).responseCode).toBe('07');
     const wrong = new NibssClient(nibssSim.url, { ...fast, credentials: { userName: 'x', password: 'y' } });
@@ -166,7 +169,7 @@ describe('NIBSS client against the simulator', () => {
   });
 
   it('looks up a BVN with its holder NIN, and the BVNs of a phone', async () => {
-    const client = new NibssClient(nibssSim.url, fast);
+    const client = new NibssClient(nibssSim.url, { ...fast, credentials: SIMULATOR_CREDENTIALS });
     expect(await client.lookupBvn('22212345678')).toMatchObject({
       nin: '12345678901',
       phoneNumber: '2348031234567',
@@ -182,7 +185,7 @@ describe('NIBSS client against the simulator', () => {
       body: JSON.stringify({ down: true, failStatus: 502 }),
     });
     expect(set.status).toBe(200);
-    const client = new NibssClient(nibssSim.url, fast);
+    const client = new NibssClient(nibssSim.url, { ...fast, credentials: SIMULATOR_CREDENTIALS });
     const err = (await client.bvnsOfPhone('2348031234567').catch((e: unknown) => e)) as SourceError;
     expect(err.status).toBe(502);
     const bad = await fetch(`${nibssSim.url}/__admin/faults`, { method: 'POST', body: '{"failureRate":2}' });
