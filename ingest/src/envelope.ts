@@ -35,7 +35,7 @@ export function tirmsError<C extends TirmsErrorCode>(
   const status: (typeof TIRMS_ERRORS)[C] = TIRMS_ERRORS[code];
   return c.json(
     {
-      status: 'Failure',
+      status: 'Failure' as const,
       data: errors ? { code, message, errors } : { code, message },
       statusCode: String(status),
     },

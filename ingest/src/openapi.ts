@@ -174,15 +174,34 @@ export function fieldErrorsOf(
   });
 }
 
+/** The bounds of an `itemsOf` array and what a client is told when it is outside them. */
+export interface ItemBounds {
+  min: number;
+  max: number;
+  notAnArray?: string;
+  tooFew: string;
+  tooMany: (count: number) => string;
+}
+
 /**
  * An array whose items the handler validates one by one (`checkItem`), so that a bad item is that
  * item's error in a 200, never the whole request's 400. Documented as an array of `item`: the name
- * of a component the same route registers, or an inline string schema.
+ * of a component the same route registers, or an inline string schema. The bounds are checked
+ * only on an array (zod's own `.min` also measures a string that is not one).
  */
-export function itemsOf(item: string | { type: 'string'; description?: string }) {
+export function itemsOf(item: string | { type: 'string'; description?: string }, bounds: ItemBounds) {
   return z
-    .array(z.unknown())
-    .openapi({ items: typeof item === 'string' ? { $ref: `#/components/schemas/${item}` } : item });
+    .array(z.unknown(), bounds.notAnArray === undefined ? undefined : { error: bounds.notAnArray })
+    .superRefine((items, ctx) => {
+      if (items.length < bounds.min) ctx.addIssue({ code: 'custom', message: bounds.tooFew });
+      else if (items.length > bounds.max)
+        ctx.addIssue({ code: 'custom', message: bounds.tooMany(items.length) });
+    })
+    .openapi({
+      items: typeof item === 'string' ? { $ref: `#/components/schemas/${item}` } : item,
+      minItems: bounds.min,
+      maxItems: bounds.max,
+    });
 }
 
 export type ItemCheck<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };

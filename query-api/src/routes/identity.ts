@@ -132,13 +132,15 @@ const IdentityMapping = z
 
 const BatchLookupRequest = z
   .object({
-    msisdns: itemsOf({ type: 'string', description: '10, 11 or 13 digits, with or without +' })
-      .min(1, { error: 'must contain at least one number' })
-      .max(MAX_BATCH_LOOKUP, {
-        error: (issue) =>
-          `has ${(issue.input as unknown[]).length} numbers; at most ${MAX_BATCH_LOOKUP} per request`,
-      })
-      .openapi({ example: ['08012345678', '+2348031234567'] }),
+    msisdns: itemsOf(
+      { type: 'string', description: '10, 11 or 13 digits, with or without +' },
+      {
+        min: 1,
+        max: MAX_BATCH_LOOKUP,
+        tooFew: 'must contain at least one number',
+        tooMany: (n) => `has ${n} numbers; at most ${MAX_BATCH_LOOKUP} per request`,
+      },
+    ).openapi({ example: ['08012345678', '+2348031234567'] }),
   })
   .openapi('BatchLookupRequest');
 const BatchItem = msisdnField();
@@ -215,7 +217,7 @@ function routesOf(auth: Auth) {
     security: [{ ApiKey: [] }],
     middleware: [auth.anyone],
     request: {
-      query: z.object({ msisdn: z.string().openapi({ example: '08012345678' }) }),
+      query: z.object({ msisdn: msisdnField().openapi({ example: '08012345678' }) }),
     },
     responses: {
       200: { description: 'The mapping', content: json(IdentityMapping) },

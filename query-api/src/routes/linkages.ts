@@ -50,12 +50,12 @@ function routesOf(kind: Kind, anyone: ReturnType<typeof requireAuth<ApiEnv>>) {
     .openapi(requestName);
   const BulkRequest = z
     .object({
-      items: itemsOf(requestName)
-        .min(1, { error: 'must contain at least one pair' })
-        .max(MAX_BULK_CHECK, {
-          error: (issue) =>
-            `has ${(issue.input as unknown[]).length} pairs; at most ${MAX_BULK_CHECK} per request`,
-        }),
+      items: itemsOf(requestName, {
+        min: 1,
+        max: MAX_BULK_CHECK,
+        tooFew: 'must contain at least one pair',
+        tooMany: (n) => `has ${n} pairs; at most ${MAX_BULK_CHECK} per request`,
+      }),
     })
     .openapi(`${kind === 'NIN' ? 'Nin' : 'Bvn'}BulkCheckRequest`);
   const BulkItem = z.object({
