@@ -1,20 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { reconixError, requireAuth } from '@hub/ingest';
-import { normaliseMsisdn } from '@hub/schemas';
-import type { StateView } from '@hub/state';
 import { createIdentitySources } from '@hub/identity-sources';
+import { reconixErrors, requireAuth } from '@hub/ingest';
+import type { MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { corroborate } from '../external/corroboration.ts';
+import { msisdnField } from '../identity/http.ts';
 
 const PATH = '/api/v1/identity/corroborate';
-
-const ErrorBody = z
-  .object({
-    detail: z.string(),
-    code: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  })
-  .openapi('ReconixError');
 
 const Difference = z.object({
   identifier: z.enum(['NIN', 'BVN', 'BVN_HOLDER_NIN']),
@@ -61,66 +53,54 @@ const CorroborationResponse = z
   })
   .openapi('Corroboration');
 
-const route = createRoute({
-  method: 'get',
-  path: PATH,
-  tags: ['Identity mapping'],
-  summary: 'Live cross-reference of a number with NIMC and NIBSS',
-  description:
-    "Reads the hub's state for the number and asks NIMC (NINs linked to the phone) and NIBSS (BVNs registered with it) live. " +
-    'Identifiers are compared as tokens and returned masked. A source that is slow or down makes a partial answer (still 200) naming it and why.',
-  security: [{ ApiKey: [] }],
-  request: {
-    query: z.object({
-      msisdn: z
-        .string()
-        .openapi({ description: '10, 11 or 13 digits, with or without +', example: '08031234567' }),
-    }),
-  },
-  responses: {
-    200: {
-      description: 'Per-source verdicts',
-      content: { 'application/json': { schema: CorroborationResponse } },
+const routeOf = (admins: MiddlewareHandler<ApiEnv>) =>
+  createRoute({
+    method: 'get',
+    path: PATH,
+    tags: ['Identity mapping'],
+    summary: 'Live cross-reference of a number with NIMC and NIBSS',
+    description:
+      "Reads the hub's state for the number and asks NIMC (NINs linked to the phone) and NIBSS (BVNs registered with it) live. " +
+      'Identifiers are compared as tokens and returned masked. A source that is slow or down makes a partial answer (still 200) naming it and why.',
+    security: [{ ApiKey: [] }],
+    middleware: [admins],
+    request: {
+      query: z.object({
+        msisdn: msisdnField().openapi({
+          description: '10, 11 or 13 digits, with or without +',
+          example: '08031234567',
+        }),
+      }),
     },
-    400: { description: 'Missing or invalid msisdn', content: { 'application/json': { schema: ErrorBody } } },
-    401: { description: 'Missing or invalid API key' },
-    403: { description: 'Not an admin (HUB) caller' },
-    503: {
-      description: 'The hub state store is unavailable',
-      content: { 'application/json': { schema: ErrorBody } },
+    responses: {
+      200: {
+        description: 'Per-source verdicts',
+        content: { 'application/json': { schema: CorroborationResponse } },
+      },
+      ...reconixErrors([400, 401, 403, 429, 503], {
+        400: 'Missing or invalid msisdn',
+        403: 'Not an admin (HUB) caller',
+        503: 'The hub state store is unavailable',
+      }),
     },
-  },
-});
+  });
 
 /** Reconix `GET /identity/corroborate` (Admin). */
 export function registerCorroborateRoutes(app: ApiApp, ctx: ApiContext): void {
-  app.openAPIRegistry.registerPath(route);
   const sources = ctx.identitySources ?? createIdentitySources(ctx.config);
   // Reconix "Admin" → HUB until user roles exist: it reveals what the national sources hold.
-  const admins = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin'] });
+  const route = routeOf(requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin'] }));
 
-  app.get(PATH, admins, async (c) => {
-    const raw = c.req.query('msisdn');
-    const check = normaliseMsisdn(raw ?? '');
-    if (raw === undefined || !check.ok) {
-      const message = raw === undefined ? 'is required' : check.ok ? '' : check.reason;
-      return reconixError(c, 'VALIDATION_ERROR', `msisdn: ${message}`, [{ field: 'msisdn', message }]);
-    }
-    let view: StateView | null;
-    try {
-      view = (await ctx.readState([check.msisdn]))[0]?.view ?? null;
-    } catch (err) {
-      console.error(
-        JSON.stringify({ level: 'error', requestId: c.get('requestId'), error: (err as Error).message }),
-      );
-      return reconixError(c, 'SERVICE_UNAVAILABLE', 'the hub state store is unavailable; try again shortly');
-    }
-    const found = await corroborate(sources, check.msisdn, view, ctx.config.TOKEN_SECRET);
+  app.openapi(route, async (c) => {
+    const { msisdn } = c.req.valid('query');
+    // A state store that cannot answer is onError's 503, as on every route.
+    const view = (await ctx.readState([msisdn]))[0]?.view ?? null;
+    const found = await corroborate(sources, msisdn, view, ctx.config.TOKEN_SECRET);
     const active = <T extends { clearedDate: string | null; masked: string }>(links: readonly T[]) =>
       links.filter((l) => l.clearedDate === null).map((l) => l.masked);
     return c.json(
       {
-        msisdn: `+${check.msisdn}`,
+        msisdn: `+${msisdn}`,
         checked_at: new Date(ctx.now()).toISOString(),
         result: found.result,
         hub: {
