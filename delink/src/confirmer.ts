@@ -1,10 +1,17 @@
 import type { Logger, TopicNames } from '@hub/infra';
 import type { AuditEntry, WorkflowWriter } from '@hub/ingest';
-import type { EventCodec } from '@hub/schemas';
+import type { EventCodec, RecycledSimEvent, StateChangeEvent } from '@hub/schemas';
 import { readState } from '@hub/state/read';
 import type { DelinkRequestDoc } from '@hub/state/workflow/model';
+import { simIdOf } from '@hub/state/workflow/model';
 import { linkageCleared, staleLinkagesOf } from '@hub/state/workflow/stale';
-import { readRequests, readSim, requestsOfNumber, type WorkflowKeys } from '@hub/state/workflow/store';
+import {
+  readRequests,
+  readSim,
+  requestsOfNumber,
+  simsExist,
+  type WorkflowKeys,
+} from '@hub/state/workflow/store';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { PartitionConsumer } from './consume.ts';
@@ -29,7 +36,7 @@ export interface ConfirmerOptions {
 const COMPLETABLE = new Set(['APPROVED', 'PROCESSING', 'FAILED']);
 
 /**
- * Completion. A request is COMPLETED when the state record shows every linkage it names cleared —
+ * Continuous detection and completion. A request is COMPLETED when the state record shows every linkage it names cleared —
  * by the sources' own UNLINK feed events, which the state builder applied. It watches the
  * state-changes topic (a number changed: are its open requests done?) and sweeps every open request
  * periodically. The registry entry becomes `completed` when the record shows no stale linkage left.
@@ -49,6 +56,9 @@ export class Confirmer {
       // The sweep covers whatever happened before this group first joined.
       fromBeginning: false,
       handle: async (records) => {
+        await this.detect(
+          records.map((r) => r.value).filter((c) => c.conflicts.some((x) => x.code === 'STALE_LINKAGE')),
+        );
         const numbers = [...new Set(records.map((r) => r.value.msisdn))];
         const pipeline = options.redis.pipeline();
         for (const m of numbers) pipeline.exists(options.keys.requestsOf(m));
@@ -81,6 +91,46 @@ export class Confirmer {
     this.timer = null;
     await this.sweeping;
     await this.consumer.stop();
+  }
+
+  /**
+   * Continuous detection: a number whose state now shows a stale linkage (a churn or reassignment
+   * landed while a previous owner's linkages are active) and is not in the registry is flagged the
+   * moment its state change arrives, with the same event id the backfill scan would use, so the
+   * two never flag a number twice.
+   */
+  private async detect(changes: StateChangeEvent[]): Promise<void> {
+    const numbers = [...new Set(changes.map((c) => c.msisdn))];
+    if (numbers.length === 0) return;
+    const { redis, keys, writer } = this.options;
+    const exists = await simsExist(redis, keys, numbers.map(simIdOf));
+    const fresh = numbers.filter((_, i) => !exists[i]);
+    if (fresh.length === 0) return;
+    const readings = await readState(redis, this.options.redisKeyPrefix, fresh);
+    const now = (this.options.now ?? Date.now)();
+    const events: RecycledSimEvent[] = [];
+    for (const r of readings) {
+      const v = r.view;
+      if (!v?.recycleDate) continue;
+      const stale = staleLinkagesOf(v);
+      if (stale.length === 0) continue;
+      events.push({
+        eventId: `detect:${v.msisdn}:${v.recycleDate}`,
+        source: 'DETECTOR',
+        simId: simIdOf(v.msisdn),
+        msisdn: v.msisdn,
+        action: 'DETECTED',
+        recycleDate: v.recycleDate,
+        operator: v.operator,
+        cleanupStatus: 'pending',
+        linkages: stale,
+        actor: 'system:continuous-detection',
+        reason: 'active linkage older than the last churn or reassignment',
+        occurredAt: now,
+        receivedAt: now,
+      });
+    }
+    if (events.length > 0) await writer.sims(events);
   }
 
   /** Every open request checked once. */

@@ -18,12 +18,13 @@ const DUP = story(5);
 const NOT_RECYCLED = story(6, null);
 const AIRTEL = { ...story(7), msisdn: '2348027700007', operator: 'AIRTEL' };
 const LATE = story(8);
+const LIVE = story(9);
 const ALL = [LIFE, REJECT, CANCEL, REFUSE, DUP, NOT_RECYCLED, AIRTEL];
 
 let d: DelinkHarness;
 
 beforeAll(async () => {
-  d = await createDelinkHarness('delink', [...ALL, LATE]);
+  d = await createDelinkHarness('delink', [...ALL, LATE, LIVE]);
   await d.seed(ALL);
   await d.startWorker();
 }, 120_000);
@@ -304,6 +305,14 @@ describe('recycled SIMs and the delink workflow', () => {
     expect(same.body).toMatchObject({ code: 'ILLEGAL_TRANSITION' });
     expect(same.body.detail).toContain('from in_progress to in_progress');
   }, 60_000);
+
+  it('flags a number the moment its churn lands (continuous detection), without a scan', async () => {
+    await d.seed([LIVE]);
+    const sim = await d.waitFor('continuous detection', () => simOf(LIVE.msisdn), 15_000);
+    const detail = await d.call('GET', `/api/v1/recycled-sims/${sim.id}`, d.tokens.auditor);
+    expect(detail.body).toMatchObject({ origin: 'DETECTED', cleanup_status: 'pending', recycle_date: '2024-01-05' });
+    expect(detail.body.cleanup_history[0]).toMatchObject({ actor: 'system:continuous-detection', to: 'pending' });
+  }, 30_000);
 
   it('bulk: every row its own result, a bad row never sinks the good ones; 10,001 rows → 400', async () => {
     await d.seed([LATE]);
