@@ -16,6 +16,15 @@ redis.call('HSET', KEYS[1], 'o', ARGV[1], 'v', ARGV[2])
 return 1
 `;
 
+/** A user's snapshot as APPLY_SNAPSHOT, and the e-mail index only with it (a deleted user's stays gone). */
+const APPLY_USER = `
+local held = redis.call('HGET', KEYS[1], 'o')
+if held and tonumber(held) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'o', ARGV[1], 'v', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1
+`;
+
 /**
  * A user's tombstone: unless a later snapshot is held, the record keeps only its offset (so an
  * older snapshot replayed later is still refused) and the e-mail index entry pointing at it goes.
@@ -36,6 +45,7 @@ return 1
 
 type RedisWithApply = Redis & {
   applySnapshot(key: string, offset: string, json: string): Promise<number>;
+  applyUser(key: string, emailKey: string, offset: string, json: string, id: string): Promise<number>;
   deleteUser(key: string, offset: string, emailPrefix: string, id: string): Promise<number>;
 };
 
@@ -88,6 +98,7 @@ export class AccountsProjector {
 
   constructor(private readonly o: ProjectorOptions) {
     o.redis.defineCommand('applySnapshot', { numberOfKeys: 1, lua: APPLY_SNAPSHOT });
+    o.redis.defineCommand('applyUser', { numberOfKeys: 2, lua: APPLY_USER });
     o.redis.defineCommand('deleteUser', { numberOfKeys: 1, lua: DELETE_USER });
     this.redis = o.redis as RedisWithApply;
   }
@@ -278,6 +289,7 @@ export class AccountsProjector {
     const { keys } = this.o;
     const pipeline = this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
       applySnapshot(key: string, offset: string, json: string): unknown;
+      applyUser(key: string, emailKey: string, offset: string, json: string, id: string): unknown;
       deleteUser(key: string, offset: string, emailPrefix: string, id: string): unknown;
     };
     for (const change of changes) {
@@ -296,8 +308,8 @@ export class AccountsProjector {
         pipeline.sadd(keys.organisations, event.organisation.id);
       }
       if (event.user) {
-        pipeline.applySnapshot(keys.user(event.user.id), offset, JSON.stringify(event.user));
-        pipeline.set(keys.userByEmail(event.user.email), event.user.id);
+        const u = event.user;
+        pipeline.applyUser(keys.user(u.id), keys.userByEmail(u.email), offset, JSON.stringify(u), u.id);
       }
       if (event.apiKey) {
         const k = event.apiKey;
