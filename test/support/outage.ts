@@ -20,7 +20,8 @@ export function kafkaOutage(config: Config): KafkaOutage {
   const sockets = new Set<net.Socket>();
   let down = false;
   const kafka = createKafka(config, {
-    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+    // Enough retries to ride out a fresh topic's leader election, short enough to fail fast when cut.
+    retry: { retries: 6, initialRetryTime: 100, maxRetryTime: 1_000 },
     connectionTimeout: 1_000,
     requestTimeout: 5_000,
     socketFactory: ({ host, port, onConnect }) => {
