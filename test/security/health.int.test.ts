@@ -1,7 +1,9 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { createLogger } from '@hub/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../query-api/src/app.ts';
-import type { ApiApp } from '../../query-api/src/context.ts';
-import type { DependencyProbe } from '../../query-api/src/routes/health.ts';
+import type { ApiApp, ApiEnv } from '../../query-api/src/context.ts';
+import { type DependencyProbe, registerHealthRoutes } from '../../query-api/src/routes/health.ts';
 import { createHarness, type Harness } from './harness.ts';
 
 /** What a failing driver would say: internal host names and addresses that must not leak. */
@@ -12,10 +14,11 @@ let app: ApiApp;
 let adminToken: string;
 let analystToken: string;
 let keyOfBank: string;
+let probes: DependencyProbe[];
 
 beforeAll(async () => {
   h = await createHarness('health', {}, { history: false });
-  const probes: DependencyProbe[] = [
+  probes = [
     { name: 'redis', check: async () => {} },
     {
       name: 'kafka',
@@ -73,5 +76,21 @@ describe('/health', () => {
       expect(body.dependencies.kafka?.error).toBe(INTERNAL);
       expect(body.dependencies.redis?.latencyMs).toBeTypeOf('number');
     }
+  });
+});
+
+describe('/health and the log', () => {
+  it('logs the error of a dependency that is down, whoever asked', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ LOG_LEVEL: 'info' }, 'query-api', {
+      write: (line: string) => void lines.push(line),
+    });
+    const own = new OpenAPIHono<ApiEnv>();
+    registerHealthRoutes(own, h.resources.ctx, probes, log);
+    expect((await own.request('/health')).status).toBe(200);
+    const entries = lines.map((l) => JSON.parse(l) as { level: string; dependency?: string; error?: string });
+    expect(entries).toContainEqual(
+      expect.objectContaining({ level: 'warn', dependency: 'kafka', error: INTERNAL }),
+    );
   });
 });

@@ -86,8 +86,12 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * Health, liveness, readiness and Prometheus metrics, under /api/v1 (Reconix) and at the root,
  * where probes and scrapers look.
  */
-export function registerHealthRoutes(app: ApiApp, ctx: ApiContext, probes: DependencyProbe[]): void {
-  const log = createLogger(ctx.config, 'query-api').child({ component: 'health' });
+export function registerHealthRoutes(
+  app: ApiApp,
+  ctx: ApiContext,
+  probes: DependencyProbe[],
+  log: Logger = createLogger(ctx.config, 'query-api').child({ component: 'health' }),
+): void {
   for (const base of ['', '/api/v1']) {
     app.openapi(
       createRoute({
