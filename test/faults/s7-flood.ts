@@ -36,18 +36,26 @@ export const floodScenario: Scenario = {
   title: 'one number flooded with linkages while the sample streams',
   stopsServices: false,
   async run(ctx, report) {
+    const started = Date.now();
     const env = await createFaultEnv(ctx.run, 's7');
     const sample = makeSample(ctx.quick ? 400 : 2000, ctx.seed + 7, env.config.TOKEN_SECRET);
     const sampleNumbers = new Set(sample.expected.map((e) => e.msisdn));
     let flooded = 2348039990001;
     while (sampleNumbers.has(String(flooded))) flooded++;
     const msisdn = String(flooded);
+    const tEnv = Date.now();
     const producer = await sampleProducer(env);
     const creds = await createCredentials(env);
+    const tCreds = Date.now();
     const builder = startStateBuilder(env);
     let api: Awaited<ReturnType<typeof startApi>> | null = null;
     try {
-      [api] = await Promise.all([startApi(env), waitReady(builder)]);
+      let tBuilder = 0;
+      [api] = await Promise.all([startApi(env), waitReady(builder).then(() => (tBuilder = Date.now()))]);
+      const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
+      report.step(
+        `slice ready in ${secs(started, tEnv)} s, credentials in ${secs(tEnv, tCreds)} s, state builder in ${secs(tCreds, tBuilder)} s and API in ${secs(tCreds, Date.now())} s`,
+      );
       const base = api.base;
       const post = (path: string, token: string, body: unknown, method = 'POST') =>
         fetch(`${base}${path}`, {
