@@ -10,16 +10,18 @@ const SOURCE_TOPICS = {
   stateChanges: 'state-changes',
   audit: 'audit',
   accounts: 'accounts',
+  /** Consent changes, data-subject requests and erasures (key: subject; MSISDN for a subscriber). */
+  dataSubject: 'data-subject',
   /** Webhook subscriptions, one full snapshot per change (compacted, key: subscription id). */
   webhookSubscriptions: 'webhook-subscriptions',
   /** One record per webhook delivery attempt or redelivery request (key: subscription id). */
   webhookDeliveries: 'webhook-deliveries',
   /** Notification requests and their delivery outcomes (key: notification id). */
   notifications: 'notifications',
-} as const;
-
   /** Recycled-SIM registrations, detections and cleanup-status changes (key: MSISDN). */
   recycledSims: 'recycled-sims',
+} as const;
+
 export type SourceTopic = keyof typeof SOURCE_TOPICS;
 export const sourceTopics = Object.keys(SOURCE_TOPICS) as SourceTopic[];
 

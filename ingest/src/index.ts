@@ -1,5 +1,6 @@
 export { createIngestApp } from './app.ts';
 export { ANY_ROLE, requireApiKey, requireAuth } from './auth.ts';
+export * from './backlog.ts';
 export {
   apiKeysFile,
   createIngestContext,
@@ -9,6 +10,7 @@ export {
 } from './bootstrap.ts';
 export { type BulkReport, BulkReportStore, type Rejection } from './bulk-reports.ts';
 export type { IngestContext, IngestEnv } from './context.ts';
+export { DataSubjectPublisher } from './data-subject.ts';
 export * from './envelope.ts';
 export { contentEventId } from './event-ids.ts';
 export { checkFeedRecord, type FeedSource } from './feeds.ts';
@@ -23,8 +25,7 @@ export { nodeRequest, nodeResponse, requestHeader, responseHeader } from './node
 export * from './openapi.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher, PublishIncompleteError } from './publisher.ts';
-export * from './backlog.ts';
 export { readJsonBody } from './request-body.ts';
-export * from './unavailable.ts';
 export { rangeViolation } from './status-events.ts';
+export * from './unavailable.ts';
 export { registerWorkflowSchemas, WorkflowWriter } from './workflow.ts';

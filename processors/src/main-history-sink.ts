@@ -7,7 +7,7 @@ import {
   loadConfig,
   topicNames,
 } from '@hub/infra';
-import { EventCodec } from '@hub/schemas';
+import { DataSubjectCodec, EventCodec } from '@hub/schemas';
 import { migrate } from './history/migrate.ts';
 import { HistorySink } from './history/sink.ts';
 import { jsonLog, KafkaDeadLetters } from './kafka/index.ts';
@@ -27,15 +27,20 @@ async function main(): Promise<void> {
   const kafka = createKafka(config);
   const producer = createProducer(kafka);
   await producer.connect();
-  const codec = new EventCodec(createSchemaRegistry(config));
+  const registry = createSchemaRegistry(config);
+  const codec = new EventCodec(registry);
+  const topics = topicNames(config.TOPIC_PREFIX);
+  const dataSubjectCodec = new DataSubjectCodec(registry);
+  await dataSubjectCodec.register(topics.dataSubject);
   const sink = new HistorySink({
     kafka,
     clickhouse,
     database: config.CLICKHOUSE_DATABASE,
     codec,
-    topics: topicNames(config.TOPIC_PREFIX),
+    topics,
     groupId: `${config.TOPIC_PREFIX}history-sink`,
     deadLetters: new KafkaDeadLetters(producer, codec),
+    erasures: { codec: dataSubjectCodec },
     log,
   });
 

@@ -1,5 +1,6 @@
 export * from './codec.ts';
 export * from './contract.ts';
+export * from './data-subject.ts';
 export * from './dates.ts';
 export * from './events.ts';
 export * from './http/tirms.ts';

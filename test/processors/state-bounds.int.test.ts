@@ -4,9 +4,8 @@ import { stateSlot } from '@hub/state/keys';
 import { readState, readStored, UnreadableStateError } from '@hub/state/read';
 import { emptyRecord, LINKAGE_LIMIT, type StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchConsumer } from '../../processors/src/kafka/batch-consumer.ts';
 import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
-import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
+import { createStateBuilder, type StateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
@@ -21,7 +20,7 @@ import {
  */
 
 let t: StateTestEnv;
-let builder: BatchConsumer<StateEvent>;
+let builder: StateBuilder;
 let groupId: string;
 
 const env = (day: string) => ({

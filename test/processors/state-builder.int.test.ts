@@ -2,10 +2,9 @@ import type { DeadLetterEvent, StateChangeEvent } from '@hub/schemas';
 import { readState } from '@hub/state/read';
 import type { StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchConsumer } from '../../processors/src/kafka/batch-consumer.ts';
 import { DEAD_LETTER_HEADERS, KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
 import { partitionForKey } from '../../processors/src/kafka/decoders.ts';
-import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
+import { createStateBuilder, type StateBuilder } from '../../processors/src/state-builder/builder.ts';
 import {
   buildStories,
   encodeEvent,
@@ -19,7 +18,7 @@ import {
 } from '../../processors/src/state-builder/test-env.ts';
 
 let t: StateTestEnv;
-let builder: BatchConsumer<StateEvent>;
+let builder: StateBuilder;
 let groupId: string;
 
 async function consumeAll(topic: string, expected: number) {

@@ -4,9 +4,8 @@ import { repoRoot } from '@hub/infra';
 import { readStored } from '@hub/state/read';
 import type { StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchConsumer } from '../../processors/src/kafka/batch-consumer.ts';
 import { LoggedDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
-import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
+import { createStateBuilder, type StateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { buildStories, predict, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
@@ -15,7 +14,7 @@ import {
 } from '../../processors/src/state-builder/test-env.ts';
 
 let t: StateTestEnv;
-let clean: BatchConsumer<StateEvent>;
+let clean: StateBuilder;
 const children = new Set<ChildProcess>();
 const readiness = new WeakMap<ChildProcess, Promise<void>>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

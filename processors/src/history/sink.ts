@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier, type TopicNames } from '@hub/infra';
-import type { EventCodec } from '@hub/schemas';
+import type { DataSubjectCodec, EventCodec } from '@hub/schemas';
 import { sqlInteger, sqlString } from '@hub/state/history/queries';
 import {
   type HistoryKind,
@@ -10,6 +10,7 @@ import {
   watermarkViewOf,
 } from '@hub/state/history/tables';
 import type { Admin, Kafka } from 'kafkajs';
+import { ErasureFollower } from '../data-subject/follower.ts';
 import {
   avroDecoder,
   BatchConsumer,
@@ -25,6 +26,7 @@ import {
   type Seek,
   type StepResult,
 } from '../kafka/index.ts';
+import { clickhouseErasure } from './erasure.ts';
 import { insertDuration, insertRetries, insertRows, resumeDuration, rowsAlreadyHeld } from './metrics.ts';
 import { type HistoryRow, toHistoryRow } from './rows.ts';
 
@@ -38,9 +40,9 @@ export function historyTopics(names: TopicNames): Map<string, HistoryKind> {
     [names.verifications, 'verification'],
     [names.stateChanges, 'state-change'],
     [names.audit, 'audit'],
+    [names.recycledSims, 'recycled-sim'],
   ]);
 }
-    [names.recycledSims, 'recycled-sim'],
 
 /**
  * Decodes a record straight into its raw-table row. The sink records what is on the topic: unlike
@@ -131,6 +133,12 @@ export interface HistorySinkOptions {
   retry?: Partial<RetryPolicy>;
   sessionTimeoutMs?: number;
   log?: Log;
+  /**
+   * Subscriber erasures (DESIGN "Data-subject rights and erasure"): the sink reads the data-subject
+   * topic to its end before it consumes anything, never inserts an erased row (a replay or a
+   * rewind cannot bring one back) and deletes what it already holds (processors/src/history/erasure.ts).
+   */
+  erasures?: { codec: DataSubjectCodec };
 }
 
 const NAME = 'history-sink';
@@ -159,6 +167,9 @@ export class HistorySink {
   /** Raw tables whose watermark view exists, as of the last assignment. */
   private watermarked = new Set<string>();
   private readonly warnedUnwatermarked = new Set<string>();
+  private follower: ErasureFollower | null = null;
+  /** The round in flight: an erasure waits for it, since its rows were filtered before the erasure was known. */
+  private round: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: HistorySinkOptions) {
     this.kinds = historyTopics(options.topics);
@@ -191,6 +202,26 @@ export class HistorySink {
   async start(): Promise<void> {
     this.admin = this.options.kafka.admin();
     await this.admin.connect();
+    if (this.options.erasures) {
+      const erase = clickhouseErasure({
+        clickhouse: this.options.clickhouse,
+        database: this.options.database,
+        kinds: this.kinds,
+      });
+      this.follower = new ErasureFollower({
+        kafka: this.options.kafka,
+        codec: this.options.erasures.codec,
+        topic: this.options.topics.dataSubject,
+        name: NAME,
+        log: this.log,
+        onErasure: async (event) => {
+          // Rows inserted from here on are filtered; the round in flight may still insert erased ones.
+          await this.round;
+          await erase(event);
+        },
+      });
+      await this.follower.start();
+    }
     await this.consumer.start();
   }
 
@@ -198,6 +229,7 @@ export class HistorySink {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.consumer.stop();
+    await this.follower?.stop();
     await this.admin?.disconnect();
     this.admin = null;
   }
@@ -288,7 +320,26 @@ WHERE database = ${sqlString(this.options.database)} AND name IN (${tables.map((
    * One round: every table's chunks are inserted together (the tables concurrently), and each
    * partition is committed by the consumer once the round resolves.
    */
-  private async handle(batches: readonly PartitionBatch<HistoryRow>[]): Promise<undefined> {
+  private handle(batches: readonly PartitionBatch<HistoryRow>[]): Promise<undefined> {
+    const done = this.handleRound(batches);
+    this.round = done.catch(() => undefined);
+    return done;
+  }
+
+  private async handleRound(input: readonly PartitionBatch<HistoryRow>[]): Promise<undefined> {
+    const erasures = this.follower?.erasures;
+    // An erased row is committed past but never inserted; ClickHouse's max offset may then lag the
+    // commit, and a resume from it reads the erased rows again and skips them again.
+    const batches =
+      erasures && erasures.size > 0
+        ? input.map((b) => ({
+            ...b,
+            records: b.records.filter((r) => {
+              const msisdn = r.value.row.msisdn;
+              return !(typeof msisdn === 'string' && erasures.erases(msisdn, b.topic, b.partition, r.offset));
+            }),
+          }))
+        : input;
     const byTable = new Map<RawTable, PartitionBatch<HistoryRow>[]>();
     for (const batch of batches) {
       const kind = this.kinds.get(batch.topic);

@@ -45,7 +45,14 @@ export async function replayIntoRedis(
   options: { groupId: string; log: Log; onProgress?: (p: ReplayProgress) => void; pollMs?: number },
 ): Promise<ReplayProgress> {
   const topics = topicNames(config.TOPIC_PREFIX);
-  const inputs = [topics.statusUpdates, topics.ninLinkages, topics.bvnLinkages, topics.delink];
+  // The data-subject topic too: erasure orders are one of the builder's inputs.
+  const inputs = [
+    topics.statusUpdates,
+    topics.ninLinkages,
+    topics.bvnLinkages,
+    topics.delink,
+    topics.dataSubject,
+  ];
   const admin = createKafka(config).admin();
   await admin.connect();
   try {

@@ -3,6 +3,7 @@ import type { EventCodec, StateChangeEvent } from '@hub/schemas';
 import { StateWriter } from '@hub/state/cas';
 import { deriveView } from '@hub/state/derive';
 import { encodeState } from '@hub/state/encoding';
+import { applyErasedEvent, ERASED_INPUTS, eraseBefore, erasurePosition } from '@hub/state/erasure';
 import { stateSlot } from '@hub/state/keys';
 import { type ApplyOutcome, applyEvent } from '@hub/state/machine';
 import { readStored, type StoredState } from '@hub/state/read';
@@ -15,6 +16,14 @@ import { msisdnEventDecoder, type RecordDecoder } from '../kafka/decoders.ts';
 import type { Log } from '../kafka/logger.ts';
 import { deadLetter, ok, type RecordRejection, type StepResult } from '../kafka/results.ts';
 import { eventsApplied, eventsSkipped, stateChangesPublished, stateWriteConflicts } from '../metrics.ts';
+import {
+  type Decision,
+  decidedPosition,
+  type ErasureOrder,
+  erasureOrderDecoder,
+  publishDecisions,
+  type StateBuilderErasures,
+} from './erasure-orders.ts';
 
 export interface StateBuilderOptions {
   kafka: Kafka;
@@ -27,6 +36,13 @@ export interface StateBuilderOptions {
   /** Publishes StateChange records; omitted by a rebuild, which must not re-notify subscribers. */
   stateChanges?: { producer: Producer };
   maxChunkSize?: number;
+  /**
+   * Subscriber erasures (DESIGN "Data-subject rights and erasure"): the builder also reads erasure
+   * orders from the data-subject topic, decides each one's position (erasure-orders.ts) and drops
+   * the number's linkages; a linkage event an erasure covers is counted but its fact never applied,
+   * so a rebuild or a rewind cannot bring it back.
+   */
+  erasures?: StateBuilderErasures;
   consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
   log?: Log;
 }
@@ -49,16 +65,24 @@ function wrap<E extends StateEvent>(
   };
 }
 
+/** What the builder consumes: the state inputs, and erasure orders when erasures are on. */
+export type BuilderInput = StateEvent | ErasureOrder;
+
+/** The running state projection consumer. */
+export type StateBuilder = BatchConsumer<BuilderInput>;
+
 interface Changed {
   record: StateRecord;
-  cause: StateEvent;
+  cause: { event: { eventId: string; occurredAt: number } };
   causeTopic: string;
+  /** Changed by an erasure, which does not move `version`: the state change's id says so. */
+  erased?: boolean;
 }
 
 /** applyEvent, with a throw (a defect in the state machine) turned into a refusal of that one event. */
-function applySafely(record: StateRecord, ev: StateEvent, offset: bigint): ApplyOutcome {
+function applySafely(record: StateRecord, ev: StateEvent, offset: bigint, erased = false): ApplyOutcome {
   try {
-    return applyEvent(record, ev, offset);
+    return erased ? applyErasedEvent(record, ev, offset) : applyEvent(record, ev, offset);
   } catch (err) {
     return { status: 'invalid', reason: `state machine failed: ${(err as Error).message}` };
   }
@@ -88,18 +112,48 @@ function encodeSafely(record: StateRecord): { ok: true; bytes: Buffer } | { ok: 
  * stored are each dead-lettered with the reason, and the partition goes on. Records are bounded by
  * design (state/src/record.ts LINKAGE_LIMIT), so the last two point at damage or a defect.
  */
-export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<StateEvent> {
+export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<BuilderInput> {
   const { codec, topics, redis, redisKeyPrefix } = options;
-  const decoders = new Map<string, RecordDecoder<StateEvent>>([
+  const decoders = new Map<string, RecordDecoder<BuilderInput>>([
     [topics.statusUpdates, wrap('status', msisdnEventDecoder(codec, 'status-update'))],
     [topics.ninLinkages, wrap('nin', msisdnEventDecoder(codec, 'nin-linkage'))],
     [topics.bvnLinkages, wrap('bvn', msisdnEventDecoder(codec, 'bvn-linkage'))],
     [topics.delink, wrap('delink', msisdnEventDecoder(codec, 'delink'))],
   ]);
   const writer = new StateWriter(redis);
+  const erasures = options.erasures;
+  if (erasures) decoders.set(topics.dataSubject, erasureOrderDecoder(erasures.codec));
+
+  function isErased(batch: PartitionBatch<BuilderInput>, ev: StateEvent, offset: bigint): boolean {
+    return (
+      erasures !== undefined &&
+      erasures.set.size > 0 &&
+      (ERASED_INPUTS as readonly string[]).includes(ev.input) &&
+      erasures.set.erases(ev.event.msisdn, batch.topic, batch.partition, offset)
+    );
+  }
+
+  /**
+   * An erasure order applied to the number's working record: a new order is decided here (its
+   * position is just after what the record has applied); one decided before (a redelivery, a
+   * restart, a rebuild) is applied at its decided position.
+   */
+  function applyOrder(
+    record: StateRecord,
+    order: ErasureOrder['event'],
+    partition: number,
+    decisions: Decision[],
+  ): StateRecord | null {
+    const decided = erasures!.set.decided(order.requestId);
+    if (!decided) decisions.push({ order, partition, record });
+    return eraseBefore(
+      record,
+      decided ? decidedPosition(decided, topics, partition) : erasurePosition(record),
+    );
+  }
 
   async function handle(
-    batches: readonly PartitionBatch<StateEvent>[],
+    batches: readonly PartitionBatch<BuilderInput>[],
   ): Promise<readonly RecordRejection[][]> {
     const msisdns = new Set<string>();
     for (const batch of batches) for (const r of batch.records) msisdns.add(r.value.event.msisdn);
@@ -111,6 +165,7 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
       const current = new Map<string, StoredState>();
       for (const s of stored) current.set(s.msisdn, s);
       const working = new Map<string, Changed>();
+      const decisions: Decision[] = [];
       const rejections: RecordRejection[][] = [];
       const applied = new Map<string, number>();
       const skipped = new Map<string, number>();
@@ -137,9 +192,17 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
             continue;
           }
           const before = working.get(msisdn)?.record ?? stored?.record ?? emptyRecord();
-          const out = applySafely(before, rec.value, at[i]!);
+          const input = rec.value;
+          if (input.input === 'erasure') {
+            const next = applyOrder(before, input.event, batch.partition, decisions);
+            if (next)
+              working.set(msisdn, { record: next, cause: input, causeTopic: batch.topic, erased: true });
+            nApplied++;
+            continue;
+          }
+          const out = applySafely(before, input, at[i]!, isErased(batch, input, at[i]!));
           if (out.status === 'applied') {
-            working.set(msisdn, { record: out.record, cause: rec.value, causeTopic: batch.topic });
+            working.set(msisdn, { record: out.record, cause: input, causeTopic: batch.topic });
             nApplied++;
           } else if (out.status === 'skipped') {
             nSkipped++;
@@ -171,6 +234,9 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
       }
 
       const changed = [...working];
+      // Decided erasures go out first: the history-only topics' ends are read before this round's
+      // state changes, and a decision on the topic survives a crash before the write.
+      if (erasures) await publishDecisions(erasures, topics, decisions);
       // Published before the Redis write: after a crash between the two, the replay skips the
       // already-written events and would otherwise never announce the change.
       if (options.stateChanges && changed.length > 0) {
@@ -209,7 +275,7 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
    * to the record before it.
    */
   function reapplyStorable(
-    batches: readonly PartitionBatch<StateEvent>[],
+    batches: readonly PartitionBatch<BuilderInput>[],
     offsets: bigint[][],
     msisdn: string,
     stored: StateRecord | null,
@@ -220,8 +286,22 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
     const rejections = batches.map((batch, b) => {
       const rejected: RecordRejection[] = [];
       batch.records.forEach((rec, i) => {
-        if (rec.value.event.msisdn !== msisdn) return;
-        const out = applySafely(record, rec.value, offsets[b]![i]!);
+        const input = rec.value;
+        if (input.event.msisdn !== msisdn) return;
+        if (input.input === 'erasure') {
+          // Only shrinks the record; its decision, if new, was taken in the first pass.
+          const decided = erasures?.set.decided(input.event.requestId);
+          const next = decided
+            ? eraseBefore(record, decidedPosition(decided, topics, batch.partition))
+            : null;
+          if (next) {
+            record = next;
+            bytes = encodeState(next);
+            changed = { record, cause: input, causeTopic: batch.topic, erased: true };
+          }
+          return;
+        }
+        const out = applySafely(record, input, offsets[b]![i]!, isErased(batch, input, offsets[b]![i]!));
         if (out.status !== 'applied') return; // skipped, or already rejected in the first pass
         const e = encodeSafely(out.record);
         if (!e.ok) {
@@ -230,7 +310,7 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
         }
         record = out.record;
         bytes = e.bytes;
-        changed = { record, cause: rec.value, causeTopic: batch.topic };
+        changed = { record, cause: input, causeTopic: batch.topic };
       });
       return rejected;
     });
@@ -239,11 +319,12 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
 
   async function publishStateChanges(producer: Producer, changed: [string, Changed][]) {
     const now = Date.now();
-    const messages = changed.map(([msisdn, { record, cause, causeTopic }]) => {
+    const messages = changed.map(([msisdn, { record, cause, causeTopic, erased }]) => {
       const v = deriveView(msisdn, record);
       const value: StateChangeEvent = {
         // One id per (number, version): a re-published change after a crash carries the same id.
-        eventId: `${msisdn}:${record.version}`,
+        // An erasure does not move the version, so its change says so in the id.
+        eventId: erased ? `${msisdn}:${record.version}:erased` : `${msisdn}:${record.version}`,
         source: 'PROCESSOR',
         msisdn,
         version: v.version,
@@ -283,7 +364,7 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
     stateChangesPublished.inc(messages.length);
   }
 
-  return new BatchConsumer<StateEvent>({
+  return new BatchConsumer<BuilderInput>({
     kafka: options.kafka,
     groupId: options.groupId,
     name: STATE_BUILDER,

@@ -8,8 +8,9 @@ import {
   topicNames,
   topicSpecs,
 } from '@hub/infra';
-import { EventCodec } from '@hub/schemas';
+import { DataSubjectCodec, EventCodec } from '@hub/schemas';
 import type { Redis } from 'ioredis';
+import { ErasureFollower } from '../data-subject/follower.ts';
 import { KafkaDeadLetters, LoggedDeadLetters } from '../kafka/dead-letters.ts';
 import type { Log } from '../kafka/logger.ts';
 import { createStateBuilder } from './builder.ts';
@@ -45,11 +46,26 @@ export async function runStateBuilder(
   } finally {
     await admin.disconnect();
   }
-  const codec = new EventCodec(createSchemaRegistry(config));
+  const registry = createSchemaRegistry(config);
+  const codec = new EventCodec(registry);
   await codec.register('state-change', topics.stateChanges);
+  const dataSubjectCodec = new DataSubjectCodec(registry);
+  await dataSubjectCodec.register(topics.dataSubject);
   const producer = createProducer(kafka);
   await producer.connect();
   const redis = createRedis(config);
+  // Every erasure already decided is known before the first event is applied, so neither a restart
+  // nor a rebuild applies an erased linkage; the builder itself decides (and adds) the new ones.
+  const follower = new ErasureFollower({
+    kafka,
+    codec: dataSubjectCodec,
+    topic: topics.dataSubject,
+    name: 'state-builder',
+    log: options.log,
+  });
+  await follower.start();
+  const erasureAdmin = kafka.admin();
+  await erasureAdmin.connect();
   const builder = createStateBuilder({
     kafka,
     redis,
@@ -57,6 +73,7 @@ export async function runStateBuilder(
     topics,
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     groupId: options.groupId,
+    erasures: { set: follower.erasures, codec: dataSubjectCodec, producer, admin: erasureAdmin },
     deadLetters:
       options.republishDeadLetters === false
         ? new LoggedDeadLetters(options.log)
@@ -80,6 +97,8 @@ export async function runStateBuilder(
     stop() {
       stopping ??= (async () => {
         await builder.stop();
+        await follower.stop();
+        await erasureAdmin.disconnect();
         await producer.disconnect();
         await redis.quit();
       })();
