@@ -4,6 +4,7 @@ import { incompletePublishResponse } from '../acceptance.ts';
 import type { IngestApp, IngestContext } from '../context.ts';
 import { type FieldError, reconixError, summarise } from '../envelope.ts';
 import { checkFeedRecord } from '../feeds.ts';
+import { reconixErrors } from '../openapi.ts';
 import { actorOf, rolesOf } from '../principal.ts';
 import { PublishIncompleteError } from '../publisher.ts';
 import { readJsonBody } from '../request-body.ts';
@@ -50,14 +51,6 @@ const FeedAccepted = z
   })
   .openapi('IdentityFeedAccepted');
 
-const ReconixErrorBody = z
-  .object({
-    detail: z.string(),
-    code: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  })
-  .openapi('Error');
-
 const receiveRoute = createRoute({
   method: 'post',
   path: '/api/v1/webhooks/receive',
@@ -69,23 +62,12 @@ const receiveRoute = createRoute({
   request: { body: { content: { 'application/json': { schema: FeedRequest } }, required: true } },
   responses: {
     202: { description: 'Valid events published', content: { 'application/json': { schema: FeedAccepted } } },
-    400: {
-      description: 'Invalid request; every problem listed',
-      content: { 'application/json': { schema: ReconixErrorBody } },
-    },
-    401: {
-      description: 'Missing or invalid API key',
-      content: { 'application/json': { schema: ReconixErrorBody } },
-    },
-    403: {
-      description: 'Key may not post this source',
-      content: { 'application/json': { schema: ReconixErrorBody } },
-    },
-    503: {
-      description:
-        'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the events (request index ranges) it holds, may hold and never got',
-      content: { 'application/json': { schema: ReconixErrorBody } },
-    },
+    ...reconixErrors([400, 401, 403, 413, 415, 503], {
+      400: 'Invalid request; every problem listed',
+      401: 'Missing or invalid API key',
+      403: 'Key may not post this source',
+      503: 'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the events (request index ranges) it holds, may hold and never got',
+    }),
   },
 });
 

@@ -7,15 +7,15 @@ import {
   MAX_BULK_STATUS_RECORDS,
   StatusUpdateRecord,
   StatusUpdateResult,
-  TirmsError,
 } from '@hub/schemas';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { incompletePublishResponse, kafkaOutcome } from '../acceptance.ts';
 import { requireApiKey } from '../auth.ts';
 import type { BulkReport, Rejection } from '../bulk-reports.ts';
 import type { IngestApp, IngestContext, IngestEnv } from '../context.ts';
 import { summarise, tirmsError, tirmsOk } from '../envelope.ts';
 import { newBatchId } from '../event-ids.ts';
+import { tirmsErrors } from '../openapi.ts';
 import { actorOf } from '../principal.ts';
 import { PublishIncompleteError } from '../publisher.ts';
 import { readJsonBody } from '../request-body.ts';
@@ -25,26 +25,12 @@ import { unavailableResponse } from '../unavailable.ts';
 export const TIRMS_BASE = '/api/v1/phone/api';
 const SINGLE_BODY_BYTES = 16 * 1024;
 
-const errorResponses = {
-  400: {
-    description: 'Missing or invalid field (every problem listed)',
-    content: { 'application/json': { schema: TirmsError } },
-  },
-  401: { description: 'Missing or invalid API key', content: { 'application/json': { schema: TirmsError } } },
-  403: {
-    description: 'Not an operator, or the number is outside its ranges',
-    content: { 'application/json': { schema: TirmsError } },
-  },
-  413: {
-    description: 'Body or record count too large',
-    content: { 'application/json': { schema: TirmsError } },
-  },
-  503: {
-    description:
-      'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the records (request index ranges) it holds, may hold and never got',
-    content: { 'application/json': { schema: TirmsError } },
-  },
-} as const;
+const errorResponses = tirmsErrors([400, 401, 403, 413, 415, 429, 503], {
+  400: 'Missing or invalid field (every problem listed)',
+  403: 'Not an operator, or the number is outside its ranges',
+  413: 'Body or record count too large',
+  503: 'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the records (request index ranges) it holds, may hold and never got',
+});
 
 const security = [{ ApiKey: [] }];
 
@@ -90,33 +76,37 @@ const uploadRoute = createRoute({
   },
 });
 
-const reportRoute = createRoute({
-  method: 'get',
-  path: `${TIRMS_BASE}/phone-numbers/bulk-reports/{batchId}`,
-  tags: ['TIRMS operators'],
-  summary: 'Per-record outcome of a bulk request (the link in its response)',
-  security,
-  request: { params: z.object({ batchId: z.string().openapi({ example: '0b5d8c7e-…' }) }) },
-  responses: {
-    200: {
-      description: 'Report',
-      content: {
-        'application/json': {
-          schema: z.object({ status: z.string(), data: z.unknown(), statusCode: z.string() }),
-        },
-      },
+const BulkReportResponse = z
+  .object({
+    status: z.literal('Success'),
+    data: z
+      .unknown()
+      .openapi({ description: 'The per-record outcome: accepted and rejected counts, rejections' }),
+    statusCode: z.string(),
+  })
+  .openapi('BulkReportResponse');
+
+const reportRouteOf = (readers: MiddlewareHandler<IngestEnv>) =>
+  createRoute({
+    method: 'get',
+    path: `${TIRMS_BASE}/phone-numbers/bulk-reports/{batchId}`,
+    tags: ['TIRMS operators'],
+    summary: 'Per-record outcome of a bulk request (the link in its response)',
+    security,
+    middleware: [readers],
+    request: { params: z.object({ batchId: z.string().openapi({ example: '0b5d8c7e-…' }) }) },
+    responses: {
+      200: { description: 'Report', content: { 'application/json': { schema: BulkReportResponse } } },
+      ...tirmsErrors([401, 403, 404, 429, 503], { 404: 'Unknown or expired batch' }),
     },
-    401: errorResponses[401],
-    404: { description: 'Unknown or expired batch', content: { 'application/json': { schema: TirmsError } } },
-  },
-});
+  });
 
 /** TIRMS operator endpoints: single and bulk status updates, bulk upload, and the bulk report link. */
 export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): void {
   const operatorsOnly = requireApiKey(ctx, ['OPERATOR', 'HUB']);
-  // Documented from the zod schemas; validated by hand so one bad record never sinks a bulk request.
-  for (const route of [singleRoute, bulkRoute, uploadRoute, reportRoute])
-    app.openAPIRegistry.registerPath(route);
+  // Documented from the zod schemas; each record is checked on its own (StatusUpdateRecord through
+  // checkStatusUpdate), so one bad record of up to 100,000 never sinks the others.
+  for (const route of [singleRoute, bulkRoute, uploadRoute]) app.openAPIRegistry.registerPath(route);
   app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', {
     type: 'http',
     scheme: 'bearer',
@@ -125,7 +115,7 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
 
   app.put(singleRoute.path, operatorsOnly, async (c) => {
     const body = await readJsonBody(c, SINGLE_BODY_BYTES);
-    if (!body.ok) return tirmsError(c, body.code, body.message);
+    if (!body.ok) return tirmsError(c, body.code, body.message, body.errors);
     const check = checkStatusUpdate(body.value);
     if (!check.ok) return tirmsError(c, 'VALIDATION_ERROR', summarise(check.problems), check.problems);
     const principal = c.get('principal');
@@ -167,7 +157,7 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
 
   app.put(bulkRoute.path, operatorsOnly, async (c) => {
     const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
-    if (!body.ok) return tirmsError(c, body.code, body.message);
+    if (!body.ok) return tirmsError(c, body.code, body.message, body.errors);
     if (!Array.isArray(body.value)) {
       return tirmsError(c, 'VALIDATION_ERROR', 'body: must be a JSON array of status update records', [
         { field: 'body', message: 'must be a JSON array of status update records' },
@@ -178,7 +168,7 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
 
   app.post(uploadRoute.path, operatorsOnly, async (c) => {
     const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
-    if (!body.ok) return tirmsError(c, body.code, body.message);
+    if (!body.ok) return tirmsError(c, body.code, body.message, body.errors);
     const value = body.value as { phoneNumbers?: unknown };
     if (typeof value !== 'object' || value === null || !Array.isArray(value.phoneNumbers)) {
       return tirmsError(c, 'VALIDATION_ERROR', 'phoneNumbers: is required and must be an array of records', [
@@ -188,19 +178,15 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
     return ingestBulk(c, ctx, value.phoneNumbers, 'phoneNumbers', 'UPLOAD');
   });
 
-  app.get(
-    `${TIRMS_BASE}/phone-numbers/bulk-reports/:batchId`,
-    requireApiKey(ctx, ['OPERATOR', 'HUB', 'SERVICE_PROVIDER']),
-    async (c) => {
-      const report = await ctx.reports.get(c.req.param('batchId') ?? '');
-      const principal = c.get('principal');
-      // Another organisation's report is reported as absent, not forbidden: ids are not disclosed.
-      if (!report || (principal.type !== 'HUB' && report.organisation !== principal.organisation)) {
-        return tirmsError(c, 'NOT_FOUND', 'no bulk report with this id (reports expire)');
-      }
-      return tirmsOk(c, report);
-    },
-  );
+  app.openapi(reportRouteOf(requireApiKey(ctx, ['OPERATOR', 'HUB', 'SERVICE_PROVIDER'])), async (c) => {
+    const report = await ctx.reports.get(c.req.valid('param').batchId);
+    const principal = c.get('principal');
+    // Another organisation's report is reported as absent, not forbidden: ids are not disclosed.
+    if (!report || (principal.type !== 'HUB' && report.organisation !== principal.organisation)) {
+      return tirmsError(c, 'NOT_FOUND', 'no bulk report with this id (reports expire)');
+    }
+    return c.json({ status: 'Success' as const, data: report, statusCode: '200' }, 200);
+  });
 }
 
 async function ingestBulk(

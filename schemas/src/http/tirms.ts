@@ -186,15 +186,3 @@ export const BulkAccepted = tirmsEnvelope(
   }),
   'BulkAcceptedResponse',
 );
-
-export const TirmsError = tirmsEnvelope(
-  z.object({
-    code: z.string().openapi({ example: 'VALIDATION_ERROR' }),
-    message: z.string().openapi({ example: 'occurrenceOfStatusDate: is required' }),
-    errors: z
-      .array(z.object({ field: z.string(), message: z.string() }))
-      .optional()
-      .openapi({ description: 'Every problem found, by field.' }),
-  }),
-  'TirmsError',
-);
