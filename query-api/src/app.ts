@@ -1,5 +1,11 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
-import { createIngestApp, errorResponse, requestHeader, responseHeader, tirmsError } from '@hub/ingest';
+import {
+  createIngestApp,
+  createSurfaceApp,
+  errorResponse,
+  requestHeader,
+  responseHeader,
+  surfaceError,
+} from '@hub/ingest';
 import { httpExceptionResponse, securityHeaders } from '@hub/security';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
@@ -48,7 +54,7 @@ async function drain(body: ReadableStream<Uint8Array>, limit: number): Promise<b
  * infrastructure, TIRMS operator ingest, TIRMS verification, then the Reconix-style groups.
  */
 export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp {
-  const app = new OpenAPIHono<ApiEnv>();
+  const app = createSurfaceApp<ApiEnv>();
 
   app.use('*', securityHeaders());
   app.use('*', async (c, next) => {
@@ -103,11 +109,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   });
   app.get('/docs', (c) => c.html(DOCS_PAGE));
 
-  app.notFound((c) =>
-    c.req.path.startsWith('/api/v1/phone/api')
-      ? tirmsError(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)
-      : c.json({ detail: `no route ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404),
-  );
+  app.notFound((c) => surfaceError(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
   // A dependency that cannot answer (Kafka, Redis, ClickHouse, a rebuild) is a 503 with
   // Retry-After; anything else is a bug: a 500 whose request id the log and the client share.
   app.onError((err, c) => httpExceptionResponse(err, c) ?? errorResponse(c, err));
