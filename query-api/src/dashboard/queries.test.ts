@@ -97,9 +97,8 @@ describe('stats SQL', () => {
   it('takes each number’s newest state from the latest-state tables, never the state-change history', () => {
     const q = statsQueries('hub', null);
     expect(q.numbersByLifecycle).toContain('FROM hub.latest_states_v1 FINAL');
-    expect(q.conflictsByCode).toContain('argMax(latest_conflict_codes, latest_version) AS codes');
-    expect(q.conflictsByCode).toContain('FROM hub.latest_conflicts_v1');
-    expect(q.conflictsByCode).toContain('ARRAY JOIN codes AS code');
+    expect(q.conflictsByCode).toContain('FROM hub.latest_conflicts_v1 FINAL');
+    expect(q.conflictsByCode).toContain('ARRAY JOIN latest_conflict_codes AS code');
     for (const sql of [q.numbersByLifecycle, q.conflictsByCode])
       expect(sql).not.toContain('state_changes_v1');
     expect(q.statusEvents).not.toContain('WHERE');

@@ -239,16 +239,16 @@ export function statsQueries(db: string, period: Period | null, scope: StatsScop
   const d = database(db);
   const range = period === null ? [] : [`day >= ${sqlDate(period.from)}`, `day <= ${sqlDate(period.to)}`];
   const whereOf = (extra: string[]) => (extra.length === 0 ? '' : `WHERE ${extra.join(' AND ')}`);
-  // Each number's current state is its newest version in the latest-states table (about one row
-  // per number; FINAL keeps only the newest of rows not merged yet). Conflicts come from the
-  // latest-conflicts table, which holds only numbers that have ever had one.
+  // Each number's current state is its newest row in the latest-state tables (FINAL keeps only
+  // the newest of rows not merged yet): every number for the lifecycle counts, and for the conflict
+  // counts only the numbers that have ever had a conflict.
   const lifecycle = `SELECT lifecycle_status AS key, count() AS value FROM ${d}.${LATEST_STATES_TABLE} FINAL GROUP BY key ORDER BY key`;
-  const conflictCodes = `SELECT msisdn, argMax(latest_conflict_codes, latest_version) AS codes FROM ${d}.${LATEST_CONFLICTS_TABLE} GROUP BY msisdn`;
+  const conflicts = `SELECT code AS key, count() AS value FROM ${d}.${LATEST_CONFLICTS_TABLE} FINAL ARRAY JOIN latest_conflict_codes AS code GROUP BY key ORDER BY key`;
   const verificationFilter =
     scope.organisation === undefined ? [] : [`organisation = ${sqlString(scope.organisation)}`];
   return {
     numbersByLifecycle: lifecycle,
-    conflictsByCode: `SELECT code AS key, count() AS value FROM (${conflictCodes}) ARRAY JOIN codes AS code GROUP BY key ORDER BY key`,
+    conflictsByCode: conflicts,
     statusEvents: `SELECT operator AS key, toString(status) AS key2, uniqMerge(events) AS value
 FROM ${d}.${ROLLUP_TABLES.statusEventsDaily} ${whereOf(range)} GROUP BY key, key2 ORDER BY key, key2`,
     verifications: `SELECT ${scope.hideOrganisations ? "''" : 'organisation'} AS key, toString(verification_status) AS key2, uniqMerge(events) AS value

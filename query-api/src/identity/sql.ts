@@ -19,40 +19,41 @@ export function isConflictCode(code: string): code is ConflictCode {
 }
 
 /**
- * The numbers whose latest state has conflicts (including `code`, when given), with that state.
- * Read from the latest-conflicts table, which holds only numbers that have ever had a conflict
- * (with their newest state, conflicted or not), never from the state-change history; each number's
- * rows are reduced to the newest version (argMax), so a number whose newer state cleared its
- * conflicts drops out, and a row stored twice or not merged yet never shows twice.
+ * The condition, over the latest-conflicts table read FINAL (its newest row per number), that a
+ * number's latest state has conflicts (including `code`, when given). The table holds only numbers
+ * that have ever had a conflict, with their newest state, conflicted or not; FINAL keeps one row
+ * per number, so a number whose newer state cleared its conflicts drops out, and a row stored twice
+ * or not merged yet never shows twice. (WHERE, unlike PREWHERE, filters after FINAL.)
  */
-function latestConflicted(database: string, code: ConflictCode | null): string {
+function conflictedNow(code: ConflictCode | null): string {
   if (code !== null && !isConflictCode(code)) throw new QueryInputError(`unknown conflict code '${code}'`);
-  const table = `${quoteIdentifier(database)}.${LATEST_CONFLICTS_TABLE}`;
-  const filter = code === null ? '' : ` AND has(conflict_codes, ${sqlString(code)})`;
-  return `SELECT msisdn,
-    argMax(latest_lifecycle_status, latest_version) AS lifecycle_status,
-    argMax(latest_operator, latest_version) AS operator,
-    argMax(latest_conflict_codes, latest_version) AS conflict_codes,
-    argMax(latest_conflict_since, latest_version) AS conflict_since
-  FROM ${table}
-  GROUP BY msisdn
-  HAVING notEmpty(conflict_codes)${filter}`;
+  return code === null ? 'notEmpty(latest_conflict_codes)' : `has(latest_conflict_codes, ${sqlString(code)})`;
 }
 
+/**
+ * One page of conflicted numbers, ordered by number: the page's numbers are found over the few
+ * columns the condition needs, then only their rows are read whole (the table is ordered by number).
+ */
 export function conflictsPageQuery(
   database: string,
   code: ConflictCode | null,
   skip: number,
   limit: number,
 ): string {
-  return `SELECT msisdn, lifecycle_status, operator, conflict_codes, conflict_since
-FROM (${latestConflicted(database, code)})
-ORDER BY msisdn
-LIMIT ${sqlInteger(skip)}, ${sqlInteger(limit)}`;
+  const table = `${quoteIdentifier(database)}.${LATEST_CONFLICTS_TABLE}`;
+  return `SELECT msisdn, latest_lifecycle_status AS lifecycle_status, latest_operator AS operator,
+    latest_conflict_codes AS conflict_codes, latest_conflict_since AS conflict_since
+FROM ${table} FINAL
+WHERE msisdn IN (
+  SELECT msisdn FROM ${table} FINAL WHERE ${conflictedNow(code)}
+  ORDER BY msisdn
+  LIMIT ${sqlInteger(skip)}, ${sqlInteger(limit)}
+)
+ORDER BY msisdn`;
 }
 
 export function conflictsCountQuery(database: string, code: ConflictCode | null): string {
-  return `SELECT count() AS total FROM (${latestConflicted(database, code)})`;
+  return `SELECT count() AS total FROM ${quoteIdentifier(database)}.${LATEST_CONFLICTS_TABLE} FINAL WHERE ${conflictedNow(code)}`;
 }
 
 /** The earliest status occurrence date the hub holds from each operator. */
