@@ -41,9 +41,9 @@ describe('dead letters: one owner per source topic', () => {
   const t = topicNames('hub.');
 
   it('names the state builder for its four inputs and the history sink for every other topic', () => {
-    for (const topic of [t.statusUpdates, t.ninLinkages, t.bvnLinkages, t.delink])
+    for (const topic of [t.statusUpdates, t.ninLinkages, t.bvnLinkages, t.delink, t.dataSubject])
       expect(decodeDeadLetterOwner(topic)).toBe(STATE_BUILDER);
-    for (const topic of [t.verifications, t.stateChanges, t.audit])
+    for (const topic of [t.verifications, t.stateChanges, t.audit, t.recycledSims])
       expect(decodeDeadLetterOwner(topic)).toBe(HISTORY_SINK);
     expect(decodeDeadLetterOwner(topicNames('test-1a2b.').ninLinkages)).toBe(STATE_BUILDER);
   });
@@ -57,12 +57,19 @@ describe('dead letters: one owner per source topic', () => {
     expect(sent).toEqual([{ topic: `${t.statusUpdates}.dlq`, count: 1 }]);
   });
 
-  it('leaves a verification that does not decode to the history sink, its only reader', async () => {
+  it('publishes a verification that does not decode from the history sink, its only reader', async () => {
     const { sent, producer, codec } = fakes();
     const sink = new KafkaDeadLetters(producer, codec);
-    await sink.publish([letter(t.verifications, 'decode')], STATE_BUILDER);
     await sink.publish([letter(t.verifications, 'decode')], HISTORY_SINK);
     expect(sent).toEqual([{ topic: `${t.verifications}.dlq`, count: 1 }]);
+  });
+
+  it('never leaves a decode failure unpublished by the state builder, whatever it reads', async () => {
+    const { sent, producer, codec } = fakes();
+    const sink = new KafkaDeadLetters(producer, codec);
+    await sink.publish([letter(t.dataSubject, 'decode')], STATE_BUILDER);
+    await sink.publish([letter(t.dataSubject, 'decode')], HISTORY_SINK);
+    expect(sent).toEqual([{ topic: `${t.dataSubject}.dlq`, count: 1 }]);
   });
 
   it('always publishes failures at a consumer’s own steps', async () => {

@@ -38,10 +38,13 @@ export interface DeadLetterInput {
 export const STATE_BUILDER = 'state-builder';
 export const HISTORY_SINK = 'history-sink';
 
-/** Base names (without the deployment's topic prefix) of the state builder's four input topics. */
+/**
+ * Base names (without the deployment's topic prefix) of the topics the state builder reads: the
+ * four state inputs and the data-subject topic (erasure orders).
+ */
 const STATE_BUILDER_INPUTS = (() => {
   const t = topicNames('');
-  return [t.statusUpdates, t.ninLinkages, t.bvnLinkages, t.delink];
+  return [t.statusUpdates, t.ninLinkages, t.bvnLinkages, t.delink, t.dataSubject];
 })();
 
 /**
@@ -49,14 +52,15 @@ const STATE_BUILDER_INPUTS = (() => {
  * builder and the history sink both read (and decode) the four input topics; each bad record must
  * reach `<topic>.dlq` once, not once per consumer group. Owners:
  *
- * - status-updates, nin-linkages, bvn-linkages, delink: the state builder, which also dead-letters
- *   those records' key, partition, validation and apply failures, so all of an input record's
- *   trouble is in one place;
- * - every other topic (verifications, state-changes, audit, ...): the history sink, their only
- *   reader.
+ * - status-updates, nin-linkages, bvn-linkages, delink, data-subject: the state builder, which
+ *   also dead-letters those records' key, partition, validation and apply failures, so all of an
+ *   input record's trouble is in one place;
+ * - every other topic (verifications, state-changes, audit, recycled-sims, ...): the history sink,
+ *   their only reader.
  *
- * A failure at any other step is the failing consumer's own (e.g. the history sink's `history-row`)
- * and is always published.
+ * Only the history sink defers: the state builder publishes the decode failures of whatever it
+ * reads, so no topic it reads can lose them. A failure at any other step is the failing consumer's
+ * own (e.g. the history sink's `history-row`) and is always published.
  */
 export function decodeDeadLetterOwner(sourceTopic: string): string {
   return STATE_BUILDER_INPUTS.some((base) => sourceTopic === base || sourceTopic.endsWith(`.${base}`))
@@ -64,15 +68,13 @@ export function decodeDeadLetterOwner(sourceTopic: string): string {
     : HISTORY_SINK;
 }
 
-/** Whether `consumer` publishes `letter`: not a decode failure of a topic another consumer owns. */
+/** Whether `consumer` publishes `letter`: not a decode failure of a topic the state builder owns. */
 export function publishesDeadLetter(
   consumer: string,
   letter: Pick<DeadLetterInput, 'step' | 'sourceTopic'>,
 ): boolean {
-  if (letter.step !== 'decode') return true;
-  // A consumer other than the two that share topics owns the decode failures of what it reads.
-  if (consumer !== STATE_BUILDER && consumer !== HISTORY_SINK) return true;
-  return decodeDeadLetterOwner(letter.sourceTopic) === consumer;
+  if (letter.step !== 'decode' || consumer !== HISTORY_SINK) return true;
+  return decodeDeadLetterOwner(letter.sourceTopic) === HISTORY_SINK;
 }
 
 /** Where the batch consumer sends records it cannot process. */
