@@ -31,6 +31,10 @@ export const appProcesses: AppProcess[] = [
   tsApp('state-builder', 'processors/src/main-state-builder.ts', { port: 9464 }),
   tsApp('history-sink', 'processors/src/main-history-sink.ts'),
   tsApp('api', 'query-api/src/main.ts', { port: 8080 }),
+  tsApp('outbound', 'outbound/src/main.ts'),
+  // Stand-ins for the notification gateways; their outboxes: GET :18093/messages, GET :18026/messages.
+  tsApp('sms-gateway-simulator', 'dev-tools/src/simulators/sms-gateway-main.ts', { port: 18093 }),
+  tsApp('smtp-sink', 'dev-tools/src/simulators/smtp-sink-main.ts', { port: 18025 }),
   tsApp('nimc-simulator', 'dev-tools/src/simulators/nimc-main.ts', { port: 18091 }),
   tsApp('nibss-simulator', 'dev-tools/src/simulators/nibss-main.ts', { port: 18092 }),
 ];

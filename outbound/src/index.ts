@@ -3,6 +3,7 @@ export * from './codec.ts';
 export * from './delivery-log.ts';
 export * from './dispatcher.ts';
 export * from './keys.ts';
+export * from './notifications/index.ts';
 export * from './queue.ts';
 export * from './schedule.ts';
 export * from './secrets.ts';

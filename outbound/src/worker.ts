@@ -13,6 +13,9 @@ import { OutboundCodec } from './codec.ts';
 import { DeliveryLog, DeliveryLogSink, type DeliveryRecord } from './delivery-log.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { outboundKeys } from './keys.ts';
+import { EmailAdapter, SmsAdapter } from './notifications/adapters.ts';
+import { type NotificationEvent, NotificationStore } from './notifications/model.ts';
+import { NotificationSender } from './notifications/sender.ts';
 import { DeliveryQueue, type NewMessage } from './queue.ts';
 import { SecretBox } from './secrets.ts';
 import {
@@ -55,6 +58,10 @@ export class OutboundWorker {
   private readonly subscriptionCodec: OutboundCodec<SubscriptionEvent>;
   private readonly deliveryCodec: OutboundCodec<DeliveryRecord>;
   private readonly box: SecretBox;
+  private readonly notificationCodec: OutboundCodec<NotificationEvent>;
+  readonly notifications: NotificationStore;
+  private readonly email: EmailAdapter;
+  private sender: NotificationSender | null = null;
   private readonly topics;
   /** Active subscriptions by organisation, for the fan-out. */
   private readonly byOrganisation = new Map<string, Map<string, Subscription>>();
@@ -68,6 +75,9 @@ export class OutboundWorker {
     this.subscriptionCodec = new OutboundCodec<SubscriptionEvent>(registry, 'webhook-subscription');
     this.deliveryCodec = new OutboundCodec<DeliveryRecord>(registry, 'webhook-delivery');
     this.box = new SecretBox(config.WEBHOOK_SECRET_KEY);
+    this.notificationCodec = new OutboundCodec<NotificationEvent>(registry, 'notification');
+    this.notifications = new NotificationStore(o.redis, config.REDIS_KEY_PREFIX);
+    this.email = new EmailAdapter(config.SMTP_URL, config.MAIL_FROM);
     this.queue = new DeliveryQueue(o.redis, this.keys);
     this.watch = new WatchList(o.redis, this.keys, config.WATCH_TTL_SECONDS);
     this.dispatcher = new Dispatcher({
@@ -107,6 +117,7 @@ export class OutboundWorker {
     await this.codec.register('verification', t.verifications);
     await this.subscriptionCodec.register(t.webhookSubscriptions);
     await this.deliveryCodec.register(t.webhookDeliveries);
+    await this.notificationCodec.register(t.notifications);
 
     this.projector = new SubscriptionProjector({
       kafka: this.o.kafka,
@@ -129,6 +140,18 @@ export class OutboundWorker {
     // Watches come from every verification ever recorded; webhooks only for changes from now on.
     await this.consume(t.verifications, this.group('watch'), true, (p) => this.onVerifications(p));
     await this.consume(t.stateChanges, this.group('fanout'), false, (p) => this.onStateChanges(p));
+    this.sender = new NotificationSender({
+      producer: this.o.producer,
+      codec: this.notificationCodec,
+      topic: t.notifications,
+      sms: new SmsAdapter(this.o.config.SMS_GATEWAY_URL),
+      email: this.email,
+      queue: this.queue,
+      subscriptionsOf: (organisation) => [...(this.byOrganisation.get(organisation)?.values() ?? [])],
+      kick: () => this.dispatcher.kick(),
+    });
+    // The projection wants every notification, so this group reads the topic from its start.
+    await this.consume(t.notifications, this.group('notifications'), true, (p) => this.onNotifications(p));
     this.sink = new DeliveryLogSink({
       kafka: this.o.kafka,
       clickhouse: this.o.clickhouse,
@@ -256,6 +279,23 @@ export class OutboundWorker {
     if (messages.length > 0) this.dispatcher.kick();
   }
 
+  private async onNotifications(p: EachBatchPayload): Promise<void> {
+    const events: NotificationEvent[] = [];
+    for (const m of p.batch.messages) {
+      try {
+        events.push(await this.notificationCodec.decode(m.value));
+      } catch (err) {
+        this.log('warn', 'skipping an undecodable notification', {
+          offset: m.offset,
+          error: (err as Error).message,
+        });
+      }
+    }
+    for (const n of events) await this.notifications.apply(n);
+    // Sent concurrently; the offset is committed once each has its outcome on the topic.
+    await Promise.all(events.filter((n) => n.status === 'QUEUED').map((n) => this.sender!.deliver(n)));
+  }
+
   private async redeliver(r: DeliveryRecord): Promise<void> {
     const sub = await this.projectedSubscription(r.subscriptionId);
     if (!sub?.active) return;
@@ -291,6 +331,7 @@ export class OutboundWorker {
     for (const c of this.consumers) await c.disconnect();
     await this.sink?.stop();
     await this.projector?.stop();
+    this.email.close();
   }
 }
 

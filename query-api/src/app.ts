@@ -19,6 +19,7 @@ import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerLinkageRoutes } from './routes/linkages.ts';
 import { registerLookupRoutes } from './routes/lookups.ts';
+import { registerNotificationRoutes } from './routes/notifications.ts';
 import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
 import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
 import { registerDelinkRequestRoutes } from './routes/delink-requests.ts';
@@ -95,6 +96,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerLookupRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
   registerWebSocketRoutes(app);
+  registerNotificationRoutes(app, ctx);
 
   app.doc('/openapi.json', {
     openapi: '3.0.3',

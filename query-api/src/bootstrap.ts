@@ -1,6 +1,7 @@
 import { createIdentitySources } from '@hub/identity-sources';
 import { type Config, createClickHouse, createKafka, createRedis } from '@hub/infra';
 import { createIngestContext } from '@hub/ingest';
+import { EmailAdapter, mailNotifier } from '@hub/outbound';
 import { Security, type SecurityOptions } from '@hub/security';
 import { readState } from '@hub/state';
 import { createProducer, createSchemaRegistry } from '@hub/infra';
@@ -33,6 +34,8 @@ export async function createApiContext(
   const redis = createRedis(config, { enableAutoPipelining: true });
   const security = await Security.create(config, {
     redis,
+    // Password-reset mail goes out over SMTP (the local sink by default), like other notifications.
+    notify: mailNotifier(new EmailAdapter(config.SMTP_URL, config.MAIL_FROM)),
     ...overrides.security,
     ...(overrides.now ? { now: overrides.now } : {}),
   });

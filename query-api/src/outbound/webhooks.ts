@@ -4,6 +4,8 @@ import {
   DeliveryLog,
   DeliveryLogReader,
   type DeliveryRecord,
+  type NotificationEvent,
+  NotificationStore,
   OutboundCodec,
   outboundKeys,
   SecretBox,
@@ -24,6 +26,11 @@ export interface WebhookApi {
   /** Redelivery requests go onto the webhook-deliveries topic; the worker acts on them. */
   requests: DeliveryLog;
   urlPolicy: UrlPolicy;
+  /** Notifications: requests go onto the notifications topic; reads come from the worker's projection. */
+  notifications: {
+    store: NotificationStore;
+    publish(n: NotificationEvent): Promise<void>;
+  };
   close(): Promise<void>;
 }
 
@@ -34,7 +41,7 @@ export async function createWebhookApi(o: {
   producer: Producer;
   redis: Redis;
   clickhouse: ClickHouseClient;
-  topics: { webhookSubscriptions: string; webhookDeliveries: string };
+  topics: { webhookSubscriptions: string; webhookDeliveries: string; notifications: string };
   registry: ConstructorParameters<typeof OutboundCodec>[0];
   now: () => number;
 }): Promise<WebhookApi> {
@@ -44,6 +51,9 @@ export async function createWebhookApi(o: {
   );
   const deliveryCodec = await new OutboundCodec<DeliveryRecord>(o.registry, 'webhook-delivery').register(
     o.topics.webhookDeliveries,
+  );
+  const notificationCodec = await new OutboundCodec<NotificationEvent>(o.registry, 'notification').register(
+    o.topics.notifications,
   );
   const projector = new SubscriptionProjector({
     kafka: o.kafka,
@@ -66,6 +76,16 @@ export async function createWebhookApi(o: {
     deliveries: new DeliveryLogReader(o.clickhouse, o.config.CLICKHOUSE_DATABASE),
     requests: new DeliveryLog(o.producer, deliveryCodec, o.topics.webhookDeliveries, 0),
     urlPolicy: { production: o.config.NODE_ENV === 'production', allowlist: o.config.WEBHOOK_URL_ALLOWLIST },
+    notifications: {
+      store: new NotificationStore(o.redis, o.config.REDIS_KEY_PREFIX),
+      async publish(n) {
+        await o.producer.send({
+          topic: o.topics.notifications,
+          acks: -1,
+          messages: [{ key: n.id, value: notificationCodec.encode(n) }],
+        });
+      },
+    },
     close: () => projector.stop(),
   };
 }

@@ -1,0 +1,3 @@
+export * from './adapters.ts';
+export * from './model.ts';
+export * from './sender.ts';
