@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '@hub/infra';
 import { benchFreshness, benchHttpIngest } from './api-ingest.ts';
 import { benchClients } from './clients.ts';
+import { benchDelink } from './delink.ts';
 import { benchHistoryReads } from './history-reads.ts';
 import { benchSinkReplay } from './history-replay.ts';
 import { benchIngest } from './ingest.ts';
@@ -89,6 +90,17 @@ if (want('replay')) {
   const r = await benchSinkReplay({ numbers: quick ? 20_000 : 100_000 });
   rows.push(...r.rows);
   raw.replay = r.raw;
+}
+
+if (want('delink')) {
+  console.error('bench: delink detection scan and approve → COMPLETED…');
+  const r = await benchDelink({
+    numbers: quick ? 200_000 : 1_000_000,
+    requests: quick ? 20 : 100,
+    concurrency: 5,
+  });
+  rows.push(...r.rows);
+  raw.delink = r.raw;
 }
 
 const table = formatTable(rows);

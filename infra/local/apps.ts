@@ -35,8 +35,16 @@ export const appProcesses: AppProcess[] = [
   // Stand-ins for the notification gateways; their outboxes: GET :18093/messages, GET :18026/messages.
   tsApp('sms-gateway-simulator', 'dev-tools/src/simulators/sms-gateway-main.ts', { port: 18093 }),
   tsApp('smtp-sink', 'dev-tools/src/simulators/smtp-sink-main.ts', { port: 18025 }),
-  tsApp('nimc-simulator', 'dev-tools/src/simulators/nimc-main.ts', { port: 18091 }),
-  tsApp('nibss-simulator', 'dev-tools/src/simulators/nibss-main.ts', { port: 18092 }),
+  // The simulators confirm delinks through the API's identity-feed webhook, as NIMC and NIBSS would.
+  tsApp('nimc-simulator', 'dev-tools/src/simulators/nimc-main.ts', {
+    port: 18091,
+    env: { SIM_FEED_URL: 'http://127.0.0.1:8080' },
+  }),
+  tsApp('nibss-simulator', 'dev-tools/src/simulators/nibss-main.ts', {
+    port: 18092,
+    env: { SIM_FEED_URL: 'http://127.0.0.1:8080' },
+  }),
+  tsApp('delink-dispatcher', 'delink/src/main.ts'),
 ];
 
 /**

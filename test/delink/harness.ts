@@ -35,6 +35,11 @@ const FAST = {
 export interface DelinkHarness {
   h: Harness;
   url: string;
+  /** The simulators' base URLs and fault controls (latency, failures). */
+  nimcUrl: string;
+  nibssUrl: string;
+  nimcFaults: Faults;
+  nibssFaults: Faults;
   nimcDesk: DelinkDesk;
   nibssDesk: DelinkDesk;
   keys: { operator: string; otherOperator: string; nimc: string; nibss: string };
@@ -117,12 +122,11 @@ export async function createDelinkHarness(name: string, stories: Story[]): Promi
   const index = new IdentityIndex(seed);
   const nimcDesk = new DelinkDesk('NIMC', { url: server.url, apiKey: nimcKey }, { confirmDelayMs: 20 });
   const nibssDesk = new DelinkDesk('NIBSS', { url: server.url, apiKey: nibssKey }, { confirmDelayMs: 20 });
-  const nimcSim: RunningSimulator = await startSimulator(
-    createNimcSimulator(index, new Faults(), nimcDesk),
-    0,
-  );
+  const nimcFaults = new Faults();
+  const nibssFaults = new Faults();
+  const nimcSim: RunningSimulator = await startSimulator(createNimcSimulator(index, nimcFaults, nimcDesk), 0);
   const nibssSim: RunningSimulator = await startSimulator(
-    createNibssSimulator(index, new Faults(), undefined, nibssDesk),
+    createNibssSimulator(index, nibssFaults, undefined, nibssDesk),
     0,
   );
 
@@ -149,6 +153,10 @@ export async function createDelinkHarness(name: string, stories: Story[]): Promi
   const d: DelinkHarness = {
     h,
     url: server.url,
+    nimcUrl: nimcSim.url,
+    nibssUrl: nibssSim.url,
+    nimcFaults,
+    nibssFaults,
     nimcDesk,
     nibssDesk,
     keys: { operator, otherOperator, nimc: nimcKey, nibss: nibssKey },

@@ -6,6 +6,7 @@ import { rebuildScenario } from './s4-rebuild.ts';
 import { poisonScenario } from './s5-poison.ts';
 import { fuzzScenario } from './s6-fuzz.ts';
 import { floodScenario } from './s7-flood.ts';
+import { delinkDispatchScenario } from './s8-delink-dispatch.ts';
 import { Report, type Scenario } from './scenario.ts';
 
 /**
@@ -21,6 +22,7 @@ const scenarios: Scenario[] = [
   poisonScenario,
   fuzzScenario,
   floodScenario,
+  delinkDispatchScenario,
 ];
 
 function parseArgs(argv: string[]) {

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { todayInLagos } from '@hub/schemas';
 import type { Context } from 'hono';
 
@@ -36,10 +37,23 @@ interface KeyRecord {
   body: Record<string, unknown>;
 }
 
-/** Feed targets from the environment: SIM_FEED_URL (the hub's base URL) and SIM_FEED_API_KEY. */
-export function feedTargetFromEnv(env: NodeJS.ProcessEnv): FeedTarget | null {
+/**
+ * Feed targets from the environment: SIM_FEED_URL (the hub's base URL) and SIM_FEED_API_KEY; without
+ * a key, the source's own key from the demo credentials `npm start` wrote (`credentialsPath`).
+ */
+export function feedTargetFromEnv(
+  env: NodeJS.ProcessEnv,
+  source: 'NIMC' | 'NIBSS',
+  credentialsPath: string,
+): FeedTarget | null {
   const url = env.SIM_FEED_URL;
-  const apiKey = env.SIM_FEED_API_KEY;
+  let apiKey = env.SIM_FEED_API_KEY;
+  if (!apiKey && existsSync(credentialsPath)) {
+    const demo = JSON.parse(readFileSync(credentialsPath, 'utf8')) as {
+      apiKeys?: { organisation: string; key: string }[];
+    };
+    apiKey = demo.apiKeys?.find((k) => k.organisation === source)?.key;
+  }
   if (!url || !apiKey) return null;
   return { url, apiKey };
 }

@@ -28,7 +28,10 @@ export async function runSimulator(
       new IdentityIndex(seed),
       new Faults(faultsFromEnv(process.env)),
       // Delink confirmations go to the hub's identity-feed webhook (SIM_FEED_URL, SIM_FEED_API_KEY).
-      new DelinkDesk(name, feedTargetFromEnv(process.env)),
+      new DelinkDesk(
+        name,
+        feedTargetFromEnv(process.env, name, join(config.HUB_DATA_DIR, 'demo-credentials.json')),
+      ),
     ),
     port,
   );
