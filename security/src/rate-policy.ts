@@ -56,9 +56,11 @@ export class RatePolicy {
     let routed = false;
     for (const route of matchedRoutes(c)) {
       const handler = route.handler as unknown as Record<string, unknown>;
-      if (this.declared.has(handler) || this.declared.has((handler[COMPOSED_HANDLER] as object) ?? {}))
+      const inner = handler[COMPOSED_HANDLER];
+      if (this.declared.has(handler) || (typeof inner === 'function' && this.declared.has(inner)))
         return null;
-      // Middleware registered with use() matches every method as ALL; routes name theirs.
+      // Middleware registered with use() matches every method as ALL; routes name theirs (a route
+      // registered with all() would count as middleware: the API has none).
       if (route.method !== 'ALL') routed = true;
     }
     return routed ? byPath(c.req.path) : null;
