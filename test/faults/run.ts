@@ -7,6 +7,7 @@ import { poisonScenario } from './s5-poison.ts';
 import { fuzzScenario } from './s6-fuzz.ts';
 import { floodScenario } from './s7-flood.ts';
 import { delinkDispatchScenario } from './s8-delink-dispatch.ts';
+import { webhookCrashScenario } from './s9-webhook-crash.ts';
 import { Report, type Scenario } from './scenario.ts';
 
 /**
@@ -23,6 +24,7 @@ const scenarios: Scenario[] = [
   fuzzScenario,
   floodScenario,
   delinkDispatchScenario,
+  webhookCrashScenario,
 ];
 
 function parseArgs(argv: string[]) {
