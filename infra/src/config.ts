@@ -159,6 +159,78 @@ export const configVariables = [
     default: '1048576',
     description: 'WebSocket bytes queued for one client before it is closed as too slow (code 4008)',
   },
+  {
+    name: 'METRICS_PORT',
+    default: '9464',
+    description: "Port of a processor's /metrics endpoint on HOST (0 picks a free port)",
+  },
+  {
+    name: 'STATE_BUILDER_GROUP',
+    default: '<TOPIC_PREFIX>state-builder',
+    description: "The state builder's Kafka consumer group",
+  },
+  {
+    name: 'STATE_BUILDER_CHUNK',
+    default: '1000',
+    description: 'State builder: records per committed chunk (1–100000)',
+  },
+  {
+    name: 'STATE_BUILDER_SESSION_TIMEOUT_MS',
+    default: '30000',
+    description: "State builder: Kafka consumer session timeout (6000–300000; kafkajs' own default)",
+  },
+  {
+    name: 'REBUILD_GROUP',
+    default: '<TOPIC_PREFIX>state-rebuild-<time>',
+    description: 'Consumer group of a state rebuild (a fresh one per run unless set)',
+  },
+  {
+    name: 'STATE_BENCH_CPU_PROFILE',
+    default: '',
+    description: 'State-builder benchmark: write a CPU profile (.cpuprofile) to this file',
+  },
+  {
+    name: 'SIM_IDENTITIES',
+    default: '<HUB_DATA_DIR>/simulators/identities.json',
+    description: 'NIMC/NIBSS simulators: the identities file they serve',
+  },
+  { name: 'SIM_LATENCY_MS', default: '0', description: 'Simulators: added latency per call, in ms' },
+  {
+    name: 'SIM_FAILURE_RATE',
+    default: '0',
+    description: 'Simulators: share of calls that fail, from 0 to 1',
+  },
+  { name: 'SIM_DOWN', default: 'false', description: 'Simulators: refuse every call (true or 1)' },
+  {
+    name: 'SIM_FAIL_STATUS',
+    default: '503',
+    description: 'Simulators: the HTTP status of a failed call (400–599)',
+  },
+  {
+    name: 'SIM_FEED_URL',
+    default: '',
+    description: "Simulators: the hub's base URL they push delink outcomes to; unset: no pushes",
+  },
+  {
+    name: 'SIM_FEED_API_KEY',
+    default: '(the source key in the demo credentials)',
+    description: 'Simulators: the API key of those pushes',
+  },
+  {
+    name: 'SMTP_SINK_HTTP_PORT',
+    default: '18026',
+    description: 'Local SMTP sink: port of its HTTP view of the received mail',
+  },
+  {
+    name: 'DEMO_NUMBERS',
+    default: '20000',
+    description: 'Demo seeding: how many numbers to generate (1–10000000)',
+  },
+  {
+    name: 'OPERATOR_CODE',
+    default: 'MTN',
+    description: 'ingest/examples/produce-status-avro.ts: the operator its sample record names',
+  },
   { name: 'LOG_LEVEL', default: 'info', description: 'debug, info, warn or error' },
   { name: 'NODE_ENV', default: 'development', description: 'development, test or production' },
 ] as const satisfies readonly ConfigVariable[];
@@ -298,13 +370,47 @@ function buildSchema(production: boolean) {
           .min(1, { error: 'must list at least one delay' }),
       ),
     WEBHOOK_CONCURRENCY: z.string().default('4').pipe(integer(1, 1000)),
-    WEBHOOK_DISABLE_AFTER_SECONDS: z.string().default('432000').pipe(integer(1, 365 * 86_400)),
-    WATCH_TTL_SECONDS: z.string().default('15552000').pipe(integer(1, 10 * 365 * 86_400)),
+    WEBHOOK_DISABLE_AFTER_SECONDS: z
+      .string()
+      .default('432000')
+      .pipe(integer(1, 365 * 86_400)),
+    WATCH_TTL_SECONDS: z
+      .string()
+      .default('15552000')
+      .pipe(integer(1, 10 * 365 * 86_400)),
     SMS_GATEWAY_URL: httpUrl().default('http://127.0.0.1:18093'),
     SMTP_URL: url(/^smtps?$/, 'smtp(s)').default('smtp://127.0.0.1:18025'),
     MAIL_FROM: z.string().min(3).default('hub@localhost'),
     WS_PING_INTERVAL_MS: z.string().default('30000').pipe(integer(100, 3_600_000)),
-    WS_MAX_BUFFERED_BYTES: z.string().default('1048576').pipe(integer(1024, 1024 * 1024 * 1024)),
+    WS_MAX_BUFFERED_BYTES: z
+      .string()
+      .default('1048576')
+      .pipe(integer(1024, 1024 * 1024 * 1024)),
+    METRICS_PORT: z.string().default('9464').pipe(integer(0, 65_535)),
+    STATE_BUILDER_GROUP: z.string().min(1).optional(),
+    STATE_BUILDER_CHUNK: z.string().default('1000').pipe(integer(1, 100_000)),
+    STATE_BUILDER_SESSION_TIMEOUT_MS: z.string().default('30000').pipe(integer(6_000, 300_000)),
+    REBUILD_GROUP: z.string().min(1).optional(),
+    STATE_BENCH_CPU_PROFILE: z.string().min(1).optional(),
+    SIM_IDENTITIES: z.string().min(1).optional(),
+    SIM_LATENCY_MS: z.string().default('0').pipe(integer(0, 600_000)),
+    SIM_FAILURE_RATE: z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?)$/, {
+        error: (iss) => `must be a number from 0 to 1, got "${String(iss.input)}"`,
+      })
+      .default('0')
+      .transform(Number),
+    SIM_DOWN: z
+      .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+    SIM_FAIL_STATUS: z.string().default('503').pipe(integer(400, 599)),
+    SIM_FEED_URL: httpUrl().optional(),
+    SIM_FEED_API_KEY: z.string().min(1).optional(),
+    SMTP_SINK_HTTP_PORT: z.string().default('18026').pipe(integer(0, 65_535)),
+    DEMO_NUMBERS: z.string().default('20000').pipe(integer(1, 10_000_000)),
+    OPERATOR_CODE: z.string().min(1).default('MTN'),
     LOG_LEVEL: z
       .enum(LOG_LEVELS, {
         error: (iss) => `must be one of ${LOG_LEVELS.join(', ')}, got "${String(iss.input)}"`,

@@ -5,9 +5,11 @@
  *
  *   npx tsx ingest/examples/produce-status-avro.ts 08031234567 SWAPPED [YYYY-MM-DD]
  *
- * Uses the same environment variables as the hub (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX).
+ * Reads the hub's environment through its config schema (KAFKA_BROKERS, SCHEMA_REGISTRY_URL,
+ * TOPIC_PREFIX, and OPERATOR_CODE for the operator the record names).
  */
 import { randomUUID } from 'node:crypto';
+import { loadConfig } from '@hub/infra';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, Partitioners } from 'kafkajs';
 
@@ -26,12 +28,10 @@ if (!/^234[1-9]\d{9}$/.test(msisdn)) {
   process.exit(2);
 }
 
-const topic = `${process.env.TOPIC_PREFIX ?? 'hub.'}status-updates`;
-const registry = new SchemaRegistry({ host: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:18081' });
-const kafka = new Kafka({
-  clientId: 'operator-example',
-  brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(','),
-});
+const config = loadConfig();
+const topic = `${config.TOPIC_PREFIX}status-updates`;
+const registry = new SchemaRegistry({ host: config.SCHEMA_REGISTRY_URL });
+const kafka = new Kafka({ clientId: 'operator-example', brokers: config.KAFKA_BROKERS });
 const producer = kafka.producer({
   idempotent: true,
   maxInFlightRequests: 1,
@@ -42,7 +42,7 @@ const schemaId = await registry.getLatestSchemaId(`${topic}-value`);
 const value = await registry.encode(schemaId, {
   eventId: randomUUID(),
   source: 'KAFKA',
-  operator: process.env.OPERATOR_CODE ?? 'MTN',
+  operator: config.OPERATOR_CODE,
   msisdn,
   status,
   occurrenceDate: date,

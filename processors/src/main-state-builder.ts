@@ -5,28 +5,16 @@ import { registry } from './metrics.ts';
 import { runStateBuilder } from './state-builder/runtime.ts';
 
 /**
- * The state builder as its own process. Besides the shared configuration it reads:
- *   STATE_BUILDER_GROUP  consumer group (default `<TOPIC_PREFIX>state-builder`)
- *   METRICS_PORT         port of the /metrics endpoint on HOST (default 9464; 0 picks a free port)
- *   STATE_BUILDER_CHUNK  records per committed chunk (default 1000)
- *   STATE_BUILDER_SESSION_TIMEOUT_MS  consumer session timeout (default 30000, kafkajs' own)
+ * The state builder as its own process. Its own settings (STATE_BUILDER_GROUP, METRICS_PORT,
+ * STATE_BUILDER_CHUNK, STATE_BUILDER_SESSION_TIMEOUT_MS) are in the one config schema with the rest.
  */
 const config = loadConfig();
 const log = jsonLog('state-builder', config.LOG_LEVEL);
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return Number(raw);
-}
-
-const groupId = process.env.STATE_BUILDER_GROUP || `${config.TOPIC_PREFIX}state-builder`;
-const metricsPort = intEnv('METRICS_PORT', 9464, 0, 65_535);
-const maxChunkSize = intEnv('STATE_BUILDER_CHUNK', 1000, 1, 100_000);
-const sessionTimeoutMs = intEnv('STATE_BUILDER_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000);
+const groupId = config.STATE_BUILDER_GROUP ?? `${config.TOPIC_PREFIX}state-builder`;
+const metricsPort = config.METRICS_PORT;
+const maxChunkSize = config.STATE_BUILDER_CHUNK;
+const sessionTimeoutMs = config.STATE_BUILDER_SESSION_TIMEOUT_MS;
 
 const server = createServer((req, res) => {
   if (req.url === '/metrics') {

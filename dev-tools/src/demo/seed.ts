@@ -12,10 +12,10 @@ import { generatePopulation, publishSample, writeIdentities } from '../sample/in
  * demo-credentials.json, and a synthetic national sample published to Kafka (the processors
  * build Redis and ClickHouse from it).
  */
-const DEMO_NUMBERS = Number(process.env.DEMO_NUMBERS ?? 20_000);
 const DEMO_SEED = 42;
 
 const config = loadConfig();
+const DEMO_NUMBERS = config.DEMO_NUMBERS;
 mkdirSync(config.HUB_DATA_DIR, { recursive: true });
 
 const credentialsPath = join(config.HUB_DATA_DIR, 'demo-credentials.json');

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { Config } from '@hub/infra';
 import { todayInLagos } from '@hub/schemas';
 import type { Context } from 'hono';
 
@@ -38,16 +39,16 @@ interface KeyRecord {
 }
 
 /**
- * Feed targets from the environment: SIM_FEED_URL (the hub's base URL) and SIM_FEED_API_KEY; without
- * a key, the source's own key from the demo credentials `npm start` wrote (`credentialsPath`).
+ * Feed targets from the config schema: SIM_FEED_URL (the hub's base URL) and SIM_FEED_API_KEY;
+ * without a key, the source's own key from the demo credentials `npm start` wrote (`credentialsPath`).
  */
-export function feedTargetFromEnv(
-  env: NodeJS.ProcessEnv,
+export function feedTargetFromConfig(
+  config: Pick<Config, 'SIM_FEED_URL' | 'SIM_FEED_API_KEY'>,
   source: 'NIMC' | 'NIBSS',
   credentialsPath: string,
 ): FeedTarget | null {
-  const url = env.SIM_FEED_URL;
-  let apiKey = env.SIM_FEED_API_KEY;
+  const url = config.SIM_FEED_URL;
+  let apiKey = config.SIM_FEED_API_KEY;
   if (!apiKey && existsSync(credentialsPath)) {
     const demo = JSON.parse(readFileSync(credentialsPath, 'utf8')) as {
       apiKeys?: { organisation: string; key: string }[];

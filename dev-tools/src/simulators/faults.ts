@@ -1,3 +1,4 @@
+import type { Config } from '@hub/infra';
 import type { Context, MiddlewareHandler } from 'hono';
 
 /** How a simulator misbehaves; tests and demos change it live through the admin endpoint. */
@@ -21,20 +22,16 @@ export const NO_FAULTS: FaultSettings = {
   failStatus: 503,
 };
 
-/** Faults from the environment: SIM_LATENCY_MS, SIM_FAILURE_RATE, SIM_DOWN=1, SIM_FAIL_STATUS. */
-export function faultsFromEnv(env: NodeJS.ProcessEnv): FaultSettings {
-  const num = (name: string, fallback: number) => {
-    const raw = env[name];
-    const n = raw === undefined || raw === '' ? fallback : Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got '${raw}'`);
-    return n;
-  };
+/** Faults from the config schema: SIM_LATENCY_MS, SIM_FAILURE_RATE, SIM_DOWN, SIM_FAIL_STATUS. */
+export function faultsFromConfig(
+  config: Pick<Config, 'SIM_LATENCY_MS' | 'SIM_FAILURE_RATE' | 'SIM_DOWN' | 'SIM_FAIL_STATUS'>,
+): FaultSettings {
   return checkFaults({
-    latencyMs: num('SIM_LATENCY_MS', 0),
-    failureRate: num('SIM_FAILURE_RATE', 0),
+    latencyMs: config.SIM_LATENCY_MS,
+    failureRate: config.SIM_FAILURE_RATE,
     failNext: 0,
-    down: env.SIM_DOWN === '1' || env.SIM_DOWN === 'true',
-    failStatus: num('SIM_FAIL_STATUS', 503),
+    down: config.SIM_DOWN,
+    failStatus: config.SIM_FAIL_STATUS,
   });
 }
 

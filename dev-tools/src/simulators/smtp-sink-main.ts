@@ -1,18 +1,13 @@
-import { loadConfig } from '@hub/infra';
+import { createLogger, loadConfig } from '@hub/infra';
 import { startSmtpSink } from './smtp-sink.ts';
 
 /** The SMTP sink on the port of SMTP_URL; its outbox is GET http://127.0.0.1:<SMTP_SINK_HTTP_PORT>/messages. */
 const config = loadConfig();
 const smtpPort = Number(new URL(config.SMTP_URL).port || 25);
-const sink = await startSmtpSink(smtpPort, Number(process.env.SMTP_SINK_HTTP_PORT ?? 18026));
-console.log(
-  JSON.stringify({
-    level: 'info',
-    service: 'smtp-sink',
-    message: 'listening',
-    smtpPort: sink.smtpPort,
-    outbox: `${sink.httpUrl}/messages`,
-  }),
+const sink = await startSmtpSink(smtpPort, config.SMTP_SINK_HTTP_PORT);
+createLogger(config, 'smtp-sink').info(
+  { smtpPort: sink.smtpPort, outbox: `${sink.httpUrl}/messages` },
+  'listening',
 );
 const stop = async () => {
   await sink.close();

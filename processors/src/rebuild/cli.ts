@@ -46,7 +46,7 @@ try {
   const dropped = await dropState(redis, config.REDIS_KEY_PREFIX);
   process.stderr.write(`dropped ${dropped} state buckets under '${config.REDIS_KEY_PREFIX}'\n`);
   const started = performance.now();
-  const groupId = process.env.REBUILD_GROUP || `${config.TOPIC_PREFIX}state-rebuild-${Date.now()}`;
+  const groupId = config.REBUILD_GROUP ?? `${config.TOPIC_PREFIX}state-rebuild-${Date.now()}`;
   const progress = await replayIntoRedis(config, {
     groupId,
     log,

@@ -47,7 +47,7 @@ try {
     stateChanges: { producer: t.producer },
     log: () => {},
   });
-  const profileFile = process.env.STATE_BENCH_CPU_PROFILE;
+  const profileFile = t.config.STATE_BENCH_CPU_PROFILE;
   const session = profileFile ? new Session() : null;
   if (session) {
     session.connect();
