@@ -16,6 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { PartitionConsumer } from './consume.ts';
 import { cleanupOf, scopeOf, stepOf } from './events.ts';
+import type { WorkflowNotices } from './notices.ts';
 
 export interface ConfirmerOptions {
   kafka: Kafka;
@@ -27,6 +28,8 @@ export interface ConfirmerOptions {
   groupId: string;
   writer: WorkflowWriter;
   audit: (entry: AuditEntry) => Promise<void>;
+  /** Notification intents (operator and NIBSS on completion); absent: none. */
+  notices?: WorkflowNotices;
   log: Logger;
   /** How often every open request is checked, for a change the state-changes stream did not show. */
   sweepMs?: number;
@@ -162,6 +165,7 @@ export class Confirmer {
           reason: 'every linkage confirmed cleared by its source',
         }),
       ]);
+      await this.options.notices?.completed(doc, t);
       await this.options.audit({
         actor: 'system:delink-dispatcher',
         organisation: null,

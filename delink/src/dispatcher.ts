@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { PartitionConsumer } from './consume.ts';
 import { cleanupOf, stepOf } from './events.ts';
+import type { WorkflowNotices } from './notices.ts';
 import { projectedUpTo } from './projector.ts';
 
 export interface DispatcherOptions {
@@ -24,6 +25,8 @@ export interface DispatcherOptions {
   sources: IdentitySources;
   writer: WorkflowWriter;
   audit: (entry: AuditEntry) => Promise<void>;
+  /** Notification intents (subscriber notice on approval); absent: none. */
+  notices?: WorkflowNotices;
   log: Logger;
   now?: () => number;
   /** How long to wait for the projector to catch up with an approval before the batch is retried. */
@@ -77,6 +80,7 @@ export function createDispatcher(options: DispatcherOptions): PartitionConsumer<
     if (doc.status === 'APPROVED') {
       const processing = stepOf(doc, 'PROCESSING', `${doc.id}:${attempt}:processing`, t);
       await writer.delink([processing]);
+      if (attempt === 1) await options.notices?.approved(doc, t);
       const sim = await readSim(redis, keys, doc.simId);
       if (sim?.cleanupStatus === 'pending') {
         await writer.sims([

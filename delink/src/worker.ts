@@ -22,6 +22,7 @@ import { EventCodec } from '@hub/schemas';
 import { workflowKeys } from '@hub/state/workflow/store';
 import { Confirmer } from './confirmer.ts';
 import { createDispatcher } from './dispatcher.ts';
+import { WorkflowNotices } from './notices.ts';
 import { createWorkflowProjector } from './projector.ts';
 
 export interface DelinkWorkerOptions {
@@ -70,6 +71,7 @@ export async function runDelinkWorker(
     const value = auditEventOf(entry, Date.now());
     await auditPublisher.publish('audit', topics.audit, [{ key: entry.actor, value }]);
   };
+  const notices = await WorkflowNotices.create(config, topics, producer);
   const group = options.groupPrefix ?? `${config.TOPIC_PREFIX}delink-`;
   const sources = options.sources ?? createIdentitySources(config);
   const base = { kafka, codec, redis, keys, topics, log };
@@ -81,6 +83,7 @@ export async function runDelinkWorker(
     sources,
     writer,
     audit,
+    notices,
   });
   const confirmer = new Confirmer({
     ...base,
@@ -88,6 +91,7 @@ export async function runDelinkWorker(
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     writer,
     audit,
+    notices,
     ...(options.sweepMs === undefined ? {} : { sweepMs: options.sweepMs }),
   });
   await projector.start();

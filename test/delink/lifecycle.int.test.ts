@@ -1,4 +1,6 @@
+import { createKafka, topicNames } from '@hub/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTopic } from '../support/stack.ts';
 import { createDelinkHarness, type DelinkHarness, type Story } from './harness.ts';
 
 // MTN numbers (0803…) churned in 2024 with a previous owner's NIN and BVN linked in 2019.
@@ -167,6 +169,20 @@ describe('recycled SIMs and the delink workflow', () => {
       expect(keys[0]![1]).toMatchObject({ calls: 1, effects: 1, status: 202 });
     }
 
+    // Notification intents for the outbound worker: the subscriber on approval, operator and NIBSS on completion.
+    const notices = await readTopic(
+      createKafka(d.h.config),
+      topicNames(d.h.config.TOPIC_PREFIX).notifications,
+      3,
+    );
+    expect(notices.map((m) => m.message.key?.toString()).sort()).toEqual(
+      [
+        `${created.id}:approved:subscriber`,
+        `${created.id}:completed:nibss`,
+        `${created.id}:completed:operator`,
+      ].sort(),
+    );
+
     // The list filters by state.
     const completed = await d.call(
       'GET',
@@ -310,8 +326,59 @@ describe('recycled SIMs and the delink workflow', () => {
     await d.seed([LIVE]);
     const sim = await d.waitFor('continuous detection', () => simOf(LIVE.msisdn), 15_000);
     const detail = await d.call('GET', `/api/v1/recycled-sims/${sim.id}`, d.tokens.auditor);
-    expect(detail.body).toMatchObject({ origin: 'DETECTED', cleanup_status: 'pending', recycle_date: '2024-01-05' });
-    expect(detail.body.cleanup_history[0]).toMatchObject({ actor: 'system:continuous-detection', to: 'pending' });
+    expect(detail.body).toMatchObject({
+      origin: 'DETECTED',
+      cleanup_status: 'pending',
+      recycle_date: '2024-01-05',
+    });
+    expect(detail.body.cleanup_history[0]).toMatchObject({
+      actor: 'system:continuous-detection',
+      to: 'pending',
+    });
+  }, 30_000);
+
+  it('adds the workflow figures to the dashboard stats, from the ClickHouse history', async () => {
+    const stats = await d.waitFor(
+      'delink figures in ClickHouse',
+      async () => {
+        const r = await d.call('GET', '/api/v1/dashboard/stats', d.tokens.auditor);
+        const failures = (r.body.delink_failure_reasons ?? []) as { key: string }[];
+        return failures.some((f) => f.key.includes('legal hold')) &&
+          r.body.delink_detection_to_cleared?.numbers >= 2
+          ? r.body
+          : null;
+      },
+      60_000,
+    );
+    expect(stats.delink_detection_to_cleared.p50_seconds).toBeGreaterThanOrEqual(0);
+    const open = stats.delink_open_requests as { key: string; key2: string; value: number }[];
+    // DUP's and REJECT's second request are PENDING; CANCEL's, LIFE's and REFUSE's are closed.
+    expect(open.find((o) => o.key === 'PENDING' && o.key2 === 'MTN')?.value).toBe(2);
+  }, 90_000);
+
+  it('documents every workflow route in the OpenAPI document, with examples', async () => {
+    const res = await fetch(`${d.url}/openapi.json`);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    const expected: [string, string][] = [
+      ['/api/v1/recycled-sims', 'get'],
+      ['/api/v1/recycled-sims', 'post'],
+      ['/api/v1/recycled-sims/bulk', 'post'],
+      ['/api/v1/recycled-sims/detect', 'post'],
+      ['/api/v1/recycled-sims/detect/{job_id}', 'get'],
+      ['/api/v1/recycled-sims/{id}', 'get'],
+      ['/api/v1/recycled-sims/{id}', 'patch'],
+      ['/api/v1/delink-requests', 'get'],
+      ['/api/v1/delink-requests', 'post'],
+      ['/api/v1/delink-requests/{id}', 'get'],
+      ['/api/v1/delink-requests/{id}/approve', 'post'],
+      ['/api/v1/delink-requests/{id}/cancel', 'post'],
+    ];
+    for (const [path, method] of expected)
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    const text = JSON.stringify(doc);
+    for (const code of ['MAKER_CANNOT_APPROVE', 'NOT_RECYCLED', 'ILLEGAL_TRANSITION', 'DUPLICATE_REQUEST'])
+      expect(text).toContain(code);
+    expect(text).toContain('"example":"08031234567"');
   }, 30_000);
 
   it('bulk: every row its own result, a bad row never sinks the good ones; 10,001 rows → 400', async () => {

@@ -63,9 +63,10 @@ export const delinkDispatchScenario: Scenario = {
           throw new Error(`request for ${s.msisdn}: ${r.status} ${JSON.stringify(r.body)}`);
         ids.push(r.body.id);
       }
-      // Slow sources: the dispatch of the whole batch takes several seconds, so kills land mid-dispatch.
-      d.nimcFaults.update({ latencyMs: 400 });
-      d.nibssFaults.update({ latencyMs: 400 });
+      // Slow sources that act at once and answer 400 ms later: a kill in between leaves a call the
+      // source acted on and the dispatcher never recorded, which it must send again under the same key.
+      d.nimcDesk.settings.answerDelayMs = 400;
+      d.nibssDesk.settings.answerDelayMs = 400;
       for (const id of ids) {
         const r = await d.call('POST', `/api/v1/delink-requests/${id}/approve`, d.tokens.checker, {
           decision: 'approve',
@@ -73,7 +74,7 @@ export const delinkDispatchScenario: Scenario = {
         });
         if (r.status !== 200) throw new Error(`approve ${id}: ${r.status} ${JSON.stringify(r.body)}`);
       }
-      report.step(`${n} requests approved; sources answer after 400 ms`);
+      report.step(`${n} requests approved; sources act at once and answer after 400 ms`);
       const dispatched = () =>
         Object.keys(d.nimcDesk.snapshot().keys).length + Object.keys(d.nibssDesk.snapshot().keys).length;
       for (let k = 0; k < kills; k++) {
@@ -81,14 +82,14 @@ export const delinkDispatchScenario: Scenario = {
         if (before >= 2 * n) break;
         // Let it get a few linkages further, then SIGKILL at a random moment.
         await d.waitFor('dispatch progress', async () => dispatched() >= before + 2 || null, 60_000);
-        await sleep(rand.int(0, 300));
+        await sleep(rand.int(50, 350));
         await killChild(worker);
         report.step(`kill -9 #${k + 1} after ${dispatched()} of ${2 * n} linkages reached a source`);
         worker = start();
         await waitReady(worker);
       }
-      d.nimcFaults.update({ latencyMs: 0 });
-      d.nibssFaults.update({ latencyMs: 0 });
+      d.nimcDesk.settings.answerDelayMs = 0;
+      d.nibssDesk.settings.answerDelayMs = 0;
       const done = await d
         .waitFor(
           'every request COMPLETED',

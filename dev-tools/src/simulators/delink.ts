@@ -12,6 +12,8 @@ export interface DelinkSettings {
   refuseReason: string;
   /** Delay before the UNLINK goes out on the feed: the source confirms asynchronously. */
   confirmDelayMs: number;
+  /** Delay between acting on a request and answering it: a caller that dies meanwhile never hears. */
+  answerDelayMs: number;
 }
 
 export const DEFAULT_DELINK_SETTINGS: DelinkSettings = {
@@ -19,6 +21,7 @@ export const DEFAULT_DELINK_SETTINGS: DelinkSettings = {
   refuseNext: 0,
   refuseReason: 'linkage is under a legal hold',
   confirmDelayMs: 50,
+  answerDelayMs: 0,
 };
 
 /** Where the simulator sends its UNLINK events: the hub's identity-feed webhook and the source's key. */
@@ -153,6 +156,12 @@ export class DelinkDesk {
     this.timers.add(timer);
   }
 
+  /** Waits `answerDelayMs` (after `handle` acted, before the answer goes out). */
+  answerDelay(): Promise<void> {
+    const ms = this.settings.answerDelayMs;
+    return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+  }
+
   /** GET: settings and per-key counts; POST: merge settings; DELETE: reset counts and settings. */
   async admin(c: Context): Promise<Response> {
     if (c.req.method === 'DELETE') {
@@ -175,6 +184,7 @@ export class DelinkDesk {
         refuseNext: 'number',
         refuseReason: 'string',
         confirmDelayMs: 'number',
+        answerDelayMs: 'number',
       };
       for (const [k, v] of Object.entries(p)) {
         if (!(k in types)) return c.json({ error: `unknown setting: ${k}` }, 400);

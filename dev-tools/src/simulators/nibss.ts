@@ -67,6 +67,7 @@ export function createNibssSimulator(
       (bvn) => index.unlinkBvn(msisdn, bvn),
       'bvn',
     );
+    await desk.answerDelay();
     return c.json(answer.body, answer.status);
   });
 

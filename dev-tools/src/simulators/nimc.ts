@@ -42,6 +42,7 @@ export function createNimcSimulator(
       (nin) => index.unlinkNin(msisdn, nin),
       'nin',
     );
+    await desk.answerDelay();
     return c.json(answer.body, answer.status);
   });
 

@@ -8,6 +8,7 @@ import {
   requireAuth,
   summarise,
 } from '@hub/ingest';
+import { delinkStatsQueries } from '@hub/state/history/delink-queries';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import {
@@ -57,6 +58,31 @@ const Stats = z
       description: "Distinct verification calls: key = organisation ('' when hidden), key2 = VERIFIED/FAILED",
       example: [{ key: 'Bank A', key2: 'VERIFIED', value: 120 }],
     }),
+    delink_open_requests: z
+      .array(PairCount)
+      .optional()
+      .openapi({
+        description: 'Open delink requests: key = state, key2 = operator',
+        example: [{ key: 'PENDING', key2: 'MTN', value: 4 }],
+      }),
+    delink_detection_to_cleared: z
+      .object({
+        numbers: z.number(),
+        avg_seconds: z.number().nullable(),
+        p50_seconds: z.number().nullable(),
+        p90_seconds: z.number().nullable(),
+      })
+      .optional()
+      .openapi({
+        description: 'Recycled numbers cleared: time from detection (or registration) to cleanup completed',
+      }),
+    delink_failure_reasons: z
+      .array(Count)
+      .optional()
+      .openapi({
+        description: "Failed delink attempts by the source's reason",
+        example: [{ key: 'NIMC: linkage is under a legal hold', value: 1 }],
+      }),
   })
   .openapi('DashboardStats');
 
@@ -188,11 +214,18 @@ export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
     const verifications = (await rows(ctx.clickhouseRead, q.verifications)).map(pair);
     // A service provider sees its own verification volumes and nothing of the national picture.
     if (principal.type === 'SERVICE_PROVIDER') return c.json({ period, verifications }, 200);
-    const [lifecycle, conflicts, statusEvents] = await Promise.all([
+    const dq = delinkStatsQueries(db);
+    const [lifecycle, conflicts, statusEvents, openDelinks, cleared, failures] = await Promise.all([
       rows(ctx.clickhouseRead, q.numbersByLifecycle),
       rows(ctx.clickhouseRead, q.conflictsByCode),
       rows(ctx.clickhouseRead, q.statusEvents),
+      rows(ctx.clickhouseRead, dq.openByStateAndOperator),
+      rows(ctx.clickhouseRead, dq.detectionToCleared),
+      rows(ctx.clickhouseRead, dq.failureReasons),
     ]);
+    const num = (v: string | number | undefined) =>
+      v === undefined || Number.isNaN(Number(v)) ? null : Number(v);
+    const c0 = cleared[0] ?? {};
     return c.json(
       {
         period,
@@ -200,6 +233,14 @@ export function registerDashboardRoutes(app: ApiApp, ctx: ApiContext): void {
         conflicts_by_code: conflicts.map(count),
         status_events: statusEvents.map(pair),
         verifications,
+        delink_open_requests: openDelinks.map(pair),
+        delink_detection_to_cleared: {
+          numbers: Number(c0.numbers ?? 0),
+          avg_seconds: Number(c0.numbers ?? 0) > 0 ? num(c0.avg_seconds) : null,
+          p50_seconds: Number(c0.numbers ?? 0) > 0 ? num(c0.p50_seconds) : null,
+          p90_seconds: Number(c0.numbers ?? 0) > 0 ? num(c0.p90_seconds) : null,
+        },
+        delink_failure_reasons: failures.map(count),
       },
       200,
     );
