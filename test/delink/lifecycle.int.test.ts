@@ -354,6 +354,13 @@ describe('recycled SIMs and the delink workflow', () => {
     const open = stats.delink_open_requests as { key: string; key2: string; value: number }[];
     // DUP's and REJECT's second request are PENDING; CANCEL's, LIFE's and REFUSE's are closed.
     expect(open.find((o) => o.key === 'PENDING' && o.key2 === 'MTN')?.value).toBe(2);
+    const trends = await d.call(
+      'GET',
+      '/api/v1/dashboard/trends?metric=delink_events&dimension=status&granularity=day',
+      d.tokens.auditor,
+    );
+    expect(trends.status, JSON.stringify(trends.body)).toBe(200);
+    expect(JSON.stringify(trends.body)).toContain('COMPLETED');
   }, 90_000);
 
   it('documents every workflow route in the OpenAPI document, with examples', async () => {

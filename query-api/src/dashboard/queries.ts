@@ -20,6 +20,7 @@ export const METRICS = [
   'conflicts',
   'verifications',
   'reporting_lag',
+  'delink_events',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 export const DIMENSIONS = [
@@ -66,6 +67,12 @@ export const METRIC_SOURCES: Readonly<Record<Metric, MetricSource>> = {
     daily: ROLLUP_TABLES.reportingLagDaily,
     hourly: ROLLUP_TABLES.reportingLagHourly,
     dimensions: { operator: 'operator' },
+  },
+  // Delink workflow steps; status = the step (REQUESTED, APPROVED, COMPLETED, FAILED, …).
+  delink_events: {
+    daily: ROLLUP_TABLES.delinkEventsDaily,
+    hourly: ROLLUP_TABLES.delinkEventsHourly,
+    dimensions: { status: 'action' },
   },
 };
 

@@ -34,6 +34,8 @@ export const ROLLUP_TABLES = {
   verificationsHourly: 'verifications_hourly_v1',
   reportingLagDaily: 'reporting_lag_daily_v1',
   reportingLagHourly: 'reporting_lag_hourly_v1',
+  delinkEventsDaily: 'delink_events_daily_v1',
+  delinkEventsHourly: 'delink_events_hourly_v1',
 } as const;
 
 export type RollupTable = (typeof ROLLUP_TABLES)[keyof typeof ROLLUP_TABLES];
