@@ -345,6 +345,21 @@ describe('state machine: recycling and cleanup', () => {
     ).toBe('pending');
   });
 
+  it('a failed dispatch leaves the request open but pending; a retry puts it back in progress', () => {
+    const approved = [...recycled, delink('APPROVED', 'ALL', '2024-01-06', 'r1')];
+    expect(view([...approved, delink('PROCESSING', 'ALL', '2024-01-06', 'r1')]).cleanupStatus).toBe(
+      'in_progress',
+    );
+    const failed = [...approved, delink('FAILED', 'ALL', '2024-01-07', 'r1')];
+    expect(run(failed).openDelink).toEqual({ requestId: 'r1', action: 'REQUESTED' });
+    expect(view(failed).cleanupStatus).toBe('pending');
+    expect(view([...failed, delink('RETRIED', 'ALL', '2024-01-08', 'r1')]).cleanupStatus).toBe('in_progress');
+    // Another request's failure leaves the open one alone.
+    expect(run([...approved, delink('FAILED', 'ALL', '2024-01-07', 'r2')]).openDelink?.action).toBe(
+      'APPROVED',
+    );
+  });
+
   it('keeps the open request when another request id is cancelled', () => {
     const r = run([
       ...recycled,

@@ -137,6 +137,18 @@ function applyDelink(r: StateRecord, e: DelinkEvent): void {
     case 'CANCELLED':
       if (r.openDelink?.requestId === e.requestId) r.openDelink = null;
       return;
+    // Delink v2 (docs/delink-workflow.md): a failed attempt leaves the request open but no longer in
+    // progress; a retry puts it back in progress. PROCESSING and DISPATCHED change nothing here.
+    case 'FAILED':
+      if (r.openDelink?.requestId === e.requestId)
+        r.openDelink = { requestId: e.requestId, action: 'REQUESTED' };
+      return;
+    case 'RETRIED':
+      r.openDelink = { requestId: e.requestId, action: 'APPROVED' };
+      return;
+    case 'PROCESSING':
+    case 'DISPATCHED':
+      return;
     case 'COMPLETED': {
       // Only the fact is stored (its occurrence date on the Nigerian calendar, like every other date
       // in the record, and its scope); which linkages it clears is derived when the record is read.
