@@ -38,12 +38,15 @@ function ruleFor(method: string, path: string): RouteRule {
     return { roles: null, enforced: true };
   if (/^POST \/api\/v1\/auth\/(login|refresh|password\/forget|password\/reset)$/.test(key))
     return { roles: null, enforced: true };
-  if (key === 'POST /api/v1/auth/logout') return { roles: ANY, enforced: true };
+  if (key === 'POST /api/v1/auth/logout' || key === 'POST /api/v1/auth/password/change')
+    return { roles: ANY, enforced: true };
   if (key === 'GET /api/v1/audit-logs') return { roles: ['Admin', 'Auditor'], enforced: true };
   if (path.startsWith('/api/v1/api-keys'))
     return { roles: ['Admin', 'Operator', 'ServiceProvider'], peopleOnly: true, enforced: true };
   if (key === 'GET /api/v1/organisations') return { roles: ['Admin', 'Auditor'], enforced: true };
   if (key === 'POST /api/v1/organisations' || key === 'POST /api/v1/users')
+    return { roles: ['Admin'], enforced: true };
+  if (key === 'PATCH /api/v1/users/{id}' || key === 'DELETE /api/v1/users/{id}')
     return { roles: ['Admin'], enforced: true };
   if (key === 'POST /api/v1/webhooks/receive') return { roles: ['Admin'], feed: true, enforced: true };
   if (
