@@ -722,6 +722,27 @@ describe('history sink resume points and latest states', () => {
     expect(lifecycle.rowsRead).toBeLessThanOrEqual(await rowCount(LATEST_STATES_TABLE));
   });
 
+  it('has the latest-state tables merged after it inserts state changes', async () => {
+    const run = uniqueId();
+    await startSink({ compactEveryMs: 1 });
+    const parts = (table: string) =>
+      scalar(
+        `SELECT count() FROM system.parts WHERE active AND database = '${h.config.CLICKHOUSE_DATABASE}' AND table = '${table}'`,
+      );
+    for (let round = 1; round <= 3; round++) {
+      await produce('state-change', [
+        stateChange(run, '2348039100001', round, round % 2 ? ['STALE_LINKAGE'] : []),
+        stateChange(run, '2348039100002', round, ['MULTIPLE_ACTIVE_NIN']),
+      ]);
+      await waitForRows(RAW_TABLES['state-change'], 2 * round);
+    }
+    // Each round's insert made a part in each table; the sink's OPTIMIZE merges them into one.
+    await expect.poll(() => parts(LATEST_STATES_TABLE), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => parts(LATEST_CONFLICTS_TABLE), { timeout: 20_000 }).toBe(1);
+    expect(await rowCount(LATEST_CONFLICTS_TABLE)).toBe(2);
+    expect(await rowCount(LATEST_STATES_TABLE)).toBe(2);
+  });
+
   it('reads far fewer rows for the conflicts list and the counts than the history holds', async () => {
     // Ten versions of each of 2,000 numbers, straight into the raw table (its views fill the
     // latest-state tables, as the sink's inserts do); 1 number in 20 conflicted at its last version.

@@ -4,6 +4,8 @@ import type { DataSubjectCodec, EventCodec } from '@hub/schemas';
 import { sqlInteger, sqlString } from '@hub/state/history/queries';
 import {
   type HistoryKind,
+  LATEST_CONFLICTS_TABLE,
+  LATEST_STATES_TABLE,
   RAW_TABLES,
   type RawTable,
   SINK_WATERMARKS_TABLE,
@@ -132,6 +134,14 @@ export interface HistorySinkOptions {
   maxWaitMs?: number;
   retry?: Partial<RetryPolicy>;
   sessionTimeoutMs?: number;
+  /**
+   * At most this often, after inserting state changes, the sink asks ClickHouse to merge the
+   * latest-state tables (OPTIMIZE, not FINAL), in the background. ClickHouse's own merge selector
+   * can leave a few large parts unmerged for long, and on 18.16 a read with FINAL over several
+   * parts costs several times one over a single part (the conflicts page: 264 ms p99 over 5 parts,
+   * 35 ms over one, at 10 M state changes). Default 60 s; 0 turns it off.
+   */
+  compactEveryMs?: number;
   log?: Log;
   /**
    * Subscriber erasures (DESIGN "Data-subject rights and erasure"): the sink reads the data-subject
@@ -164,6 +174,8 @@ export class HistorySink {
   private readonly held = new Map<string, bigint>();
   private admin: Admin | null = null;
   private stopped = false;
+  private lastCompaction = 0;
+  private compaction: Promise<void> | null = null;
   /** Raw tables whose watermark view exists, as of the last assignment. */
   private watermarked = new Set<string>();
   private readonly warnedUnwatermarked = new Set<string>();
@@ -229,6 +241,7 @@ export class HistorySink {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.consumer.stop();
+    await this.compaction;
     await this.follower?.stop();
     await this.admin?.disconnect();
     this.admin = null;
@@ -411,7 +424,26 @@ WHERE database = ${sqlString(this.options.database)} AND name IN (${tables.map((
       timer();
       insertRows.observe({ table }, values.length);
       for (const [key, p] of pending) this.held.set(key, BigInt(p.rows[p.rows.length - 1]!.offset));
+      if (table === RAW_TABLES['state-change']) this.compactLatestStates();
     });
+  }
+
+  /** Starts a merge of the latest-state tables unless one runs or ran within `compactEveryMs`. */
+  private compactLatestStates(): void {
+    const every = this.options.compactEveryMs ?? 60_000;
+    if (every <= 0 || this.compaction !== null || Date.now() - this.lastCompaction < every) return;
+    this.lastCompaction = Date.now();
+    this.compaction = (async () => {
+      for (const table of [LATEST_CONFLICTS_TABLE, LATEST_STATES_TABLE]) {
+        await this.options.clickhouse.command({ query: `OPTIMIZE TABLE ${this.db}.${table}` });
+      }
+    })()
+      .catch((err: unknown) =>
+        this.log('warn', 'merging the latest-state tables failed', { error: String(err) }),
+      )
+      .finally(() => {
+        this.compaction = null;
+      });
   }
 
   /**
