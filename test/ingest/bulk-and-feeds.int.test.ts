@@ -270,7 +270,7 @@ describe('when Kafka fails part-way through a bulk request', () => {
       topics,
       publisher: new Publisher(producer, ownCodec, { chunkSize: 2, timeoutMs: 5_000 }),
     });
-    return { app, topics, close: () => producer.disconnect().catch(() => undefined) };
+    return { app, topics, outage, close: () => producer.disconnect().catch(() => undefined) };
   }
 
   it('a bulk status update says which records are on Kafka, which may be, and which were not sent', async () => {
@@ -323,6 +323,60 @@ describe('when Kafka fails part-way through a bulk request', () => {
         rejected: 1,
         kafka: { published: [[0, 1]], unconfirmed: [[3, 4]], notSent: [[5, 6]] },
       });
+    } finally {
+      await down.close();
+    }
+  }, 60_000);
+
+  it('a retry under the same Idempotency-Key sends only what is not on Kafka, and a finished request is answered again without sending', async () => {
+    const down = await failingAfterFirstChunk();
+    try {
+      const record = (n: number) => ({
+        status: 'SWAPPED',
+        phoneNumber: `0803300000${n}`,
+        reassignmentDate: '2025-01-01',
+        occurrenceOfStatusDate: '2025-01-02',
+      });
+      const body = JSON.stringify([record(0), record(1), record(2), record(3), record(4)]);
+      const put = (key: string, payload = body) =>
+        down.app.request('/api/v1/phone/api/phone-numbers/status/bulk', {
+          method: 'PUT',
+          headers: {
+            'content-type': 'application/json',
+            authorization: 'Bearer hub-key',
+            'idempotency-key': key,
+          },
+          body: payload,
+        });
+      const first = await put('retry-1');
+      expect(first.status).toBe(503);
+      expect(((await first.json()) as { data: { published: number[][] } }).data.published).toEqual([[0, 1]]);
+      down.outage.restore();
+
+      const second = await put('retry-1');
+      expect(second.status).toBe(202);
+      const accepted = await second.json();
+      const third = await put('retry-1');
+      expect(third.status).toBe(202);
+      expect(third.headers.get('idempotent-replayed')).toBe('true');
+      expect(await third.json()).toEqual(accepted);
+
+      // Five records, each on Kafka once: the first two were not sent again, the replay sent nothing.
+      // Given time to land, a duplicate would arrive in the same read.
+      await new Promise((r) => setTimeout(r, 1_000));
+      const read = await readTopic(kafka, down.topics.statusUpdates, 5);
+      expect(read).toHaveLength(5);
+      expect(read.map((m) => m.message.key?.toString()).sort()).toEqual(
+        [0, 1, 2, 3, 4].map((n) => `234803300000${n}`),
+      );
+
+      const reused = await put('retry-1', JSON.stringify([record(5)]));
+      expect(reused.status).toBe(409);
+      expect(((await reused.json()) as { data: { errors: { field: string }[] } }).data.errors[0]!.field).toBe(
+        'Idempotency-Key',
+      );
+      const bad = await put('not a key!');
+      expect(bad.status).toBe(400);
     } finally {
       await down.close();
     }

@@ -9,9 +9,10 @@ import {
   StatusUpdateResult,
 } from '@hub/schemas';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { incompletePublishResponse, kafkaOutcome } from '../acceptance.ts';
 import { requireApiKey } from '../auth.ts';
-import type { BulkReport, Rejection } from '../bulk-reports.ts';
+import { type BulkReport, fingerprintOf, IDEMPOTENCY_KEY, type Rejection } from '../bulk-reports.ts';
 import type { IngestApp, IngestContext, IngestEnv } from '../context.ts';
 import { summarise, tirmsError, tirmsOk } from '../envelope.ts';
 import { newBatchId } from '../event-ids.ts';
@@ -33,6 +34,21 @@ const errorResponses = tirmsErrors([400, 401, 403, 413, 415, 429, 503], {
 });
 
 const security = [{ ApiKey: [] }];
+
+/** Bulk requests may carry an `Idempotency-Key`; a retry with the same key and body is safe. */
+const bulkErrorResponses = {
+  ...errorResponses,
+  ...tirmsErrors([409], {
+    409: 'The Idempotency-Key is in use by a request still in progress (retry after Retry-After), or was used for a different body',
+  }),
+};
+const idempotencyHeader = z.object({
+  'idempotency-key': z.string().optional().openapi({
+    description:
+      'Makes a retry safe: resent with the same key and body, a finished request is answered as before and nothing is sent again; one that Kafka failed part-way sends only the records not yet on Kafka. Kept 7 days.',
+    example: '5d0c6c1e-2b7e-4f0e-9d0a-3a1f4f6b2c11',
+  }),
+});
 
 const singleRoute = createRoute({
   method: 'put',
@@ -56,10 +72,13 @@ const bulkRoute = createRoute({
   description:
     'Valid records are published; each rejected one is reported (index, number, field, reason) at the returned link.',
   security,
-  request: { body: { content: { 'application/json': { schema: BulkStatusUpdateRequest } }, required: true } },
+  request: {
+    headers: idempotencyHeader,
+    body: { content: { 'application/json': { schema: BulkStatusUpdateRequest } }, required: true },
+  },
   responses: {
     202: { description: 'Valid records accepted', content: { 'application/json': { schema: BulkAccepted } } },
-    ...errorResponses,
+    ...bulkErrorResponses,
   },
 });
 
@@ -69,10 +88,13 @@ const uploadRoute = createRoute({
   tags: ['TIRMS operators'],
   summary: 'Bulk phone number upload for legacy integrations',
   security,
-  request: { body: { content: { 'application/json': { schema: BulkUploadRequest } }, required: true } },
+  request: {
+    headers: idempotencyHeader,
+    body: { content: { 'application/json': { schema: BulkUploadRequest } }, required: true },
+  },
   responses: {
     202: { description: 'Valid records accepted', content: { 'application/json': { schema: BulkAccepted } } },
-    ...errorResponses,
+    ...bulkErrorResponses,
   },
 });
 
@@ -205,8 +227,77 @@ async function ingestBulk(
     return tirmsError(c, 'PAYLOAD_TOO_LARGE', message);
   }
   const principal = c.get('principal');
+  const idempotency = await claimIdempotency(c, ctx, principal.organisation, kind, records);
+  if ('response' in idempotency) return idempotency.response;
+  try {
+    return await ingestClaimed(c, ctx, records, base, kind, idempotency);
+  } catch (err) {
+    if (idempotency.scope) await ctx.reports.idempotency.release(idempotency.scope);
+    throw err;
+  }
+}
+
+interface Claimed {
+  /** The idempotency scope this request holds, or null without an `Idempotency-Key`. */
+  scope: string | null;
+  fingerprint: string;
+  batchId: string;
+  /** Leading events an earlier attempt under the same key got onto Kafka: not sent again. */
+  skip: number;
+}
+
+/**
+ * The `Idempotency-Key` of a bulk request, if sent: a finished request is answered again as it was
+ * (nothing sent), a request Kafka failed part-way resumes after the events known to be on Kafka.
+ */
+async function claimIdempotency(
+  c: Context<IngestEnv>,
+  ctx: IngestContext,
+  organisation: string,
+  kind: BulkReport['kind'],
+  records: unknown[],
+): Promise<Claimed | { response: Response }> {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) return { scope: null, fingerprint: '', batchId: newBatchId(), skip: 0 };
+  const field = 'Idempotency-Key';
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    const message = 'must be 1 to 128 letters, digits, _, -, . or :';
+    return { response: tirmsError(c, 'VALIDATION_ERROR', `${field}: ${message}`, [{ field, message }]) };
+  }
+  const scope = `${organisation}:${kind}:${key}`;
+  const fingerprint = fingerprintOf(records);
+  const claim = await ctx.reports.idempotency.claim(scope, fingerprint);
+  switch (claim.kind) {
+    case 'new':
+      return { scope, fingerprint, batchId: newBatchId(), skip: 0 };
+    case 'resume':
+      return { scope, fingerprint, batchId: claim.batchId, skip: claim.published };
+    case 'replay':
+      c.header('Idempotent-Replayed', 'true');
+      return { response: c.json(claim.body as object, claim.status as ContentfulStatusCode) };
+    case 'busy': {
+      c.header('Retry-After', '5');
+      const message = 'a request with this key is still being processed; retry when it has finished';
+      return { response: tirmsError(c, 'CONFLICT', `${field}: ${message}`, [{ field, message }]) };
+    }
+    case 'mismatch': {
+      const message = 'was used for a different request body; a new request needs a new key';
+      return { response: tirmsError(c, 'CONFLICT', `${field}: ${message}`, [{ field, message }]) };
+    }
+  }
+}
+
+async function ingestClaimed(
+  c: Context<IngestEnv>,
+  ctx: IngestContext,
+  records: unknown[],
+  base: string,
+  kind: BulkReport['kind'],
+  claimed: Claimed,
+) {
+  const principal = c.get('principal');
   const receivedAt = ctx.now();
-  const batchId = newBatchId();
+  const { batchId, skip } = claimed;
   const operator = operatorOf(principal);
   const rejections: Rejection[] = [];
   const events = [];
@@ -265,13 +356,26 @@ async function ingestBulk(
   };
   const link = `${TIRMS_BASE}/phone-numbers/bulk-reports/${batchId}`;
   const action = kind === 'UPLOAD' ? 'BULK_UPLOAD' : 'BULK_STATUS_UPDATE';
-  if (events.length > 0) {
+  if (events.length > skip) {
     try {
-      await ctx.publisher.publish('status-update', ctx.topics.statusUpdates, events);
-    } catch (err) {
+      await ctx.publisher.publish('status-update', ctx.topics.statusUpdates, events.slice(skip));
+    } catch (thrown) {
+      // Counted over the whole request: an earlier attempt under the same key sent the first `skip`.
+      const err =
+        thrown instanceof PublishIncompleteError
+          ? new PublishIncompleteError(events.length, skip + thrown.published, thrown.unconfirmed, thrown)
+          : thrown;
       // Kafka failed part-way: the answer and the report at the link say which records it holds.
       const answer = incompletePublishResponse(c, err, eventIndexes, { link }, 'TIRMS');
       if (!answer) throw err;
+      if (claimed.scope && err instanceof PublishIncompleteError) {
+        await ctx.reports.idempotency.settlePartial(
+          claimed.scope,
+          claimed.fingerprint,
+          batchId,
+          err.published,
+        );
+      }
       if (err instanceof PublishIncompleteError && err.published + err.unconfirmed > 0) {
         await ctx.reports.save({
           ...report,
@@ -301,22 +405,41 @@ async function ingestBulk(
     const first = rejections
       .slice(0, 20)
       .map((r) => ({ field: `${base}[${r.index}]${r.field ? `.${r.field}` : ''}`, message: r.reason }));
-    return c.json(
-      {
-        status: 'Failure',
-        data: {
-          code: 'VALIDATION_ERROR',
-          message: `all ${records.length} records were rejected; first: ${summarise(first.slice(0, 3))}`,
-          errors: first,
-          link,
-        },
-        statusCode: '400',
+    const body = {
+      status: 'Failure',
+      data: {
+        code: 'VALIDATION_ERROR',
+        message: `all ${records.length} records were rejected; first: ${summarise(first.slice(0, 3))}`,
+        errors: first,
+        link,
       },
-      400,
-    );
+      statusCode: '400',
+    } as const;
+    await settled(ctx, claimed, 0, 400, body);
+    return c.json(body, 400);
   }
   const message = `Request accepted: ${events.length} of ${records.length} records published, ${rejected} rejected`;
+  await settled(ctx, claimed, events.length, 202, {
+    status: 'Success',
+    data: { message, link },
+    statusCode: '202',
+  });
   return tirmsOk(c, { message, link }, 202);
+}
+
+/** Remembers a finished request's answer under its `Idempotency-Key`, if it has one. */
+async function settled(
+  ctx: IngestContext,
+  claimed: Claimed,
+  published: number,
+  status: number,
+  body: unknown,
+) {
+  if (!claimed.scope) return;
+  await ctx.reports.idempotency.settleDone(claimed.scope, claimed.fingerprint, claimed.batchId, published, {
+    status,
+    body,
+  });
 }
 
 function audit(
