@@ -4,6 +4,13 @@ import type { DataSubjectCodec, DataSubjectEvent, ErasureCutoff } from '@hub/sch
 import type { Producer } from 'kafkajs';
 import { KafkaUnavailableError } from './publisher.ts';
 
+/** A published event and where it landed (for read-your-writes on a projection of the topic). */
+export interface PublishedDataSubjectEvent {
+  event: DataSubjectEvent;
+  partition: number;
+  offset: number;
+}
+
 export interface DataSubjectPublisherOptions {
   producer: Producer;
   codec: DataSubjectCodec;
@@ -19,7 +26,7 @@ export class DataSubjectPublisher {
     fields: Omit<DataSubjectEvent, 'eventId' | 'source' | 'occurredAt' | 'receivedAt' | 'cutoffs'> & {
       cutoffs?: ErasureCutoff[];
     },
-  ): Promise<DataSubjectEvent> {
+  ): Promise<PublishedDataSubjectEvent> {
     const now = this.o.now?.() ?? Date.now();
     const event: DataSubjectEvent = {
       eventId: randomUUID(),
@@ -30,23 +37,23 @@ export class DataSubjectPublisher {
       receivedAt: now,
     };
     try {
-      await this.o.producer.send({
+      const [meta] = await this.o.producer.send({
         topic: this.o.topics.dataSubject,
         messages: [{ key: event.subject, value: this.o.codec.encode(event) }],
       });
+      return { event, partition: meta?.partition ?? 0, offset: Number(meta?.baseOffset ?? -1) };
     } catch (err) {
       throw new KafkaUnavailableError(`data-subject event not stored: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    return event;
   }
 
   /**
    * Orders a subscriber's erasure. The state builder decides its position (everything of the
    * number it has applied) and publishes SUBSCRIBER_ERASED, which every projection applies.
    */
-  eraseSubscriber(msisdn: string, requestId: string, actor: string): Promise<DataSubjectEvent> {
+  eraseSubscriber(msisdn: string, requestId: string, actor: string): Promise<PublishedDataSubjectEvent> {
     return this.publish({
       type: 'SUBSCRIBER_ERASURE_ORDERED',
       subjectType: 'SUBSCRIBER',

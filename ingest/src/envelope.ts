@@ -69,6 +69,8 @@ export const RECONIX_ERRORS = {
   /** cleanup_status `completed` while the state record still shows a stale linkage. */
   STALE_LINKAGES_REMAIN: 409,
   PAYLOAD_TOO_LARGE: 413,
+  /** A data-subject request's number and NIN do not identify a subscriber the hub holds (which part failed is not said). */
+  SUBJECT_NOT_MATCHED: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,
   ACCOUNT_LOCKED: 423,
   RATE_LIMITED: 429,

@@ -10,7 +10,7 @@ export {
 } from './bootstrap.ts';
 export { type BulkReport, BulkReportStore, type Rejection } from './bulk-reports.ts';
 export type { IngestContext, IngestEnv } from './context.ts';
-export { DataSubjectPublisher } from './data-subject.ts';
+export { DataSubjectPublisher, type PublishedDataSubjectEvent } from './data-subject.ts';
 export * from './envelope.ts';
 export { contentEventId } from './event-ids.ts';
 export { checkFeedRecord, type FeedSource } from './feeds.ts';
@@ -26,6 +26,7 @@ export * from './openapi.ts';
 export * from './principal.ts';
 export { KafkaUnavailableError, Publisher, PublishIncompleteError } from './publisher.ts';
 export { readJsonBody } from './request-body.ts';
+export { requestLog } from './request-log.ts';
 export { rangeViolation } from './status-events.ts';
 export * from './unavailable.ts';
 export { registerWorkflowSchemas, WorkflowWriter } from './workflow.ts';

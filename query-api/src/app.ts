@@ -1,3 +1,4 @@
+import { createLogger } from '@hub/infra';
 import {
   createIngestApp,
   createSurfaceApp,
@@ -15,19 +16,20 @@ import { registerAuditLogRoutes } from './routes/audit-logs.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCorroborateRoutes } from './routes/corroborate.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
+import { registerDataSubjectRoutes } from './routes/data-subject.ts';
+import { registerDelinkRequestRoutes } from './routes/delink-requests.ts';
 import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerLinkageRoutes } from './routes/linkages.ts';
 import { registerLookupRoutes } from './routes/lookups.ts';
 import { registerNotificationRoutes } from './routes/notifications.ts';
+import { registerRecycledSimRoutes } from './routes/recycled-sims.ts';
 import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
 import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
-import { registerDelinkRequestRoutes } from './routes/delink-requests.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWebSocketRoutes } from './routes/ws.ts';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
-import { registerRecycledSimRoutes } from './routes/recycled-sims.ts';
 
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 
@@ -57,11 +59,15 @@ async function drain(body: ReadableStream<Uint8Array>, limit: number): Promise<b
 export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp {
   const app = createSurfaceApp<ApiEnv>();
 
+  const logger = ctx.logger ?? createLogger(ctx.config, 'query-api');
+
   app.use('*', securityHeaders());
   app.use('*', async (c, next) => {
     const incoming = requestHeader(c, 'x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);
+    const log = logger.child({ requestId });
+    c.set('log', log);
     responseHeader(c, 'X-Request-Id', requestId);
     const started = performance.now();
     await next();
@@ -74,9 +80,12 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
       if (!drained) c.header('Connection', 'close');
     }
     const route = c.req.routePath || 'unmatched';
-    requestDuration.observe(
-      { method: c.req.method, route, status: String(c.res.status) },
-      (performance.now() - started) / 1000,
+    const seconds = (performance.now() - started) / 1000;
+    requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    // The access log: the route pattern, never the path, the query or a body (they hold numbers).
+    log.info(
+      { method: c.req.method, route, status: c.res.status, durationMs: Math.round(seconds * 100_000) / 100 },
+      'request',
     );
   });
 
@@ -94,6 +103,9 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerIdentityRoutes(app, ctx);
   registerRiskCheckRoutes(app, ctx);
   registerLookupRoutes(app, ctx);
+  registerRecycledSimRoutes(app, ctx);
+  registerDelinkRequestRoutes(app, ctx);
+  registerDataSubjectRoutes(app, ctx, ctx.dataSubject);
   registerWebhookRoutes(app, ctx);
   registerWebSocketRoutes(app);
   registerNotificationRoutes(app, ctx);
@@ -101,8 +113,6 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   app.doc('/openapi.json', {
     openapi: '3.0.3',
     info: {
-  registerRecycledSimRoutes(app, ctx);
-  registerDelinkRequestRoutes(app, ctx);
       title: 'MSISDN identity-risk hub',
       version: '1.0.0',
       description:

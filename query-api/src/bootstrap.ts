@@ -1,17 +1,24 @@
 import { createIdentitySources } from '@hub/identity-sources';
-import { type Config, createClickHouse, createKafka, createRedis } from '@hub/infra';
+import {
+  type Config,
+  createClickHouse,
+  createKafka,
+  createProducer,
+  createRedis,
+  createSchemaRegistry,
+} from '@hub/infra';
 import { createIngestContext } from '@hub/ingest';
 import { EmailAdapter, mailNotifier } from '@hub/outbound';
 import { Security, type SecurityOptions } from '@hub/security';
 import { readState } from '@hub/state';
-import { createProducer, createSchemaRegistry } from '@hub/infra';
 import type { ApiContext } from './context.ts';
-import { createWebhookApi } from './outbound/webhooks.ts';
-import { ChannelHub } from './ws/channels.ts';
+import { DataSubjectService } from './data-subject/service.ts';
 import { auditDropped, redisRoundTrip, verificationsDropped } from './metrics.ts';
+import { createWebhookApi } from './outbound/webhooks.ts';
 import type { DependencyProbe } from './routes/health.ts';
 import { VerificationRecorder } from './verifications.ts';
 import { createWorkflow } from './workflow/context.ts';
+import { ChannelHub } from './ws/channels.ts';
 
 export const RESULT_TTL_SECONDS = 24 * 3600;
 
@@ -66,12 +73,14 @@ export async function createApiContext(
     registry: createSchemaRegistry(config),
     now: overrides.now ?? Date.now,
   });
+  const workflow = await createWorkflow(config, ingest.ctx.topics, ingest.producer, redis);
   const channels = new ChannelHub({ config, kafka, authenticate: security.authenticate });
   await channels.start();
-  const workflow = await createWorkflow(config, ingest.ctx.topics, ingest.producer, redis);
+  const dataSubject = new DataSubjectService(config);
   const ctx: ApiContext = {
     webhooks,
     workflow,
+    dataSubject,
     config,
     ingest: ingest.ctx,
     security,
@@ -108,6 +117,7 @@ export async function createApiContext(
     channels,
     async close() {
       await channels.stop();
+      await dataSubject.stop();
       await workflow.jobs.idle();
       await verifications.close();
       await webhooks.close();

@@ -1,11 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { IdentitySources } from '@hub/identity-sources';
-import type { Config } from '@hub/infra';
+import type { Config, Logger } from '@hub/infra';
 import type { IngestContext, Principal } from '@hub/ingest';
 import type { Security } from '@hub/security';
 import type { StateReading } from '@hub/state';
 import type { Redis } from 'ioredis';
+import type { DataSubjectService } from './data-subject/service.ts';
 import type { WebhookApi } from './outbound/webhooks.ts';
 import type { VerificationRecorder } from './verifications.ts';
 import type { Workflow } from './workflow/context.ts';
@@ -26,16 +27,20 @@ export interface ApiContext {
   /** How long bulk-verification result links stay valid. */
   resultTtlSeconds: number;
   now: () => number;
+  /** The process's structured logger; each request gets a child carrying its request id. */
+  logger?: Logger;
   /** NIMC and NIBSS clients for live corroboration; built from NIMC_URL/NIBSS_URL when absent. */
   identitySources?: IdentitySources;
   /** Webhook subscriptions and the delivery log; the webhook routes are absent without it. */
   webhooks?: WebhookApi;
   /** The recycled-SIM registry and delink workflow (commands published, read model in Redis). */
   workflow?: Workflow;
+  /** Data-subject requests and consents (events on the data-subject topic); built from config when absent. */
+  dataSubject?: DataSubjectService;
 }
 
 export interface ApiEnv {
-  Variables: { principal: Principal; requestId: string };
+  Variables: { principal: Principal; requestId: string; log: Logger };
 }
 
 export type ApiApp = OpenAPIHono<ApiEnv>;
