@@ -1,6 +1,7 @@
 import type { Logger, TopicNames } from '@hub/infra';
 import type { AuditEntry, WorkflowWriter } from '@hub/ingest';
 import type { EventCodec, RecycledSimEvent, StateChangeEvent } from '@hub/schemas';
+import type { StateView } from '@hub/state/derive';
 import { readState } from '@hub/state/read';
 import type { DelinkRequestDoc } from '@hub/state/workflow/model';
 import { simIdOf } from '@hub/state/workflow/model';
@@ -47,6 +48,8 @@ const COMPLETABLE = new Set(['APPROVED', 'PROCESSING', 'FAILED']);
 export class Confirmer {
   private readonly consumer: PartitionConsumer<'state-change'>;
   private timer: NodeJS.Timeout | null = null;
+  /** Requests being completed right now: the stream and the sweep must not both complete one. */
+  private readonly completing = new Set<string>();
   private sweeping: Promise<void> | null = null;
 
   constructor(private readonly options: ConfirmerOptions) {
@@ -147,10 +150,8 @@ export class Confirmer {
 
   private async check(docs: DelinkRequestDoc[]): Promise<void> {
     if (docs.length === 0) return;
-    const { redis, keys, writer } = this.options;
-    const now = this.options.now ?? Date.now;
     const readings = await readState(
-      redis,
+      this.options.redis,
       this.options.redisKeyPrefix,
       docs.map((d) => d.msisdn),
     );
@@ -158,13 +159,32 @@ export class Confirmer {
       const doc = docs[i]!;
       const view = readings[i]?.view;
       if (!view || !doc.linkages.every((l) => linkageCleared(view, l))) continue;
-      const t = now();
-      await writer.delink([
-        stepOf(doc, 'COMPLETED', `${doc.id}:completed`, t, {
-          scope: scopeOf(doc),
-          reason: 'every linkage confirmed cleared by its source',
-        }),
-      ]);
+      if (this.completing.has(doc.id)) continue;
+      this.completing.add(doc.id);
+      try {
+        await this.complete(doc, view);
+      } finally {
+        this.completing.delete(doc.id);
+      }
+    }
+  }
+
+  private async complete(doc: DelinkRequestDoc, view: StateView): Promise<void> {
+    const { redis, keys, writer } = this.options;
+    const now = this.options.now ?? Date.now;
+    // Read again: the other path may have completed it since this one read it.
+    const current = await readRequests(redis, keys, [doc.id]);
+    if (!current[0] || !COMPLETABLE.has(current[0].status)) return;
+    const t = now();
+    const completed = stepOf(doc, 'COMPLETED', `${doc.id}:completed`, t, {
+      scope: scopeOf(doc),
+      reason: 'every linkage confirmed cleared by its source',
+    });
+    await writer.delink([completed]);
+    // Held until the projector applied it, so the other path reads COMPLETED and does not repeat it
+    // (nor its notices). Across a crash the intents are at least once, under the same ids.
+    await writer.settled(completed.eventId, 10_000);
+    {
       await this.options.notices?.completed(doc, t);
       await this.options.audit({
         actor: 'system:delink-dispatcher',
