@@ -9,6 +9,7 @@ import { benchDelink } from './delink.ts';
 import { benchHistoryReads } from './history-reads.ts';
 import { benchSinkReplay } from './history-replay.ts';
 import { benchIngest } from './ingest.ts';
+import { benchWatchList, benchWebhooks, benchWebSockets } from './outbound.ts';
 import { formatTable, type Row } from './table.ts';
 import { benchVerify } from './verify.ts';
 
@@ -101,6 +102,32 @@ if (want('delink')) {
   });
   rows.push(...r.rows);
   raw.delink = r.raw;
+}
+
+if (want('webhooks')) {
+  console.error('bench: state change → webhook received…');
+  const r = await benchWebhooks({
+    numbers: quick ? 2_000 : 10_000,
+    rate: 1_000,
+    seconds: quick ? 5 : 20,
+    subscribers: 10,
+  });
+  rows.push(...r.rows);
+  raw.webhooks = r.raw;
+}
+
+if (want('websockets')) {
+  console.error('bench: WebSocket fan-out…');
+  const r = await benchWebSockets({ clients: 1_000, events: quick ? 40 : 200 });
+  rows.push(...r.rows);
+  raw.websockets = r.raw;
+}
+
+if (want('watchlist')) {
+  console.error('bench: watch-list memory…');
+  const r = await benchWatchList({ numbers: quick ? 20_000 : 100_000, banks: 5 });
+  rows.push(...r.rows);
+  raw.watchlist = r.raw;
 }
 
 const table = formatTable(rows);
