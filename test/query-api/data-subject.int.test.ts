@@ -1,7 +1,9 @@
 import { createKafka, createProducer, createSchemaRegistry, topicNames } from '@hub/infra';
-import { EventCodec, mask, tokenise } from '@hub/schemas';
+import { DataSubjectCodec, EventCodec, mask, tokenise } from '@hub/schemas';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HistorySink } from '../../processors/src/history/sink.ts';
+import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
 import { type RunningStateBuilder, runStateBuilder } from '../../processors/src/state-builder/runtime.ts';
 import { createHarness, type Harness } from '../security/harness.ts';
 
@@ -19,6 +21,7 @@ const NIN = '40011122233';
 let h: Harness;
 let builder: RunningStateBuilder;
 let producer: Producer;
+let sink: HistorySink;
 let adminToken: string;
 let bankKey: string;
 const quiet = () => {};
@@ -31,6 +34,30 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   }
 }
 
+/** Numbers the NIN lookup (ClickHouse token index) finds. */
+async function ninLookup(): Promise<unknown[]> {
+  const res = await h.call('POST', '/api/v1/lookups/nin', { token: bankKey, body: { nin: NIN } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: { identity: unknown[] } }).data.identity;
+}
+
+/** What the reads that show linkages say about the number. */
+async function reads() {
+  const status = (await (
+    await h.call('GET', `/api/v1/identity/msisdn/${MSISDN}/status`, { token: bankKey })
+  ).json()) as { active_nin_linkages: number };
+  const verify = (await (
+    await h.call('POST', '/api/v1/nin-linkages/verify', {
+      token: bankKey,
+      body: { msisdn: MSISDN, nin: NIN },
+    })
+  ).json()) as Record<string, unknown>;
+  const linkages = await (
+    await h.call('GET', `/api/v1/identity/msisdn/${MSISDN}/linkages`, { token: bankKey })
+  ).text();
+  return { active: status.active_nin_linkages, verify, linkages, lookup: await ninLookup() };
+}
+
 async function sessionOf(email: string, password: string): Promise<string> {
   const res = await h.login(email, password);
   expect(res.status).toBe(200);
@@ -39,7 +66,6 @@ async function sessionOf(email: string, password: string): Promise<string> {
 
 beforeAll(async () => {
   h = await createHarness('dsr', { rateLimits: { auth: { limit: 1000, windowMs: 60_000 } } });
-  await h.startHistorySink();
   builder = await runStateBuilder(h.config, {
     groupId: `${h.config.TOPIC_PREFIX}state-builder`,
     publishStateChanges: true,
@@ -51,10 +77,30 @@ beforeAll(async () => {
   adminToken = await sessionOf(admin.email, admin.password);
 
   const topics = topicNames(h.config.TOPIC_PREFIX);
-  const codec = new EventCodec(createSchemaRegistry(h.config));
+  const registry = createSchemaRegistry(h.config);
+  const codec = new EventCodec(registry);
   await codec.register('nin-linkage', topics.ninLinkages);
-  producer = createProducer(createKafka(h.config));
+  await codec.register('audit', topics.audit);
+  const dsCodec = new DataSubjectCodec(registry);
+  await dsCodec.register(topics.dataSubject);
+  const kafka = createKafka(h.config);
+  producer = createProducer(kafka);
   await producer.connect();
+  // The history sink as deployed: honouring erasures.
+  sink = new HistorySink({
+    kafka,
+    clickhouse: h.resources.ctx.clickhouse,
+    database: h.config.CLICKHOUSE_DATABASE,
+    codec,
+    topics,
+    groupId: `${h.config.TOPIC_PREFIX}history-sink`,
+    deadLetters: new KafkaDeadLetters(producer, codec),
+    erasures: { codec: dsCodec },
+    maxWaitMs: 100,
+    fetchMinBytes: 1,
+    log: quiet,
+  });
+  await sink.start();
   const at = Date.UTC(2025, 0, 5);
   await producer.send({
     topic: topics.ninLinkages,
@@ -75,13 +121,14 @@ beforeAll(async () => {
       },
     ],
   });
-  await eventually('the linkage in Redis', async () => {
+  await eventually('the linkage in Redis and ClickHouse', async () => {
     const [r] = await h.resources.ctx.readState([MSISDN]);
-    return (r?.record?.nin.length ?? 0) === 1;
+    return (r?.record?.nin.length ?? 0) === 1 && (await ninLookup()).length === 1;
   });
 }, 120_000);
 
 afterAll(async () => {
+  await sink?.stop();
   await producer?.disconnect();
   await builder?.stop();
   await h?.close();
@@ -236,14 +283,22 @@ describe('a subscriber’s data-subject request', () => {
         body: { type: 'ERASURE', msisdn: MSISDN, nin: NIN },
       })
     ).json()) as { id: string };
+    const before = await reads();
+    expect(before.active).toBe(1);
+    expect(before.linkages).toContain(mask(NIN));
+    expect(before.lookup).toHaveLength(1);
     const erased = await h.call('POST', `${BASE}/requests/${erasure.id}/fulfil`, { token: adminToken });
     expect(await erased.json()).toMatchObject({ status: 'COMPLETED', type: 'ERASURE' });
     await eventually('the linkage gone from the state', async () => {
       const [r] = await h.resources.ctx.readState([MSISDN]);
       return r?.record?.nin.length === 0;
     });
-    const status = await h.call('GET', `/api/v1/identity/msisdn/${MSISDN}/status`, { token: bankKey });
-    expect(await status.json()).toMatchObject({ active_nin_linkages: 0 });
+    await eventually('the linkage gone from the history store', async () => (await ninLookup()).length === 0);
+    const after = await reads();
+    expect(after.active).toBe(0);
+    expect(after.linkages).not.toContain(mask(NIN));
+    expect(after.lookup).toEqual([]);
+    expect(JSON.stringify(after.verify)).not.toEqual(JSON.stringify(before.verify));
     // The NIN no longer matches the number: a new request is refused like any unknown subject.
     const again = await h.call('POST', `${BASE}/access-request`, {
       token: bankKey,
