@@ -11,7 +11,8 @@ export type { Logger } from 'pino';
 export function createLogger(
   config: Pick<Config, 'LOG_LEVEL'>,
   service: string,
-  destination?: DestinationStream,
+  /** Where lines go: stdout by default; `'stderr'` for commands whose stdout is their output. */
+  destination?: DestinationStream | 'stderr',
 ): Logger {
   const options = {
     level: config.LOG_LEVEL,
@@ -19,5 +20,6 @@ export function createLogger(
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
+  if (destination === 'stderr') return pino(options, pino.destination(2));
   return destination ? pino(options, destination) : pino(options);
 }

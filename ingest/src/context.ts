@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { TopicNames } from '@hub/infra';
+import type { Logger, TopicNames } from '@hub/infra';
 import type { BulkReportStore } from './bulk-reports.ts';
 import type { AuditRecorder, Authenticator, Principal } from './principal.ts';
 import type { Publisher } from './publisher.ts';
@@ -22,7 +22,7 @@ export interface IngestContext {
 }
 
 export interface IngestEnv {
-  Variables: { principal: Principal; requestId?: string };
+  Variables: { principal: Principal; requestId?: string; log?: Logger };
 }
 
 export type IngestApp = OpenAPIHono<IngestEnv>;

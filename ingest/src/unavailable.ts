@@ -1,6 +1,7 @@
 import { ProjectionUnavailableError } from '@hub/state/read';
 import type { Context } from 'hono';
 import { surfaceError } from './openapi.ts';
+import { requestLog } from './request-log.ts';
 
 /**
  * The one place that tells "a dependency cannot answer right now, retry" (503 with Retry-After)
@@ -124,15 +125,7 @@ export function unavailableDetail(err: unknown): string | null {
 export function markUnavailable(c: Context, err: unknown): string | null {
   const standard = unavailableDetail(err);
   if (standard === null) return null;
-  console.error(
-    JSON.stringify({
-      level: 'warn',
-      message: 'dependency unavailable',
-      requestId: c.get('requestId') ?? null,
-      path: c.req.path,
-      error: (err as Error).message,
-    }),
-  );
+  requestLog(c).warn({ route: c.req.routePath, error: (err as Error).message }, 'dependency unavailable');
   const retryAfter = err instanceof DependencyUnavailableError ? err.retryAfterSeconds : RETRY_AFTER_SECONDS;
   c.header('Retry-After', String(retryAfter));
   return standard;
@@ -150,16 +143,8 @@ export function unavailableResponse(c: Context, err: unknown, detail?: string): 
 /** The 500 for a bug: message and stack go to the log; the client gets the request id to quote. */
 export function internalErrorResponse(c: Context, err: unknown): Response {
   const requestId = c.get('requestId') ?? null;
-  console.error(
-    JSON.stringify({
-      level: 'error',
-      message: 'internal error',
-      requestId,
-      path: c.req.path,
-      error: err instanceof Error ? err.message : String(err),
-      stack: err instanceof Error ? err.stack : undefined,
-    }),
-  );
+  // pino serialises `err` with its message and stack; the route, not the path (it can hold a number).
+  requestLog(c).error({ route: c.req.routePath, err }, 'internal error');
   return surfaceError(c, 'INTERNAL_ERROR', `internal error; quote request id ${requestId ?? 'unknown'}`);
 }
 

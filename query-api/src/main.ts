@@ -1,20 +1,15 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { loadConfig } from '@hub/infra';
+import { createLogger, loadConfig } from '@hub/infra';
 import { createApiApp } from './app.ts';
 import { createApiContext } from './bootstrap.ts';
 
 const config = loadConfig();
+const logger = createLogger(config, 'query-api');
 const resources = await createApiContext(config);
-const app = createApiApp(resources.ctx, resources.probes);
+const app = createApiApp({ ...resources.ctx, logger }, resources.probes);
 const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
-  console.log(
-    JSON.stringify({
-      level: 'info',
-      message: 'query API listening',
-      address: `http://${info.address}:${info.port}`,
-    }),
-  );
+  logger.info({ address: `http://${info.address}:${info.port}` }, 'query API listening');
 });
 
 resources.channels.attach(server as Server);
@@ -23,7 +18,7 @@ let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  console.log(JSON.stringify({ level: 'info', message: `${signal}: draining` }));
+  logger.info({ signal }, 'draining');
   server.close();
   await resources.close();
   process.exit(0);

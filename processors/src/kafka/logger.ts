@@ -1,15 +1,18 @@
+import { createLogger, type Logger } from '@hub/infra';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type Log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
 
-const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** Structured JSON lines on stderr, so stdout stays free for a command's own output. */
+/**
+ * The processors' log function over the one structured logger (pino: time, level, service; see
+ * infra/src/logger.ts). Lines go to stderr, so stdout stays free for a command's own output.
+ */
 export function jsonLog(service: string, minLevel: LogLevel = 'info'): Log {
-  return (level, message, fields = {}) => {
-    if (RANK[level] < RANK[minLevel]) return;
-    process.stderr.write(
-      `${JSON.stringify({ time: new Date().toISOString(), level, service, message, ...fields })}\n`,
-    );
-  };
+  return logTo(createLogger({ LOG_LEVEL: minLevel }, service, 'stderr'));
+}
+
+/** A `Log` writing through `logger` (a process's logger, or a child with more fields). */
+export function logTo(logger: Logger): Log {
+  return (level, message, fields = {}) => logger[level](fields, message);
 }
