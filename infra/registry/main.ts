@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
 import { createRegistryServer, Registry } from './server.ts';
 import { RegistryStore } from './store.ts';
 
@@ -10,7 +11,7 @@ const file = join(config.HUB_DATA_DIR, 'registry', 'schemas.json');
 const server = createRegistryServer(new Registry(new RegistryStore(file)));
 
 server.listen(Number(url.port || 80), url.hostname, () => {
-  console.log(JSON.stringify({ msg: 'schema registry listening', url: config.SCHEMA_REGISTRY_URL, file }));
+  createLogger(config, 'schema-registry').info({ url: config.SCHEMA_REGISTRY_URL, file }, 'listening');
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

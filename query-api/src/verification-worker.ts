@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Config, createKafka, createProducer, createSchemaRegistry } from '@hub/infra';
+import { type Config, createKafka, createLogger, createProducer, createSchemaRegistry } from '@hub/infra';
 import type { DropReason } from '@hub/ingest';
 import { EventCodec, type VerificationEvent } from '@hub/schemas';
 import { type NewVerification, VerificationQueue } from './verification-queue.ts';
@@ -26,6 +26,7 @@ const port = parentPort;
 if (!port) throw new Error('verification-worker runs as a worker thread');
 const post = (m: FromWorker) => port.postMessage(m);
 
+const log = createLogger(config, 'verification-recorder');
 const codec = new EventCodec(createSchemaRegistry(config));
 await codec.register('verification', topic);
 const producer = createProducer(createKafka(config));
@@ -44,14 +45,9 @@ const queue = new VerificationQueue<VerificationEvent>(
     ...(maxQueued ? { maxQueued } : {}),
     onDropped: (count, reason) => post({ type: 'dropped', count, reason }),
     onSendFailed: (err, records) =>
-      console.error(
-        JSON.stringify({
-          level: 'warn',
-          message: 'verification records not sent; retrying',
-          records,
-          queued: queue.queued,
-          error: err.message,
-        }),
+      log.warn(
+        { records, queued: queue.queued, error: err.message },
+        'verification records not sent; retrying',
       ),
   },
 );
