@@ -69,8 +69,8 @@ export const delinkDispatchScenario: Scenario = {
       d.nibssDesk.settings.answerDelayMs = 400;
       // Confirmations come late (after the restart), so a linkage acted on but not recorded is still
       // active when the dispatcher comes back, and is asked again under the same key.
-      d.nimcDesk.settings.confirmDelayMs = 30_000;
-      d.nibssDesk.settings.confirmDelayMs = 30_000;
+      d.nimcDesk.settings.confirmDelayMs = 120_000;
+      d.nibssDesk.settings.confirmDelayMs = 120_000;
       for (const id of ids) {
         const r = await d.call('POST', `/api/v1/delink-requests/${id}/approve`, d.tokens.checker, {
           decision: 'approve',
@@ -107,7 +107,7 @@ export const delinkDispatchScenario: Scenario = {
             );
             return page.body.total >= n ? page.body.total : null;
           },
-          180_000,
+          300_000,
         )
         .catch(() => null);
       const completed = (
