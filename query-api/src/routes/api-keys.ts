@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import {
   actorOf,
   type Principal,
+  ReconixErrorBody,
   ROLES,
   readJsonBody,
   reconixError,
@@ -16,7 +17,8 @@ import { pageParams } from '../pagination.ts';
 const BODY_BYTES = 16 * 1024;
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 
-const ErrorBody = z.object({ detail: z.string(), code: z.string() }).openapi('AccountsError');
+// The one Reconix error body, with the runtime's code enum.
+const ErrorBody = ReconixErrorBody;
 const errorContent = { 'application/json': { schema: ErrorBody } };
 const security = [{ Bearer: [] }];
 const denied = {

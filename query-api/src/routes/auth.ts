@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, readJsonBody, reconixError, requireAuth, summarise } from '@hub/ingest';
+import { ANY_ROLE, ReconixErrorBody, readJsonBody, reconixError, requireAuth, summarise } from '@hub/ingest';
 import { requestMeta } from '@hub/security';
 import type { Context } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
@@ -7,13 +7,8 @@ import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 const BASE = '/api/v1/auth';
 const BODY_BYTES = 8 * 1024;
 
-const ErrorBody = z
-  .object({
-    detail: z.string(),
-    code: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  })
-  .openapi('AuthError');
+// The one Reconix error body, with the runtime's code enum.
+const ErrorBody = ReconixErrorBody;
 const errorContent = { 'application/json': { schema: ErrorBody } };
 
 const LoginRequest = z
