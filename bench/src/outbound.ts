@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -9,10 +11,10 @@ import {
   createProducer,
   createRedis,
   createSchemaRegistry,
+  repoRoot,
 } from '@hub/infra';
 import {
   OutboundCodec,
-  OutboundWorker,
   outboundKeys,
   SecretBox,
   SubscriptionCommands,
@@ -70,9 +72,31 @@ export async function benchWebhooks(o: {
       }),
     );
   }
-  const worker = new OutboundWorker({ config, kafka, producer, redis, clickhouse, pollMs: 20 });
+  // The worker runs as its own process, as deployed, so receivers and publisher do not share its CPU.
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'outbound/src/main.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      TOPIC_PREFIX: config.TOPIC_PREFIX,
+      REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
+      CLICKHOUSE_DATABASE: config.CLICKHOUSE_DATABASE,
+      WEBHOOK_CONCURRENCY: String(config.WEBHOOK_CONCURRENCY),
+      WEBHOOK_RETRY_SCHEDULE: config.WEBHOOK_RETRY_SCHEDULE.join(','),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
-    await worker.start();
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      worker.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('outbound worker running')) resolve();
+      });
+      worker.once('exit', (code) =>
+        reject(new Error(`outbound worker exited (${code}): ${out.slice(-2000)}`)),
+      );
+    });
     // Subscriptions through the worker's own projection path (the topic), as the API publishes them.
     const codec = await new OutboundCodec<SubscriptionEvent>(
       createSchemaRegistry(config),
@@ -159,7 +183,8 @@ export async function benchWebhooks(o: {
       raw: { p50: percentile(sorted, 0.5), p99, delivered: latencies.length, expected, publishedIn },
     };
   } finally {
-    await worker.stop();
+    worker.kill('SIGTERM');
+    await once(worker, 'exit');
     await facts.close();
     await producer.disconnect();
     for (const r of receivers) await r.close();

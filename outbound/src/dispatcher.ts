@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryLog } from './delivery-log.ts';
+import { post } from './http-post.ts';
 import type { DeliveryQueue, QueuedMessage } from './queue.ts';
 import { nextAttemptAt } from './schedule.ts';
 import type { SecretBox } from './secrets.ts';
@@ -166,21 +167,21 @@ export class Dispatcher {
         const secrets = liveSecrets(sub, this.o.box, started);
         const timestamp = new Date(started);
         const signature = secrets.map((s) => new Webhook(s).sign(m.id, timestamp, m.body)).join(' ');
-        const res = await fetch(target.url, {
-          method: 'POST',
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.o.timeoutMs),
-          headers: {
+        const res = await post(
+          target.url,
+          {
             'content-type': 'application/cloudevents+json; charset=utf-8',
             'user-agent': 'msisdn-hub-webhooks/1',
             'webhook-id': m.id,
             'webhook-timestamp': String(Math.floor(started / 1000)),
             'webhook-signature': signature,
           },
-          body: m.body,
-        });
+          m.body,
+          this.o.timeoutMs,
+          SNIPPET,
+        );
         status = res.status;
-        snippet = (await res.text()).slice(0, SNIPPET) || null;
+        snippet = res.text || null;
       } catch (err) {
         const e2 = err as Error;
         error = e2.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : e2.message;
