@@ -15,6 +15,18 @@ type AuthDeps = Pick<IngestContext, 'authenticate'> & Partial<Pick<IngestContext
 
 const TIRMS_PREFIX = '/api/v1/phone/api';
 
+/**
+ * The caller's credentials as an `Authorization` value: the header itself, or the merchant-auth
+ * document's `X-Access-Token: <token>` read as `Bearer <token>` (seed 003), so either style works
+ * wherever a Bearer token does. Authorization wins when both are sent.
+ */
+export function credentialHeader(c: Context): string | undefined {
+  const authorization = requestHeader(c, 'authorization');
+  if (authorization) return authorization;
+  const accessToken = requestHeader(c, 'x-access-token')?.trim();
+  return accessToken ? `Bearer ${accessToken}` : undefined;
+}
+
 /** 401/403 in the envelope of the surface the request is on (TIRMS or Reconix). */
 function deny(c: Context, code: 'UNAUTHORIZED' | 'FORBIDDEN', message: string) {
   return c.req.path.startsWith(TIRMS_PREFIX) ? tirmsError(c, code, message) : reconixError(c, code, message);
@@ -27,7 +39,7 @@ function deny(c: Context, code: 'UNAUTHORIZED' | 'FORBIDDEN', message: string) {
 async function resolve(c: Context, deps: AuthDeps): Promise<Principal | null> {
   const known = c.get('principal') as Principal | undefined;
   if (known) return known;
-  return deps.authenticate(requestHeader(c, 'authorization'));
+  return deps.authenticate(credentialHeader(c));
 }
 
 function auditDenial(c: Context, deps: AuthDeps, principal: Principal, reason: string): void {
@@ -53,7 +65,7 @@ export function requireApiKey<E extends IngestEnv = IngestEnv>(
 ): MiddlewareHandler<E> {
   const roles = new Set(allowed.flatMap((t) => KEY_ROLES[t]));
   return async (c, next) => {
-    if (!requestHeader(c, 'authorization') && !c.get('principal'))
+    if (!credentialHeader(c) && !c.get('principal'))
       return deny(c, 'UNAUTHORIZED', 'Authorization header is missing; send Authorization: Bearer <API key>');
     const principal = await resolve(c, ctx);
     if (!principal) return deny(c, 'UNAUTHORIZED', 'credentials are not valid (unknown, expired or revoked)');
@@ -81,8 +93,12 @@ export function requireAuth<E extends IngestEnv = IngestEnv>(
   options: { roles: readonly Role[] },
 ): MiddlewareHandler<E> {
   return async (c, next) => {
-    if (!requestHeader(c, 'authorization') && !c.get('principal'))
-      return deny(c, 'UNAUTHORIZED', 'Authorization header is missing; send Authorization: Bearer <token>');
+    if (!credentialHeader(c) && !c.get('principal'))
+      return deny(
+        c,
+        'UNAUTHORIZED',
+        'Authorization header is missing; send Authorization: Bearer <token> or X-Access-Token: <token>',
+      );
     const principal = await resolve(c, ctx);
     if (!principal) return deny(c, 'UNAUTHORIZED', 'credentials are not valid (unknown, expired or revoked)');
     const held = rolesOf(principal);

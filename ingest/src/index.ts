@@ -1,5 +1,5 @@
 export { createIngestApp } from './app.ts';
-export { ANY_ROLE, requireApiKey, requireAuth } from './auth.ts';
+export { ANY_ROLE, credentialHeader, requireApiKey, requireAuth } from './auth.ts';
 export * from './backlog.ts';
 export {
   apiKeysFile,

@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import {
   type Authenticator,
+  credentialHeader,
   type IngestEnv,
   reconixError,
   requestHeader,
@@ -76,7 +77,7 @@ export function securityMiddleware<E extends IngestEnv>(deps: MiddlewareDeps): M
     const address = deps.proxies.clientAddress(socketAddress(c), requestHeader(c, 'x-forwarded-for'));
     resolvedAddresses.set(c.req.raw, address);
     const apiKeyHeader = requestHeader(c, 'x-api-key');
-    const bearer = requestHeader(c, 'authorization');
+    const bearer = credentialHeader(c);
     const authorization = bearer ?? (apiKeyHeader ? `Bearer ${apiKeyHeader}` : undefined);
     let principal = null;
     try {

@@ -228,8 +228,13 @@ export class Security {
     return this.signIn.refresh(refreshToken, meta);
   }
 
-  logout(principal: Principal, accessToken: string, meta: RequestMeta): Promise<boolean> {
-    return this.signIn.logout(principal, accessToken, meta);
+  logout(
+    principal: Principal,
+    accessToken: string,
+    meta: RequestMeta,
+    refreshToken?: string,
+  ): Promise<boolean> {
+    return this.signIn.logout(principal, accessToken, meta, refreshToken);
   }
 
   /** Sends a reset code if the account exists; refused (nothing sent) past the per-account limit. */

@@ -143,6 +143,17 @@ export class SessionManager {
     return endedBefore(ended, claims) ? null : claims;
   }
 
+  /**
+   * Ends the session family of a refresh token of `userId` (logout sending X-Refresh-Token of
+   * another session of the same person); a token of someone else, or not valid, is ignored.
+   */
+  async revokeRefreshOf(userId: string, refreshToken: string): Promise<boolean> {
+    const claims = await this.verify(refreshToken, 'refresh');
+    if (!claims || claims.sub !== userId) return false;
+    await this.redis.set(this.keys.sessionFamily(claims.fam), 'logout', 'EX', REFRESH_TTL_SECONDS);
+    return true;
+  }
+
   /** Logout: the access token's JTI and its whole family (so its refresh token dies too). */
   async revoke(claims: Pick<AccessClaims, 'jti' | 'fam' | 'exp'>): Promise<void> {
     const remaining = Math.max(1, claims.exp - Math.floor(this.now() / 1000));

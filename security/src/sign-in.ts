@@ -10,7 +10,7 @@ import type { SessionManager, TokenPair } from './sessions.ts';
 import type { AccountStore } from './store.ts';
 
 export type LoginResult =
-  | { ok: true; tokens: TokenPair }
+  | { ok: true; tokens: TokenPair; user: UserRecord }
   | { ok: false; status: 401 }
   | { ok: false; status: 423 | 429; retryAfterSeconds: number; message?: string };
 
@@ -74,7 +74,7 @@ export class SignIn {
     await this.d.lockout.clear(email);
     const tokens = await this.d.sessions.issue(user);
     entry('SUCCESS', {}, user);
-    return { ok: true, tokens };
+    return { ok: true, tokens, user };
   }
 
   /**
@@ -101,10 +101,16 @@ export class SignIn {
     return null;
   }
 
-  async logout(principal: Principal, accessToken: string, meta: RequestMeta): Promise<boolean> {
+  async logout(
+    principal: Principal,
+    accessToken: string,
+    meta: RequestMeta,
+    refreshToken?: string,
+  ): Promise<boolean> {
     const claims = await this.d.sessions.verifyAccess(accessToken);
     if (!claims) return false;
     await this.d.sessions.revoke(claims);
+    if (refreshToken) await this.d.sessions.revokeRefreshOf(claims.sub, refreshToken);
     this.d.audit.record({
       actor: `user:${claims.sub}`,
       organisation: principal.organisation,

@@ -28,9 +28,15 @@ async function login(email = admin.email, password = admin.password): Promise<To
 }
 
 describe('login', () => {
-  it('answers exactly {access_token, refresh_token, expires_in} and the token opens Admin routes', async () => {
+  it('answers {access_token, refresh_token, expires_in} (with the merchant-auth status and data) and the token opens Admin routes', async () => {
     const tokens = await login();
-    expect(Object.keys(tokens).sort()).toEqual(['access_token', 'expires_in', 'refresh_token']);
+    expect(Object.keys(tokens).sort()).toEqual([
+      'access_token',
+      'data',
+      'expires_in',
+      'refresh_token',
+      'status',
+    ]);
     expect(tokens.expires_in).toBeGreaterThan(0);
     const res = await h.call('GET', '/api/v1/organisations', { token: tokens.access_token });
     expect(res.status).toBe(200);

@@ -1,8 +1,23 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ANY_ROLE, ReconixErrorBody, readJsonBody, reconixError, requireAuth, summarise } from '@hub/ingest';
+import {
+  ANY_ROLE,
+  credentialHeader,
+  ReconixErrorBody,
+  readJsonBody,
+  reconixError,
+  requireAuth,
+  summarise,
+} from '@hub/ingest';
 import { requestMeta } from '@hub/security';
 import type { Context } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
+import {
+  loginCredentials,
+  MerchantUser,
+  merchantUser,
+  setTokenHeaders,
+  tokenHeaders,
+} from './merchant-auth.ts';
 
 const BASE = '/api/v1/auth';
 const BODY_BYTES = 8 * 1024;
@@ -13,11 +28,17 @@ const errorContent = { 'application/json': { schema: ErrorBody } };
 
 const LoginRequest = z
   .object({
-    email: z.string().min(3).max(254).openapi({ example: 'operator@reconix.ng' }),
-    password: z.string().min(1).max(256).openapi({ example: 'your-password-here' }),
+    email: z.string().min(3).max(360).openapi({
+      example: 'operator@reconix.ng',
+      description:
+        'The e-mail address, or (merchant-auth style) its base64: an e-mail without @ that is base64 of text with @ is decoded, and then password is read as base64 too',
+    }),
+    password: z.string().min(1).max(360).openapi({ example: 'your-password-here' }),
   })
   .strict()
-  .openapi('LoginRequest');
+  .openapi('LoginRequest', {
+    example: { email: 'bWVyY2hhbnQxQG1haWxpbmF0b3IuY29t', password: 'cGFzc3dvcmQ=' },
+  });
 
 const TokenResponse = z
   .object({
@@ -29,6 +50,15 @@ const TokenResponse = z
       .openapi({ example: 900, description: 'Seconds until the access token expires' }),
   })
   .openapi('TokenResponse');
+
+const LoginResponse = TokenResponse.extend({
+  status: z.literal(true),
+  data: MerchantUser,
+}).openapi('LoginResponse');
+
+const MerchantTokenResponse = TokenResponse.extend({ status: z.literal(true) }).openapi(
+  'MerchantTokenResponse',
+);
 
 const RefreshRequest = z
   .object({ refresh_token: z.string().min(1).max(4096).openapi({ example: 'eyJ...' }) })
@@ -59,10 +89,15 @@ const loginRoute = createRoute({
   method: 'post',
   path: `${BASE}/login`,
   tags: ['Auth'],
-  summary: 'Authenticate; returns a JWT access token and a one-time refresh token',
+  summary:
+    "Authenticate (Reconix login and the merchant-auth document's base64 login); returns a JWT access token and a one-time refresh token, in the body and in X-Access-Token / X-Refresh-Token",
   request: { body: { content: { 'application/json': { schema: LoginRequest } }, required: true } },
   responses: {
-    200: { description: 'Signed in', content: { 'application/json': { schema: TokenResponse } } },
+    200: {
+      description: 'Signed in',
+      headers: tokenHeaders,
+      content: { 'application/json': { schema: LoginResponse } },
+    },
     400: { description: 'Invalid body', content: errorContent },
     401: { description: 'Invalid credentials', content: errorContent },
     423: {
@@ -87,12 +122,36 @@ const refreshRoute = createRoute({
   },
 });
 
+const merchantRefreshRoute = createRoute({
+  method: 'post',
+  path: `${BASE}/refresh/token`,
+  tags: ['Auth'],
+  summary:
+    'Merchant-auth refresh: rotate the X-Refresh-Token header (same one-time use and reuse rules as /auth/refresh)',
+  request: {
+    headers: z.object({
+      'x-refresh-token': z.string().openapi({ example: 'eyJ...', description: 'The refresh token' }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'New token pair, in the headers and the body',
+      headers: tokenHeaders,
+      content: { 'application/json': { schema: MerchantTokenResponse } },
+    },
+    400: { description: 'X-Refresh-Token header missing', content: errorContent },
+    401: { description: 'Unknown, expired, used or revoked refresh token', content: errorContent },
+    429: { description: 'Rate limited', content: errorContent },
+  },
+});
+
 const logoutRoute = createRoute({
   method: 'post',
   path: `${BASE}/logout`,
   tags: ['Auth'],
-  summary: "Revoke the access token's JTI (and its session's refresh token)",
-  security: [{ Bearer: [] }],
+  summary:
+    "Revoke the access token's JTI and its session's refresh token (Authorization: Bearer or the merchant-auth X-Access-Token / X-Refresh-Token headers)",
+  security: [{ Bearer: [] }, { AccessToken: [] }],
   responses: {
     200: { description: 'Signed out', content: { 'application/json': { schema: StatusMessage } } },
     400: { description: 'Not a session (API keys are revoked through /api-keys)', content: errorContent },
@@ -168,8 +227,22 @@ async function body<T extends z.ZodType>(
 
 /** Reconix authentication for people: login, refresh, logout, forgotten password. */
 export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
-  for (const route of [loginRoute, refreshRoute, logoutRoute, forgetRoute, resetRoute, changeRoute])
+  for (const route of [
+    loginRoute,
+    refreshRoute,
+    merchantRefreshRoute,
+    logoutRoute,
+    forgetRoute,
+    resetRoute,
+    changeRoute,
+  ])
     app.openAPIRegistry.registerPath(route);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'AccessToken', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Access-Token',
+    description: 'X-Access-Token: <access token>, accepted wherever Authorization: Bearer is',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
@@ -181,8 +254,14 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(loginRoute.path, async (c) => {
     const b = await body(c, LoginRequest);
     if (!b.ok) return b.response;
-    const result = await security.login(b.value.email, b.value.password, requestMeta(c));
-    if (result.ok) return c.json(result.tokens, 200);
+    const credentials = loginCredentials(b.value.email, b.value.password);
+    if (!credentials.ok)
+      return reconixError(c, 'VALIDATION_ERROR', summarise(credentials.errors), credentials.errors);
+    const result = await security.login(credentials.email, credentials.password, requestMeta(c));
+    if (result.ok) {
+      setTokenHeaders(c, result.tokens);
+      return c.json({ ...result.tokens, status: true, data: merchantUser(result.user) }, 200);
+    }
     if (result.status === 429)
       return tooMany(
         c,
@@ -210,18 +289,37 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
         'UNAUTHORIZED',
         'refresh token is not valid (unknown, expired, used or revoked); sign in again',
       );
+    setTokenHeaders(c, tokens);
     return c.json(tokens, 200);
   });
 
+  app.post(merchantRefreshRoute.path, async (c) => {
+    const refreshToken = c.req.header('x-refresh-token')?.trim();
+    if (!refreshToken)
+      return reconixError(c, 'VALIDATION_ERROR', 'X-Refresh-Token: header is required', [
+        { field: 'X-Refresh-Token', message: 'header is required' },
+      ]);
+    const tokens = await security.refresh(refreshToken, requestMeta(c));
+    if (!tokens)
+      return reconixError(
+        c,
+        'UNAUTHORIZED',
+        'X-Refresh-Token is not valid (unknown, expired, used or revoked); sign in again',
+      );
+    setTokenHeaders(c, tokens);
+    return c.json({ ...tokens, status: true as const }, 200);
+  });
+
   app.post(logoutRoute.path, requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE }), async (c) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+    const token = /^Bearer\s+(\S+)$/i.exec(credentialHeader(c) ?? '')?.[1] ?? '';
     if (!c.get('principal').sessionId)
       return reconixError(
         c,
         'VALIDATION_ERROR',
         'logout ends a session; API keys are revoked through /api/v1/api-keys',
       );
-    if (!(await security.logout(c.get('principal'), token, requestMeta(c))))
+    const refreshToken = c.req.header('x-refresh-token')?.trim() || undefined;
+    if (!(await security.logout(c.get('principal'), token, requestMeta(c), refreshToken)))
       return reconixError(c, 'UNAUTHORIZED', 'session is not valid');
     return c.json({ status: true, message: 'Logged out' }, 200);
   });
