@@ -5,6 +5,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { corroborate } from '../external/corroboration.ts';
 import { msisdnField } from '../identity/http.ts';
+import { auditRead, msisdnTarget, purposeField } from '../identity/read-audit.ts';
 
 const PATH = '/api/v1/identity/corroborate';
 
@@ -70,6 +71,7 @@ const routeOf = (admins: MiddlewareHandler<ApiEnv>) =>
           description: '10, 11 or 13 digits, with or without +',
           example: '08031234567',
         }),
+        purpose: purposeField(),
       }),
     },
     responses: {
@@ -92,10 +94,17 @@ export function registerCorroborateRoutes(app: ApiApp, ctx: ApiContext): void {
   const route = routeOf(requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin'] }));
 
   app.openapi(route, async (c) => {
-    const { msisdn } = c.req.valid('query');
+    const { msisdn, purpose } = c.req.valid('query');
     // A state store that cannot answer is onError's 503, as on every route.
     const view = (await ctx.readState([msisdn]))[0]?.view ?? null;
     const found = await corroborate(sources, msisdn, view, ctx.config.TOKEN_SECRET);
+    auditRead(c, ctx, 'IDENTITY_CORROBORATE', {
+      target: msisdnTarget(msisdn),
+      operation: 'corroborate with NIMC and NIBSS',
+      purpose,
+      found: view !== null,
+      details: { result: found.result },
+    });
     const active = <T extends { clearedDate: string | null; masked: string }>(links: readonly T[]) =>
       links.filter((l) => l.clearedDate === null).map((l) => l.masked);
     return c.json(

@@ -16,6 +16,7 @@ import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { REASON_CODES } from '../identity/confidence.ts';
 import { msisdnField, queryRows, recordUse } from '../identity/http.ts';
 import { bvnLinkageOut, linkageOut, mappingOf, plusForm, statusOf } from '../identity/mapping.ts';
+import { auditRead, msisdnTarget } from '../identity/read-audit.ts';
 import { conflictsCountQuery, conflictsPageQuery, linkageEventsQuery } from '../identity/sql.ts';
 import { PageQuery, pageOf } from '../pagination.ts';
 
@@ -316,6 +317,11 @@ export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
     ]);
     const found = view !== null || ninRows.length > 0 || bvnRows.length > 0;
     recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found }]);
+    auditRead(c, ctx, 'IDENTITY_LOOKUP', {
+      target: msisdnTarget(msisdn),
+      operation: 'linkages of a number',
+      found,
+    });
     if (!found)
       return reconixError(c, 'NOT_FOUND', `number: the hub holds no linkage of ${plusForm(msisdn)}`);
     const event = (r: LinkageEventRow, masked: string | undefined) => ({
@@ -352,6 +358,11 @@ export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
     const [reading] = await ctx.readState([msisdn]);
     const view = reading?.view ?? null;
     recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found: view !== null }]);
+    auditRead(c, ctx, 'IDENTITY_LOOKUP', {
+      target: msisdnTarget(msisdn),
+      operation: 'identity mapping of a number',
+      found: view !== null,
+    });
     if (!view) return reconixError(c, 'NOT_FOUND', `msisdn: the hub holds nothing about ${plusForm(msisdn)}`);
     return c.json(mappingOf(view, today()), 200);
   });
@@ -385,6 +396,12 @@ export function registerIdentityRoutes(app: ApiApp, ctx: ApiContext): void {
           };
     });
     if (used.length > 0) recordUse(c, ctx, 'LOOKUP', used);
+    for (const u of used)
+      auditRead(c, ctx, 'IDENTITY_LOOKUP', {
+        target: msisdnTarget(u.msisdn),
+        operation: 'identity mapping batch',
+        found: u.found,
+      });
     return c.json({ items, total: items.length }, 200);
   });
 

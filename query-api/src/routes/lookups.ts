@@ -1,12 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { jsonBody, reconixErrors, requireApiKey } from '@hub/ingest';
-import { type IdentifierKind, nationalForm, tokenise } from '@hub/schemas';
+import { type IdentifierKind, mask, nationalForm, tokenise } from '@hub/schemas';
 import { isOld, type NinLink, type StateView } from '@hub/state';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { identifierField, msisdnField, queryRows, recordUse } from '../identity/http.ts';
 import { bvnLinkageOut, linkageOut, plusForm } from '../identity/mapping.ts';
 import { OKRA_DEFAULT_LIMIT, OKRA_MAX_LIMIT, okraPage } from '../identity/okra.ts';
+import { auditRead, msisdnTarget, purposeField } from '../identity/read-audit.ts';
 import { numbersByTokenQuery, type TokenColumn } from '../identity/sql.ts';
 
 const BASE = '/api/v1/lookups';
@@ -85,6 +86,7 @@ const pageFields = {
     description: `Default ${OKRA_DEFAULT_LIMIT}`,
     example: OKRA_DEFAULT_LIMIT,
   }),
+  purpose: purposeField(),
 };
 
 type By = 'nin' | 'bvn' | 'nuban' | 'phone';
@@ -175,20 +177,24 @@ export function registerLookupRoutes(app: ApiApp, ctx: ApiContext): void {
   const secret = ctx.config.TOKEN_SECRET;
 
   app.openapi(routeOf('nin', requests.nin, allowed), async (c) => {
-    const { nin, page, limit } = c.req.valid('json');
-    return answerByToken(c, ctx, 'nin', tokenise('NIN', nin, secret), null, page, limit);
+    const { nin, page, limit, purpose } = c.req.valid('json');
+    const read = { target: `nin:${mask(nin)}`, purpose };
+    return answerByToken(c, ctx, 'nin', tokenise('NIN', nin, secret), null, page, limit, read);
   });
   app.openapi(routeOf('bvn', requests.bvn, allowed), async (c) => {
-    const { bvn, page, limit } = c.req.valid('json');
-    return answerByToken(c, ctx, 'bvn', tokenise('BVN', bvn, secret), null, page, limit);
+    const { bvn, page, limit, purpose } = c.req.valid('json');
+    const read = { target: `bvn:${mask(bvn)}`, purpose };
+    return answerByToken(c, ctx, 'bvn', tokenise('BVN', bvn, secret), null, page, limit, read);
   });
   app.openapi(routeOf('nuban', requests.nuban, allowed), async (c) => {
-    const { nuban, bank, page, limit } = c.req.valid('json');
-    return answerByToken(c, ctx, 'nuban', tokenise('NUBAN', nuban, secret), bank ?? null, page, limit);
+    const { nuban, bank, page, limit, purpose } = c.req.valid('json');
+    const read = { target: `nuban:${mask(nuban)}`, purpose };
+    const token = tokenise('NUBAN', nuban, secret);
+    return answerByToken(c, ctx, 'nuban', token, bank ?? null, page, limit, read);
   });
 
   app.openapi(routeOf('phone', requests.phone, allowed), async (c) => {
-    const { phone: msisdn, page, limit } = c.req.valid('json');
+    const { phone: msisdn, page, limit, purpose } = c.req.valid('json');
     const [reading] = await ctx.readState([msisdn]);
     const view = reading?.view ?? null;
     // Linkages stay in the record once cleared, so the record alone gives the number's full list.
@@ -199,6 +205,12 @@ export function registerLookupRoutes(app: ApiApp, ctx: ApiContext): void {
         ]
       : [];
     recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found: identities.length > 0 }]);
+    auditRead(c, ctx, 'IDENTITY_LOOKUP', {
+      target: msisdnTarget(msisdn),
+      operation: 'lookup by phone',
+      purpose,
+      found: identities.length > 0,
+    });
     return c.json(ok(identities, page, limit), 200);
   });
 }
@@ -211,6 +223,7 @@ async function answerByToken(
   bank: string | null,
   page: number,
   limit: number,
+  read: { target: string; purpose: string | undefined },
 ) {
   // A history store that cannot answer throws HistoryUnavailableError: onError's 503.
   let rows = await queryRows<TokenRow>(
@@ -249,5 +262,11 @@ async function answerByToken(
       ? rows.map((r, i) => ({ msisdn: r.msisdn, view: readings[i]?.view ?? null, found: true }))
       : [{ msisdn: '', view: null, found: false }],
   );
+  auditRead(c, ctx, 'IDENTITY_LOOKUP', {
+    ...read,
+    operation: `lookup by ${by}`,
+    found: items.length > 0,
+    details: { numbers: items.length },
+  });
   return c.json(ok(items, page, limit), 200);
 }
