@@ -78,12 +78,22 @@ export class NibssClient {
     );
   }
 
-  /** Name enquiry: '00' with the account name and BVN, '25' when the account is unknown, etc. */
-  async nameEnquiry(accountNumber: string, bankCode: string): Promise<NipAccount> {
+  /**
+   * Name enquiry: '00' with the account name and BVN, '25' when the account is unknown, etc.
+   * `sandbox` (Okra's success / no_bvn switches) is sent only when given, which callers do only
+   * against the simulator; the request is otherwise the document's.
+   */
+  async nameEnquiry(
+    accountNumber: string,
+    bankCode: string,
+    sandbox?: { success?: boolean | undefined; no_bvn?: boolean | undefined },
+  ): Promise<NipAccount> {
+    const switches = Object.fromEntries(Object.entries(sandbox ?? {}).filter(([, v]) => v !== undefined));
     const res = await this.http.request('POST', '/postingrest/GetNIPAccount', {
       accountNumber,
       beneficiaryBank: bankCode,
       ...this.credentials,
+      ...(Object.keys(switches).length > 0 ? { sandbox: switches } : {}),
     });
     const body = expectOk(res.status, res.body) as Partial<NipAccount>;
     if (typeof body.responseCode !== 'string') throw bad('NIP answer');

@@ -22,6 +22,7 @@ import { type DependencyProbe, registerHealthRoutes } from './routes/health.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerLinkageRoutes } from './routes/linkages.ts';
 import { registerLookupRoutes } from './routes/lookups.ts';
+import { registerNameEnquiryRoutes } from './routes/name-enquiry.ts';
 import { registerNotificationRoutes } from './routes/notifications.ts';
 import { registerRecycledSimRoutes } from './routes/recycled-sims.ts';
 import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
@@ -103,6 +104,7 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerIdentityRoutes(app, ctx);
   registerRiskCheckRoutes(app, ctx);
   registerLookupRoutes(app, ctx);
+  registerNameEnquiryRoutes(app, ctx);
   registerRecycledSimRoutes(app, ctx);
   registerDelinkRequestRoutes(app, ctx);
   registerDataSubjectRoutes(app, ctx, ctx.dataSubject);

@@ -95,12 +95,22 @@ export function createNibssSimulator(
     if (body.userName !== credentials.userName || body.password !== credentials.password) return answer('63');
     if (!/^\d{10}$/.test(accountNumber)) return answer('07');
     if (!/^\d{3,6}$/.test(bankCode)) return answer('91');
+    // Okra's sandbox switches (success, no_bvn), which the hub forwards only to this simulator.
+    const sandbox = (typeof body.sandbox === 'object' && body.sandbox !== null ? body.sandbox : {}) as {
+      success?: unknown;
+      no_bvn?: unknown;
+    };
+    if (sandbox.success === false) return answer('25');
     const bvn = index.bvnOfAccount(bankCode, accountNumber);
     const holder = bvn === undefined ? undefined : index.bvn(bvn);
-    if (!bvn || !holder) return answer('25');
+    if (!bvn || !holder) {
+      if (sandbox.success === true)
+        return answer('00', { accountName: 'SANDBOX, ACCOUNT HOLDER', bvn: '', kycLevel: '1' });
+      return answer('25');
+    }
     return answer('00', {
       accountName: `${holder.surname.toUpperCase()}, ${holder.firstName.toUpperCase()}`,
-      bvn,
+      bvn: sandbox.no_bvn === true ? '' : bvn,
       kycLevel: kycLevelOf(bvn),
     });
   });
