@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createKafka, createProducer, createSchemaRegistry, loadConfig, topicNames } from '@hub/infra';
 import { generateApiKey, hashPassword, type NewOrganisation, type NewUser, Security } from '@hub/security';
 import { generatePopulation, publishSample, writeIdentities } from '../sample/index.ts';
+import { demoAccountLines } from '../simulators/demo-identities.ts';
 
 /**
  * Demo data for `npm start`, done once per data folder: organisations, people and API keys
@@ -85,6 +86,8 @@ if (!seeded) {
     console.log('demo credentials (also in demo-credentials.json):');
     for (const u of users) console.log(`  ${u.role.padEnd(16)} ${u.email.padEnd(22)} ${u.password}`);
     for (const k of apiKeys) console.log(`  ${k.name.padEnd(22)} ${k.type.padEnd(16)} ${k.key}`);
+    console.log('simulator demo accounts (NIMC/NIBSS sandbox identities, README "Simulator demo accounts"):');
+    for (const line of demoAccountLines()) console.log(`  ${line}`);
   } finally {
     await security.close();
   }

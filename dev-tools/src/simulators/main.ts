@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createLogger, loadConfig } from '@hub/infra';
 import type { Hono } from 'hono';
 import { DelinkDesk, feedTargetFromConfig } from './delink.ts';
+import { demoAccountLines, withDemoIdentities } from './demo-identities.ts';
 import { Faults, faultsFromConfig } from './faults.ts';
 import { EMPTY_SEED, IdentityIndex, loadIdentitySeed } from './identities.ts';
 import { startSimulator } from './server.ts';
@@ -15,9 +16,12 @@ export async function runSimulator(
 ): Promise<void> {
   const config = loadConfig();
   const seedPath = config.SIM_IDENTITIES ?? join(config.HUB_DATA_DIR, 'simulators', 'identities.json');
-  const seed = existsSync(seedPath) ? loadIdentitySeed(seedPath) : EMPTY_SEED;
+  const sample = existsSync(seedPath) ? loadIdentitySeed(seedPath) : EMPTY_SEED;
   const logger = createLogger(config, `${name.toLowerCase()}-simulator`);
-  if (seed === EMPTY_SEED) logger.info({ seedPath }, 'no identities file: every lookup answers "not found"');
+  if (sample === EMPTY_SEED)
+    logger.info({ seedPath }, 'no identities file: only the published demo identities are known');
+  const seed = withDemoIdentities(sample);
+  logger.info({ demoAccounts: demoAccountLines() }, 'published demo accounts (README: Simulator demo accounts)');
   const url = new URL(urlOf(config));
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const running = await startSimulator(
