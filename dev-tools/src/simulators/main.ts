@@ -21,7 +21,10 @@ export async function runSimulator(
   if (sample === EMPTY_SEED)
     logger.info({ seedPath }, 'no identities file: only the published demo identities are known');
   const seed = withDemoIdentities(sample);
-  logger.info({ demoAccounts: demoAccountLines() }, 'published demo accounts (README: Simulator demo accounts)');
+  logger.info(
+    { demoAccounts: demoAccountLines() },
+    'published demo accounts (README: Simulator demo accounts)',
+  );
   const url = new URL(urlOf(config));
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const running = await startSimulator(
