@@ -6,7 +6,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{schemas,infra,state,ingest,processors,query-api,security,dev-tools,outbound,identity-sources,delink}/**/*.test.ts'],
+          include: [
+            '{schemas,infra,state,ingest,processors,query-api,security,dev-tools,outbound,identity-sources,delink}/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },
