@@ -285,7 +285,7 @@ async function snapshot(): Promise<Record<string, number>> {
     out[`${table}.events`] = await scalar(
       `SELECT sum(n) FROM (SELECT uniqMerge(events) AS n FROM ${h.db}.${table} GROUP BY ${
         table.endsWith('daily_v1') ? 'day' : 'hour'
-      }, ${table.startsWith('reporting_lag') ? 'operator, lag_days' : table.startsWith('conflicts') ? 'code' : table.startsWith('state_changes') ? 'lifecycle_status' : table.startsWith('verifications') ? 'organisation, verification_status, number_status' : 'operator, status'})`,
+      }, ${table.startsWith('reporting_lag') ? 'operator, lag_days' : table.startsWith('conflicts') ? 'code' : table.startsWith('state_changes') ? 'lifecycle_status' : table.startsWith('verifications') ? 'organisation, verification_status, number_status' : table.startsWith('delink_events') ? 'action' : 'operator, status'})`,
     );
   }
   return out;
