@@ -71,7 +71,28 @@ describe('publishing the sample to Kafka', () => {
         return m;
       };
       decoded.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-      expect(byNumber(decoded)).toEqual(byNumber(sent));
+      // A topic's newest schema may add fields with defaults (delink v2): the sample's own fields
+      // must come back as sent, and any added field holds its default.
+      const expected = byNumber(sent);
+      const got = new Map<string, SampleEvent['value'][]>();
+      for (const [msisdn, values] of byNumber(decoded)) {
+        got.set(
+          msisdn,
+          values.map((value, i) => {
+            const own = expected.get(msisdn)?.[i] ?? {};
+            const plain: Record<string, unknown> = {};
+            for (const [field, v] of Object.entries(value)) {
+              if (field in own) plain[field] = v;
+              else
+                expect([null, 0, '[]'], `${kind} ${field}`).toContain(
+                  Array.isArray(v) ? JSON.stringify(v) : v,
+                );
+            }
+            return plain as unknown as SampleEvent['value'];
+          }),
+        );
+      }
+      expect(got).toEqual(expected);
     }
   });
 });
