@@ -275,7 +275,7 @@ export async function startApi(env: FaultEnv): Promise<{ child: Child; base: str
   const child = startChild(
     `${env.name}-api`,
     entries.api,
-    { ...env.env, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1' },
+    { ...env.env, LOG_LEVEL: 'info', PORT: String(port), HOST: '127.0.0.1' },
     'query API listening',
   );
   await waitReady(child, 120_000);
