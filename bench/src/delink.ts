@@ -4,6 +4,7 @@ import {
   createProducer,
   createRedis,
   createSchemaRegistry,
+  deleteTopicsWithPrefix,
   ensureTopics,
   loadConfig,
   topicNames,
@@ -139,6 +140,9 @@ async function benchDetection(numbers: number): Promise<{ row: Row; raw: Record<
     } while (cursor !== '0');
     await producer.disconnect();
     await redis.quit();
+    const cleanup = kafka.admin();
+    await cleanup.connect();
+    await deleteTopicsWithPrefix(cleanup, config.TOPIC_PREFIX).finally(() => cleanup.disconnect());
   }
 }
 

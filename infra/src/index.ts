@@ -23,6 +23,7 @@ export { createLogger, type Logger } from './logger.ts';
 export { murmur2, partitionFor } from './partitioning.ts';
 export {
   deadLetterTopic,
+  deleteTopicsWithPrefix,
   type EnsureTopicsResult,
   ensureTopics,
   type SourceTopic,

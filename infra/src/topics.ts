@@ -147,3 +147,15 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   }
   return { created: missing.map((s) => s.topic), existing: existingSpecs.map((s) => s.topic) };
 }
+
+/**
+ * Deletes every topic whose name starts with one of the prefixes: a test's or a bench's own
+ * topics once it is done, so a long-lived local broker does not collect partitions forever.
+ */
+export async function deleteTopicsWithPrefix(admin: Admin, ...prefixes: string[]): Promise<string[]> {
+  const mine = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
+  // In slices: one request naming thousands of topics outlives the admin client's timeout.
+  for (let i = 0; i < mine.length; i += 200)
+    await admin.deleteTopics({ topics: mine.slice(i, i + 200), timeout: 60_000 });
+  return mine;
+}

@@ -11,6 +11,7 @@ import {
   createDatabase,
   createKafka,
   createRedis,
+  deleteTopicsWithPrefix,
   ensureTopics,
   loadConfig,
   quoteIdentifier,
@@ -86,10 +87,7 @@ export async function createFaultEnv(
     db,
     async close(options = {}) {
       if (options.drop) {
-        const mine = (await admin.listTopics().catch(() => [] as string[])).filter((t) =>
-          t.startsWith(config.TOPIC_PREFIX),
-        );
-        if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+        await deleteTopicsWithPrefix(admin, config.TOPIC_PREFIX).catch(() => undefined);
         await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
         await dropRedisPrefix(redis, config.REDIS_KEY_PREFIX).catch(() => undefined);
       }

@@ -1,4 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
+import { EMPTY_SEED, IdentityIndex } from '@hub/dev-tools/simulators/identities';
+import { createNibssSimulator } from '@hub/dev-tools/simulators/nibss';
+import { startSimulator } from '@hub/dev-tools/simulators/server';
 import { type Credential, createCredentials, createFaultEnv, killChild, startApi, stopChild } from './env.ts';
 import { Rand, type Scenario } from './scenario.ts';
 
@@ -144,7 +147,9 @@ export const fuzzScenario: Scenario = {
   async run(ctx, report) {
     const total = 10_000;
     const rand = new Rand(ctx.seed ^ 0x6666);
-    const env = await createFaultEnv(ctx.run, 's6');
+    // The name enquiry asks NIBSS live, so a NIBSS simulator stands where NIBSS would.
+    const nibss = await startSimulator(createNibssSimulator(new IdentityIndex(EMPTY_SEED)), 0);
+    const env = await createFaultEnv(ctx.run, 's6', { NIBSS_URL: nibss.url });
     const creds = await createCredentials(env);
     const api = await startApi(env);
     try {
@@ -472,15 +477,17 @@ export const fuzzScenario: Scenario = {
             }
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           previous = `${req.method} ${req.op.path} [${req.mutation}] → ${status}`;
-          // The name enquiry asks NIBSS live; this environment runs no NIBSS, so 503 is its honest answer.
-          const liveSource = status === 503 && req.url.split('?')[0]!.endsWith('/lookups/nuban/name-verify');
-          if (status >= 500 && !liveSource)
-            findings.push({ req, status, response: text, problem: `answered ${status}` });
+          if (status >= 500) findings.push({ req, status, response: text, problem: `answered ${status}` });
           else if (status >= 400 && req.method !== 'HEAD') {
             const message = messageOf(text);
             if (!message)
               findings.push({ req, status, response: text, problem: `${status} without a message/detail` });
-            else if ((status === 400 || status === 422) && req.field) {
+            // A 400 refuses the request's shape, so it names the field it refused. A 422 is a
+            // well-formed request the domain cannot act on (a number and NIN that match no
+            // subject): it answers with its own code, and the mutated field may be innocent.
+            else if (status === 422 && !/"code"\s*:/.test(text))
+              findings.push({ req, status, response: text, problem: '422 without a code' });
+            else if (status === 400 && req.field) {
               const names = fieldNames(req.op);
               const mentions = text.includes(req.field) || names.some((f) => text.includes(f));
               if (!mentions)
@@ -526,6 +533,7 @@ export const fuzzScenario: Scenario = {
       await killChild(api.child).catch(() => undefined);
       await creds.close().catch(() => undefined);
       await env.close().catch(() => undefined);
+      await nibss.close().catch(() => undefined);
     }
   },
 };

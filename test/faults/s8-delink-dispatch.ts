@@ -65,12 +65,10 @@ export const delinkDispatchScenario: Scenario = {
       }
       // Slow sources that act at once and answer 400 ms later: a kill in between leaves a call the
       // source acted on and the dispatcher never recorded, which it must send again under the same key.
-      d.nimcDesk.settings.answerDelayMs = 400;
-      d.nibssDesk.settings.answerDelayMs = 400;
-      // Confirmations come late (after the restart), so a linkage acted on but not recorded is still
-      // active when the dispatcher comes back, and is asked again under the same key.
-      d.nimcDesk.settings.confirmDelayMs = 120_000;
-      d.nibssDesk.settings.confirmDelayMs = 120_000;
+      // Confirmations are held until the kills are over, so a linkage acted on but not recorded is
+      // still active when the dispatcher comes back, and is asked again under the same key.
+      for (const desk of [d.nimcDesk, d.nibssDesk])
+        desk.configure({ answerDelayMs: 400, holdConfirmations: true });
       for (const id of ids) {
         const r = await d.call('POST', `/api/v1/delink-requests/${id}/approve`, d.tokens.checker, {
           decision: 'approve',
@@ -92,10 +90,8 @@ export const delinkDispatchScenario: Scenario = {
         worker = start();
         await waitReady(worker);
       }
-      d.nimcDesk.settings.answerDelayMs = 0;
-      d.nibssDesk.settings.answerDelayMs = 0;
-      d.nimcDesk.settings.confirmDelayMs = 20;
-      d.nibssDesk.settings.confirmDelayMs = 20;
+      for (const desk of [d.nimcDesk, d.nibssDesk])
+        desk.configure({ answerDelayMs: 0, confirmDelayMs: 20, holdConfirmations: false });
       const done = await d
         .waitFor(
           'every request COMPLETED',

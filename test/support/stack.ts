@@ -21,10 +21,11 @@ export const uniqueId = (): string => randomBytes(5).toString('hex');
  */
 export function testConfig(name: string, env: NodeJS.ProcessEnv = {}): Config {
   const id = `${name}_${uniqueId()}`;
+  const run = process.env.HUB_TEST_RUN ? `${process.env.HUB_TEST_RUN}.` : '';
   return loadConfig({
     ...process.env,
     LOG_LEVEL: 'error',
-    TOPIC_PREFIX: `test.${id}.`,
+    TOPIC_PREFIX: `test.${run}${id}.`,
     REDIS_KEY_PREFIX: `test:${id}:`,
     CLICKHOUSE_DATABASE: `test_${id}`,
     ...env,

@@ -14,6 +14,8 @@ export interface DelinkSettings {
   confirmDelayMs: number;
   /** Delay between acting on a request and answering it: a caller that dies meanwhile never hears. */
   answerDelayMs: number;
+  /** Hold every UNLINK until this is set false again (then all go out): a confirmation "much later". */
+  holdConfirmations: boolean;
 }
 
 export const DEFAULT_DELINK_SETTINGS: DelinkSettings = {
@@ -22,6 +24,7 @@ export const DEFAULT_DELINK_SETTINGS: DelinkSettings = {
   refuseReason: 'linkage is under a legal hold',
   confirmDelayMs: 50,
   answerDelayMs: 0,
+  holdConfirmations: false,
 };
 
 /** Where the simulator sends its UNLINK events: the hub's identity-feed webhook and the source's key. */
@@ -75,6 +78,7 @@ export class DelinkDesk {
   confirmed = 0;
   undelivered = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private held: { msisdn: string; field: 'nin' | 'bvn'; raw: string }[] = [];
 
   constructor(
     readonly source: 'NIMC' | 'NIBSS',
@@ -133,6 +137,10 @@ export class DelinkDesk {
       this.undelivered++;
       return;
     }
+    if (attempt === 1 && this.settings.holdConfirmations) {
+      this.held.push({ msisdn, field, raw });
+      return;
+    }
     const delay = attempt === 1 ? this.settings.confirmDelayMs : Math.min(5000, 200 * 2 ** attempt);
     const timer = setTimeout(async () => {
       this.timers.delete(timer);
@@ -156,6 +164,15 @@ export class DelinkDesk {
     this.timers.add(timer);
   }
 
+  /** Changes settings; turning `holdConfirmations` off sends every UNLINK held meanwhile. */
+  configure(patch: Partial<DelinkSettings>): void {
+    this.settings = { ...this.settings, ...patch };
+    if (this.settings.holdConfirmations) return;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.confirm(h.msisdn, h.field, h.raw);
+  }
+
   /** Waits `answerDelayMs` (after `handle` acted, before the answer goes out). */
   answerDelay(): Promise<void> {
     const ms = this.settings.answerDelayMs;
@@ -166,6 +183,7 @@ export class DelinkDesk {
   async admin(c: Context): Promise<Response> {
     if (c.req.method === 'DELETE') {
       this.keys.clear();
+      this.held = [];
       this.confirmed = 0;
       this.undelivered = 0;
       this.settings = { ...DEFAULT_DELINK_SETTINGS };
@@ -185,6 +203,7 @@ export class DelinkDesk {
         refuseReason: 'string',
         confirmDelayMs: 'number',
         answerDelayMs: 'number',
+        holdConfirmations: 'boolean',
       };
       for (const [k, v] of Object.entries(p)) {
         if (!(k in types)) return c.json({ error: `unknown setting: ${k}` }, 400);
@@ -198,7 +217,7 @@ export class DelinkDesk {
         ((p.confirmDelayMs as number) < 0 || (p.confirmDelayMs as number) > 60_000)
       )
         return c.json({ error: 'confirmDelayMs must be between 0 and 60000' }, 400);
-      this.settings = { ...this.settings, ...(p as Partial<DelinkSettings>) };
+      this.configure(p as Partial<DelinkSettings>);
     }
     return c.json(this.snapshot(), 200);
   }
@@ -206,7 +225,13 @@ export class DelinkDesk {
   snapshot() {
     const keys: Record<string, { calls: number; effects: number; status: number }> = {};
     for (const [k, r] of this.keys) keys[k] = { calls: r.calls, effects: r.effects, status: r.status };
-    return { settings: this.settings, keys, confirmed: this.confirmed, undelivered: this.undelivered };
+    return {
+      settings: this.settings,
+      keys,
+      held: this.held.length,
+      confirmed: this.confirmed,
+      undelivered: this.undelivered,
+    };
   }
 
   close(): void {

@@ -35,8 +35,10 @@ export interface StateTestEnv {
 
 export async function createStateTestEnv(partitions = 3): Promise<StateTestEnv> {
   const id = randomBytes(4).toString('hex');
+  // The integration run's name (set by its global setup) lets the run delete its topics at the end.
+  const run = process.env.HUB_TEST_RUN ? `${process.env.HUB_TEST_RUN}.` : '';
   const env = {
-    TOPIC_PREFIX: `test-${id}.`,
+    TOPIC_PREFIX: `test-${run}${id}.`,
     REDIS_KEY_PREFIX: `test-${id}:`,
     KAFKA_PARTITIONS: String(partitions),
     KAFKA_CLIENT_ID: `state-test-${id}`,
@@ -65,7 +67,7 @@ export async function createStateTestEnv(partitions = 3): Promise<StateTestEnv> 
     redis,
     topics,
     async close() {
-      // Only this run's keys; topics are left for the broker's retention (other runs share it).
+      // Only this test's keys; its topics go when the integration run ends (test/support/global-setup.ts).
       let cursor = '0';
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
