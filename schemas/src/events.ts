@@ -102,6 +102,8 @@ export interface VerificationEvent extends Envelope {
   verificationStatus: 'VERIFIED' | 'FAILED';
   telecomStatus: string | null;
   lifecycleStatus: string | null;
+  /** The caller's own reference for its customer (v2); absent or null when none was sent. */
+  customer?: string | null;
 }
 
 export interface StateChangeEvent extends Envelope {

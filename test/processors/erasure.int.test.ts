@@ -175,7 +175,7 @@ async function historyOf(msisdn: string, database = db) {
       `SELECT count() FROM {db}.nuban_links_by_token_v1 WHERE msisdn = ${m}`,
       database,
     ),
-    verifications: await scalar(`SELECT count() FROM {db}.verifications_v1 WHERE msisdn = ${m}`, database),
+    verifications: await scalar(`SELECT count() FROM {db}.verifications_v2 WHERE msisdn = ${m}`, database),
     statusEvents: await scalar(`SELECT count() FROM {db}.status_events_v1 WHERE msisdn = ${m}`, database),
     linkedStateChanges: await scalar(
       `SELECT count() FROM {db}.state_changes_v1 WHERE msisdn = ${m} AND (active_nin_linkages > 0 OR active_bvn_linkages > 0)`,

@@ -186,7 +186,7 @@ beforeAll(async () => {
   );
   await waitFor(
     'verifications in ClickHouse',
-    async () => (await scalar(`SELECT count() FROM ${db}.verifications_v1`)) >= VERIFICATIONS.length + 1,
+    async () => (await scalar(`SELECT count() FROM ${db}.verifications_v2`)) >= VERIFICATIONS.length + 1,
   );
 
   resources = await createApiContext(config, {

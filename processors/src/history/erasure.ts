@@ -2,7 +2,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier } from '@hub/infra';
 import type { DataSubjectEvent, ErasureCutoff } from '@hub/schemas';
 import { sqlInteger, sqlString } from '@hub/state/history/queries';
-import { type HistoryKind, RAW_TABLES, TOKEN_INDEX_TABLES } from '@hub/state/history/tables';
+import {
+  CUSTOMER_VERIFICATIONS_TABLE,
+  type HistoryKind,
+  LEGACY_VERIFICATIONS_TABLE,
+  RAW_TABLES,
+  TOKEN_INDEX_TABLES,
+} from '@hub/state/history/tables';
 
 /**
  * What a subscriber erasure removes from ClickHouse, per event family: the raw table last, after
@@ -15,7 +21,7 @@ export const ERASED_TABLES: Partial<Record<HistoryKind, readonly string[]>> = {
   'nin-linkage': [TOKEN_INDEX_TABLES.nin, RAW_TABLES['nin-linkage']],
   'bvn-linkage': [TOKEN_INDEX_TABLES.bvn, TOKEN_INDEX_TABLES.nuban, RAW_TABLES['bvn-linkage']],
   'state-change': [RAW_TABLES['state-change']],
-  verification: [RAW_TABLES.verification],
+  verification: [CUSTOMER_VERIFICATIONS_TABLE, LEGACY_VERIFICATIONS_TABLE, RAW_TABLES.verification],
 };
 
 /** `msisdn = … AND (rows of the erased topic partitions below their cutoffs)`. */

@@ -1,7 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdentifier, type TopicNames } from '@hub/infra';
 import { sqlString } from '@hub/state/history/queries';
-import { RAW_TABLES, ROLLUP_TABLES, TOKEN_INDEX_TABLES } from '@hub/state/history/tables';
+import {
+  CUSTOMER_VERIFICATIONS_TABLE,
+  LEGACY_VERIFICATIONS_TABLE,
+  RAW_TABLES,
+  ROLLUP_TABLES,
+  TOKEN_INDEX_TABLES,
+} from '@hub/state/history/tables';
 import { type Admin, ConfigResourceTypes } from 'kafkajs';
 
 /**
@@ -20,6 +26,8 @@ export const TABLE_RETENTION_MONTHS: Readonly<Record<string, number>> = {
   [RAW_TABLES['state-change']]: 84,
   /** Usage records: two years, enough for billing disputes and fraud look-backs. */
   [RAW_TABLES.verification]: 24,
+  [LEGACY_VERIFICATIONS_TABLE]: 24,
+  [CUSTOMER_VERIFICATIONS_TABLE]: 24,
   /** The audit trail: seven years (legal obligation). */
   [RAW_TABLES.audit]: 84,
   [TOKEN_INDEX_TABLES.nin]: 84,

@@ -140,6 +140,7 @@ const MAPPERS: { [K in HistoryKind]: Mapper<K> } = {
     verification_status: e.verificationStatus,
     telecom_status: e.telecomStatus,
     lifecycle_status: e.lifecycleStatus,
+    customer: e.customer ?? '',
   }),
   'state-change': (e) => ({
     msisdn: e.msisdn,

@@ -12,7 +12,7 @@ export const RAW_TABLES = {
   'nin-linkage': 'nin_linkage_events_v1',
   'bvn-linkage': 'bvn_linkage_events_v1',
   delink: 'delink_events_v2',
-  verification: 'verifications_v1',
+  verification: 'verifications_v2',
   'state-change': 'state_changes_v1',
   audit: 'audit_events_v1',
   'recycled-sim': 'recycled_sim_events_v1',
@@ -81,10 +81,27 @@ export function watermarkViewOf(raw: string): string {
   return `watermark_of_${raw}`;
 }
 
+/** The raw verification table before v2 added the customer reference (migration 016): kept, no longer written. */
+export const LEGACY_VERIFICATIONS_TABLE = 'verifications_v1';
+
+/**
+ * What each organisation verified or looked up for each of its customers (migration 016), ordered
+ * by (organisation, customer): Okra's "by customer". Read one row per event_id.
+ */
+export const CUSTOMER_VERIFICATIONS_TABLE = 'customer_verifications_v1';
+
+/**
+ * One row per identity (NIN token) with its record id and first-seen time (migration 016;
+ * AggregatingMergeTree: read anyMerge(nin_masked), minMerge(first_seen) grouped by record_id).
+ */
+export const IDENTITY_RECORDS_TABLE = 'identity_records_v1';
+
 /** Every table derived from raw tables by a materialised view: what rebuild-rollups.ts refills. */
 export const DERIVED_TABLES: readonly string[] = [
   ...Object.values(ROLLUP_TABLES),
   ...Object.values(TOKEN_INDEX_TABLES),
   LATEST_STATES_TABLE,
   LATEST_CONFLICTS_TABLE,
+  CUSTOMER_VERIFICATIONS_TABLE,
+  IDENTITY_RECORDS_TABLE,
 ];
