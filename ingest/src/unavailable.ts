@@ -1,4 +1,4 @@
-import { ProjectionUnavailableError } from '@hub/state/read';
+import { ProjectionUnavailableError, UnreadableStateError } from '@hub/state/read';
 import type { Context } from 'hono';
 import { surfaceError } from './openapi.ts';
 import { requestLog } from './request-log.ts';
@@ -10,6 +10,9 @@ import { requestLog } from './request-log.ts';
  */
 
 export const RETRY_AFTER_SECONDS = 5;
+
+/** A record that does not decode stays so until it is rebuilt: a client waits longer. */
+export const UNREADABLE_RETRY_AFTER_SECONDS = 300;
 
 /** A dependency that could not answer (connection refused, timeout); the client should retry. */
 export class DependencyUnavailableError extends Error {
@@ -106,6 +109,8 @@ export function unavailableDetail(err: unknown): string | null {
   if (err instanceof DependencyUnavailableError)
     return err.clientDetail ?? `${err.dependency} is unavailable; retry shortly`;
   if (err instanceof ProjectionUnavailableError) return 'the live state is being rebuilt; retry shortly';
+  if (err instanceof UnreadableStateError)
+    return 'the stored state of this number cannot be read until the projection repairs it; retry later';
   if (err.name.startsWith('KafkaJS'))
     return kafkaUnreachable(err) ? 'the event store is unavailable; retry shortly' : null;
   // ioredis: a command refused while disconnected, or after its retries.
@@ -125,8 +130,20 @@ export function unavailableDetail(err: unknown): string | null {
 export function markUnavailable(c: Context, err: unknown): string | null {
   const standard = unavailableDetail(err);
   if (standard === null) return null;
-  requestLog(c).warn({ route: c.req.routePath, error: (err as Error).message }, 'dependency unavailable');
-  const retryAfter = err instanceof DependencyUnavailableError ? err.retryAfterSeconds : RETRY_AFTER_SECONDS;
+  if (err instanceof UnreadableStateError)
+    // An operator must act (rebuild the number); the reason, not the number, goes to the log.
+    requestLog(c).error(
+      { route: c.req.routePath, reason: err.reason },
+      'stored state record unreadable: rebuild it (processors rebuild)',
+    );
+  else
+    requestLog(c).warn({ route: c.req.routePath, error: (err as Error).message }, 'dependency unavailable');
+  const retryAfter =
+    err instanceof DependencyUnavailableError
+      ? err.retryAfterSeconds
+      : err instanceof UnreadableStateError
+        ? UNREADABLE_RETRY_AFTER_SECONDS
+        : RETRY_AFTER_SECONDS;
   c.header('Retry-After', String(retryAfter));
   return standard;
 }

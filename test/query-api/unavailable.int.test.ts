@@ -1,5 +1,6 @@
 import { createClickHouse, createProducer } from '@hub/infra';
 import { rebuildingKey } from '@hub/state';
+import { stateSlot } from '@hub/state/keys';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../security/harness.ts';
@@ -52,6 +53,29 @@ describe('while the state projection is being rebuilt', () => {
       await h.resources.ctx.redis.del(rebuildingKey(h.config.REDIS_KEY_PREFIX));
     }
     expect((await verify()).status).toBe(200);
+  });
+});
+
+describe('a number whose stored record does not decode', () => {
+  it('answers 503 saying the record awaits repair, with a long Retry-After, while other numbers are served', async () => {
+    const slot = stateSlot(h.config.REDIS_KEY_PREFIX, '2348031990001');
+    await h.resources.ctx.redis.hset(slot.key, slot.field, Buffer.from([0xff, 0x13, 0x37]));
+    const damaged = await h.call('POST', '/api/v1/phone/api/phone-numbers/verify', {
+      token: key,
+      body: { phoneNumber: '08031990001' },
+    });
+    expect(damaged.status).toBe(503);
+    expect(damaged.headers.get('retry-after')).toBe('300');
+    const body = (await damaged.json()) as { data: { code: string; message: string } };
+    expect(body.data.code).toBe('SERVICE_UNAVAILABLE');
+    expect(JSON.stringify(body)).toContain('cannot be read until the projection repairs it');
+    const identity = await h.call('GET', '/api/v1/identity/msisdn/08031990001/status', { token: key });
+    expect(identity.status).toBe(503);
+    const healthy = await h.call('POST', '/api/v1/phone/api/phone-numbers/verify', {
+      token: key,
+      body: { phoneNumber: '08031990002' },
+    });
+    expect(healthy.status).toBe(200);
   });
 });
 

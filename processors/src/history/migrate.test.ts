@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RAW_TABLES, SINK_WATERMARKS_TABLE, watermarkViewOf } from '@hub/state/history/tables';
 import { describe, expect, it } from 'vitest';
 import { loadMigrations, renderStatements } from './migrate.ts';
 
@@ -57,6 +58,20 @@ describe('renderStatements', () => {
         expect(statement).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS `hub`\./);
         expect(statement).not.toMatch(/DateTime64|LowCardinality|\bTTL\b|toStartOfInterval|\{\w+:\w+\}/);
       }
+    }
+  });
+});
+
+describe('the project migrations', () => {
+  it('give every raw table the sink writes a watermark view into sink_watermarks_v1', () => {
+    const sql = loadMigrations()
+      .map((m) => m.sql)
+      .join('\n');
+    for (const raw of Object.values(RAW_TABLES)) {
+      const view = new RegExp(
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS \\{\\{database\\}\\}\\.${watermarkViewOf(raw)}\\s+TO \\{\\{database\\}\\}\\.${SINK_WATERMARKS_TABLE}[\\s\\S]*?FROM \\{\\{database\\}\\}\\.${raw}\\b`,
+      );
+      expect(sql, raw).toMatch(view);
     }
   });
 });

@@ -1,5 +1,4 @@
 import type { FieldError } from '@hub/ingest';
-import { checkDate } from '@hub/schemas';
 import { QueryInputError, sqlDate, sqlDateTime, sqlString } from '@hub/state/history/queries';
 import {
   LATEST_CONFLICTS_TABLE,
@@ -104,47 +103,37 @@ export interface TrendParams extends Period {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-type Query = Record<string, string | undefined>;
+/**
+ * The dashboard's query string after the route's schema validated it: dates are YYYY-MM-DD within
+ * the history's range and the names are members of their lists. What is left here are the rules
+ * across parameters, which a schema of one parameter cannot state.
+ */
+export interface PeriodQuery {
+  from?: string | undefined;
+  to?: string | undefined;
+}
 
-function oneOf<T extends string>(
-  query: Query,
-  name: string,
-  allowed: readonly T[],
-  fallback: T | null,
-  errors: FieldError[],
-): T | null {
-  const raw = query[name];
-  if (raw === undefined || raw === '') return fallback;
-  if ((allowed as readonly string[]).includes(raw)) return raw as T;
-  errors.push({ field: name, message: `must be one of ${allowed.join(', ')}; got '${raw.slice(0, 30)}'` });
-  return fallback;
+export interface TrendQuery extends PeriodQuery {
+  metric?: Metric | undefined;
+  granularity?: Granularity | undefined;
+  dimension?: Dimension | undefined;
 }
 
 /**
- * `from`/`to` as YYYY-MM-DD. Without both, `defaults` decides: a trailing window ending today, or
- * (for stats) no period at all.
+ * The period from `from`/`to`. Without both, `optional` decides: a trailing window ending today,
+ * or (for stats) no period at all. A period that ends before it starts, or is longer than
+ * `maxDays`, is an error naming the parameter.
  */
 export function parsePeriod(
-  query: Query,
+  query: PeriodQuery,
   today: string,
   errors: FieldError[],
   maxDays: number,
   optional = false,
 ): Period | null {
-  const before = errors.length;
-  const date = (name: 'from' | 'to'): string | null => {
-    const raw = query[name];
-    if (raw === undefined || raw === '') return null;
-    const check = checkDate(raw);
-    if (!check.ok) errors.push({ field: name, message: check.reason });
-    else if (raw < '1970-01-01' || raw > '2105-12-31')
-      errors.push({ field: name, message: 'must be between 1970-01-01 and 2105-12-31' });
-    else return raw;
-    return null;
-  };
-  let from = date('from');
-  let to = date('to');
-  if (errors.length > before) return null;
+  const given = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  let from = given(query.from);
+  let to = given(query.to);
   if (optional && from === null && to === null) return null;
   to ??=
     from === null
@@ -166,12 +155,12 @@ export function parsePeriod(
   return { from, to };
 }
 
-/** Validates the trend query string; every problem is reported with the parameter it concerns. */
-export function parseTrendParams(query: Query, today: string): Parsed<TrendParams> {
+/** The trend parameters with their defaults; every problem is reported with the parameter it concerns. */
+export function parseTrendParams(query: TrendQuery, today: string): Parsed<TrendParams> {
   const errors: FieldError[] = [];
-  const metric = oneOf(query, 'metric', METRICS, 'status_events', errors) ?? 'status_events';
-  const granularity = oneOf(query, 'granularity', GRANULARITIES, 'day', errors) ?? 'day';
-  const dimension = oneOf(query, 'dimension', DIMENSIONS, null, errors);
+  const metric = query.metric ?? 'status_events';
+  const granularity = query.granularity ?? 'day';
+  const dimension = query.dimension ?? null;
   if (dimension !== null && !Object.hasOwn(METRIC_SOURCES[metric].dimensions, dimension)) {
     errors.push({
       field: 'dimension',
