@@ -23,7 +23,9 @@ import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerLinkageRoutes } from './routes/linkages.ts';
 import { registerLookupRoutes } from './routes/lookups.ts';
 import { registerNameEnquiryRoutes } from './routes/name-enquiry.ts';
+import { registerNinVerifyRoutes } from './routes/nin-verify.ts';
 import { registerNotificationRoutes } from './routes/notifications.ts';
+import { registerOkraIdentityRoutes } from './routes/okra-identities.ts';
 import { registerRecycledSimRoutes } from './routes/recycled-sims.ts';
 import { registerRiskCheckRoutes } from './routes/risk-checks.ts';
 import { registerTirmsVerifyRoutes } from './routes/tirms-verify.ts';
@@ -105,6 +107,8 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
   registerRiskCheckRoutes(app, ctx);
   registerLookupRoutes(app, ctx);
   registerNameEnquiryRoutes(app, ctx);
+  registerOkraIdentityRoutes(app, ctx);
+  registerNinVerifyRoutes(app, ctx);
   registerRecycledSimRoutes(app, ctx);
   registerDelinkRequestRoutes(app, ctx);
   registerDataSubjectRoutes(app, ctx, ctx.dataSubject);

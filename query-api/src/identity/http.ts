@@ -74,6 +74,8 @@ export function recordUse(
   ctx: ApiContext,
   channel: Channel,
   items: { msisdn: string; view: StateView | null; found: boolean }[],
+  /** The caller's own customer reference, when it sent one (Okra's by customer reads it back). */
+  customer?: string,
 ): void {
   const now = ctx.now();
   const requestId = c.get('requestId');
@@ -88,6 +90,7 @@ export function recordUse(
       verificationStatus: item.found ? 'VERIFIED' : 'FAILED',
       telecomStatus: item.view?.telecomStatus ?? null,
       lifecycleStatus: item.view?.lifecycleStatus ?? null,
+      customer: customer ?? null,
       occurredAt: now,
       receivedAt: now,
     })),

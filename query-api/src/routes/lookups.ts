@@ -1,13 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { jsonBody, reconixErrors, requireApiKey } from '@hub/ingest';
 import { type IdentifierKind, mask, nationalForm, tokenise } from '@hub/schemas';
-import { isOld, type NinLink, type StateView } from '@hub/state';
+import { type BvnLink, isOld, type NinLink, type StateView } from '@hub/state';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { identifierField, msisdnField, queryRows, recordUse } from '../identity/http.ts';
 import { bvnLinkageOut, linkageOut, plusForm } from '../identity/mapping.ts';
 import { OKRA_DEFAULT_LIMIT, OKRA_MAX_LIMIT, okraPage } from '../identity/okra.ts';
 import { auditRead, msisdnTarget, purposeField } from '../identity/read-audit.ts';
+import { cbnBankCodeField, customerField, identityRecordId } from '../identity/records.ts';
 import { numbersByTokenQuery, type TokenColumn } from '../identity/sql.ts';
 
 const BASE = '/api/v1/lookups';
@@ -28,8 +29,15 @@ const Pagination = z
   })
   .openapi('OkraPagination');
 
+const recordIdField = z.string().nullable().openapi({
+  description:
+    'Record id of the identity (one NIN) behind the linkage, for by id; null when the hub knows no NIN for it',
+  example: '9720204445e30d7927fb6009',
+});
+
 const NumberLink = z
   .object({
+    id: recordIdField,
     msisdn: z.string().openapi({ example: '+2348012345678' }),
     phone: z.string().openapi({ description: 'National form', example: '08012345678' }),
     operator_code: z.string().nullable().openapi({ example: 'MTN' }),
@@ -51,6 +59,7 @@ const NumberLink = z
 
 const PhoneIdentity = z
   .object({
+    id: recordIdField,
     type: z.enum(['NIN', 'BVN']),
     masked: z.string().openapi({ example: '*******1234' }),
     link_date: z.string(),
@@ -87,6 +96,7 @@ const pageFields = {
     example: OKRA_DEFAULT_LIMIT,
   }),
   purpose: purposeField(),
+  customer: customerField().optional(),
 };
 
 type By = 'nin' | 'bvn' | 'nuban' | 'phone';
@@ -96,8 +106,6 @@ const COLUMN: Record<Exclude<By, 'phone'>, TokenColumn> = {
   bvn: 'bvn_token',
   nuban: 'nuban_token',
 };
-
-const BANK_CODE = 'must be a CBN bank code of 3 to 6 digits';
 
 const requests = {
   nin: z
@@ -109,11 +117,9 @@ const requests = {
   nuban: z
     .object({
       nuban: identifierField('NUBAN').openapi({ example: '0114542453' }),
-      bank: z
-        .string({ error: BANK_CODE })
-        .regex(/^\d{3,6}$/, { error: BANK_CODE })
+      bank: cbnBankCodeField()
         .optional()
-        .openapi({ description: 'CBN bank code; narrows the match', example: '058' }),
+        .openapi({ description: 'CBN bank code (not an Okra bank id); narrows the match', example: '058' }),
       ...pageFields,
     })
     .openapi('LookupByNuban'),
@@ -129,10 +135,10 @@ const routeOf = <S extends z.ZodType>(by: By, body: S, allowed: MiddlewareHandle
     tags: ['Identity lookups'],
     summary:
       by === 'phone'
-        ? 'Identities (NIN and BVN linkages, masked) of a phone number'
-        : `Numbers linked to a ${KIND[by]}, active or not, with dates (masked)`,
+        ? 'Okra "Get identity by Phone Number": identities (NIN and BVN linkages, masked) of a phone number'
+        : `Okra "Get identity by ${KIND[by]}": numbers linked to a ${KIND[by]}, active or not, with dates (masked)`,
     description:
-      'Okra-style response (status, message, data with a pagination block). The raw identifier is tokenised and never stored or echoed. Auth: HUB and SERVICE_PROVIDER organisations; every lookup is recorded.',
+      'Okra-style response (status, message, data with a pagination block). Each item carries the record id (`id`) of the identity behind it, for by id. The raw identifier is tokenised and never stored or echoed. An optional `customer` (your own customer reference) files the lookup under that customer for by customer. Auth: HUB and SERVICE_PROVIDER organisations; every lookup is recorded.',
     security: [{ ApiKey: [] }],
     middleware: [allowed, jsonBody(BODY_BYTES)],
     request: { body: { content: { 'application/json': { schema: body } }, required: true } },
@@ -177,39 +183,48 @@ export function registerLookupRoutes(app: ApiApp, ctx: ApiContext): void {
   const secret = ctx.config.TOKEN_SECRET;
 
   app.openapi(routeOf('nin', requests.nin, allowed), async (c) => {
-    const { nin, page, limit, purpose } = c.req.valid('json');
-    const read = { target: `nin:${mask(nin)}`, purpose };
+    const { nin, page, limit, purpose, customer } = c.req.valid('json');
+    const read = { target: `nin:${mask(nin)}`, purpose, customer };
     return answerByToken(c, ctx, 'nin', tokenise('NIN', nin, secret), null, page, limit, read);
   });
   app.openapi(routeOf('bvn', requests.bvn, allowed), async (c) => {
-    const { bvn, page, limit, purpose } = c.req.valid('json');
-    const read = { target: `bvn:${mask(bvn)}`, purpose };
+    const { bvn, page, limit, purpose, customer } = c.req.valid('json');
+    const read = { target: `bvn:${mask(bvn)}`, purpose, customer };
     return answerByToken(c, ctx, 'bvn', tokenise('BVN', bvn, secret), null, page, limit, read);
   });
   app.openapi(routeOf('nuban', requests.nuban, allowed), async (c) => {
-    const { nuban, bank, page, limit, purpose } = c.req.valid('json');
-    const read = { target: `nuban:${mask(nuban)}`, purpose };
+    const { nuban, bank, page, limit, purpose, customer } = c.req.valid('json');
+    const read = { target: `nuban:${mask(nuban)}`, purpose, customer };
     const token = tokenise('NUBAN', nuban, secret);
     return answerByToken(c, ctx, 'nuban', token, bank ?? null, page, limit, read);
   });
 
   app.openapi(routeOf('phone', requests.phone, allowed), async (c) => {
-    const { phone: msisdn, page, limit, purpose } = c.req.valid('json');
+    const { phone: msisdn, page, limit, purpose, customer } = c.req.valid('json');
     const [reading] = await ctx.readState([msisdn]);
     const view = reading?.view ?? null;
     // Linkages stay in the record once cleared, so the record alone gives the number's full list.
     const identities = view
       ? [
-          ...view.ninLinkages.map((l) => ({ type: 'NIN' as const, ...linkageOut(l, view.recycleDate) })),
-          ...view.bvnLinkages.map((l) => ({ type: 'BVN' as const, ...bvnLinkageOut(l, view) })),
+          ...view.ninLinkages.map((l) => ({
+            id: identityRecordId(l.token),
+            type: 'NIN' as const,
+            ...linkageOut(l, view.recycleDate),
+          })),
+          ...view.bvnLinkages.map((l) => ({
+            id: l.holderNinToken ? identityRecordId(l.holderNinToken) : null,
+            type: 'BVN' as const,
+            ...bvnLinkageOut(l, view),
+          })),
         ]
       : [];
-    recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found: identities.length > 0 }]);
+    recordUse(c, ctx, 'LOOKUP', [{ msisdn, view, found: identities.length > 0 }], customer);
     auditRead(c, ctx, 'IDENTITY_LOOKUP', {
       target: msisdnTarget(msisdn),
       operation: 'lookup by phone',
       purpose,
       found: identities.length > 0,
+      ...(customer ? { details: { customer } } : {}),
     });
     return c.json(ok(identities, page, limit), 200);
   });
@@ -223,7 +238,7 @@ async function answerByToken(
   bank: string | null,
   page: number,
   limit: number,
-  read: { target: string; purpose: string | undefined },
+  read: { target: string; purpose: string | undefined; customer: string | undefined },
 ) {
   // A history store that cannot answer throws HistoryUnavailableError: onError's 503.
   let rows = await queryRows<TokenRow>(
@@ -240,7 +255,10 @@ async function answerByToken(
     const links: NinLink[] = view ? (by === 'nin' ? view.ninLinkages : view.bvnLinkages) : [];
     const link = links.find((l) => l.token === linkToken) ?? null;
     const active = link !== null && link.clearedDate === null;
+    // The identity behind a BVN is its holder's NIN, when NIBSS gave it.
+    const holder = by === 'nin' ? token : ((link as BvnLink | null)?.holderNinToken ?? null);
     return {
+      id: holder ? identityRecordId(holder) : null,
       msisdn: plusForm(row.msisdn),
       phone: nationalForm(row.msisdn),
       operator_code: view?.operator ?? null,
@@ -261,12 +279,14 @@ async function answerByToken(
     items.length > 0
       ? rows.map((r, i) => ({ msisdn: r.msisdn, view: readings[i]?.view ?? null, found: true }))
       : [{ msisdn: '', view: null, found: false }],
+    read.customer,
   );
   auditRead(c, ctx, 'IDENTITY_LOOKUP', {
-    ...read,
+    target: read.target,
+    purpose: read.purpose,
     operation: `lookup by ${by}`,
     found: items.length > 0,
-    details: { numbers: items.length },
+    details: { numbers: items.length, ...(read.customer ? { customer: read.customer } : {}) },
   });
   return c.json(ok(items, page, limit), 200);
 }
