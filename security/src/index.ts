@@ -13,6 +13,7 @@ export * from './notifications.ts';
 export * from './password-reset.ts';
 export * from './passwords.ts';
 export * from './projector.ts';
+export * from './pseudonyms.ts';
 export * from './publisher.ts';
 export * from './rate-limit.ts';
 export * from './rate-policy.ts';

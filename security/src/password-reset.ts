@@ -24,6 +24,8 @@ export interface PasswordDeps {
   lockout: Lockout;
   policy: RatePolicy;
   audit: AuditLog;
+  /** The audit trail's name for an e-mail address (emailPseudonym). */
+  pseudonym: (email: string) => string;
   notify: Notifier;
   now: () => number;
 }
@@ -51,10 +53,10 @@ export class Passwords {
     if (refused) return { ok: false, ...refused };
     const user = await this.d.store.userByEmail(email);
     this.d.audit.record({
-      actor: `email:${email}`,
+      actor: this.d.pseudonym(email),
       organisation: user?.organisationId ?? null,
       action: 'PASSWORD_RESET_REQUESTED',
-      target: email,
+      target: this.d.pseudonym(email),
       outcome: user?.active ? 'SUCCESS' : 'FAILURE',
       ...meta,
     });
@@ -95,7 +97,7 @@ export class Passwords {
       actor: `user:${user.id}`,
       organisation: user.organisationId,
       action: 'PASSWORD_RESET',
-      target: user.email,
+      target: `user:${user.id}`,
       outcome: 'SUCCESS',
       ...meta,
     });
@@ -117,7 +119,7 @@ export class Passwords {
         actor: `user:${user.id}`,
         organisation: user.organisationId,
         action: 'PASSWORD_CHANGED',
-        target: user.email,
+        target: `user:${user.id}`,
         outcome: 'FAILURE',
         details: { reason: 'current password wrong' },
         ...meta,
@@ -131,7 +133,7 @@ export class Passwords {
       actor: `user:${user.id}`,
       organisation: user.organisationId,
       action: 'PASSWORD_CHANGED',
-      target: user.email,
+      target: `user:${user.id}`,
       outcome: 'SUCCESS',
       ...meta,
     });

@@ -36,6 +36,7 @@ import { clientIp, type RequestMeta, securityMiddleware } from './middleware.ts'
 import { fileOutbox, type Notifier } from './notifications.ts';
 import { type PasswordChangeResult, Passwords } from './password-reset.ts';
 import { AccountsProjector } from './projector.ts';
+import { emailPseudonym } from './pseudonyms.ts';
 import { AccountsPublisher, topicPartitions } from './publisher.ts';
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits, type RateScope } from './rate-limit.ts';
 import { RatePolicy } from './rate-policy.ts';
@@ -82,6 +83,8 @@ export class Security {
   readonly publisher: AccountsPublisher;
   readonly policy: RatePolicy;
   readonly lockouts: Lockout;
+  /** The audit trail's name for an e-mail address: a keyed hash, never the address. */
+  readonly pseudonym: (email: string) => string;
   /** False when the Redis client was handed in: its owner closes it. */
   private readonly ownsRedis: boolean;
 
@@ -126,12 +129,15 @@ export class Security {
       projector,
       now: this.now,
     });
+    const pseudonym = (email: string) => emailPseudonym(email, config.TOKEN_SECRET);
+    this.pseudonym = pseudonym;
     this.signIn = new SignIn({
       store,
       sessions: this.sessions,
       lockout: this.lockouts,
       policy: this.policy,
       audit,
+      pseudonym,
     });
     this.passwords = new Passwords({
       redis,
@@ -142,6 +148,7 @@ export class Security {
       lockout: this.lockouts,
       policy: this.policy,
       audit,
+      pseudonym,
       notify: options.notify ?? fileOutbox(join(config.HUB_DATA_DIR, 'outbox', 'notifications.ndjson')),
       now: this.now,
     });

@@ -20,6 +20,8 @@ export interface SignInDeps {
   lockout: Lockout;
   policy: RatePolicy;
   audit: AuditLog;
+  /** The audit trail's name for an e-mail address (emailPseudonym). */
+  pseudonym: (email: string) => string;
 }
 
 /** People's sessions: login (with lockout and a per-account limit), refresh rotation, logout. */
@@ -34,10 +36,10 @@ export class SignIn {
       user?: UserRecord | null,
     ) =>
       this.d.audit.record({
-        actor: user ? `user:${user.id}` : `email:${email}`,
+        actor: user ? `user:${user.id}` : this.d.pseudonym(email),
         organisation: user?.organisationId ?? null,
         action: 'LOGIN',
-        target: email,
+        target: this.d.pseudonym(email),
         outcome,
         details,
         ...meta,
@@ -60,10 +62,10 @@ export class SignIn {
       const { failures, locked } = await this.d.lockout.fail(email);
       if (locked)
         this.d.audit.record({
-          actor: `email:${email}`,
+          actor: this.d.pseudonym(email),
           organisation: user?.organisationId ?? null,
           action: 'ACCOUNT_LOCKED',
-          target: email,
+          target: this.d.pseudonym(email),
           outcome: 'SUCCESS',
           details: { failures, lockSeconds: this.d.lockout.policy.lockMs / 1000 },
           ...meta,

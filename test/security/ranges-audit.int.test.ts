@@ -125,6 +125,25 @@ describe('audit trail', () => {
     expect((await eventually('action=API_KEY_CREATED', (p) => p.total >= 2)).total).toBe(2);
   });
 
+  it('names e-mail addresses by a pseudonym, never the address, and finds them by the address', async () => {
+    const address = 'Someone.Unknown@Example.test';
+    expect((await h.login(address, 'not the password')).status).toBe(401);
+    const byTarget = await eventually(
+      `action=LOGIN&target=${encodeURIComponent(address)}`,
+      (p) => p.total >= 1,
+    );
+    expect(byTarget.items[0]).toMatchObject({
+      actor: expect.stringMatching(/^email:[0-9a-f]{16}$/),
+      target: expect.stringMatching(/^email:[0-9a-f]{16}$/),
+      outcome: 'FAILURE',
+    });
+    expect(byTarget.items[0]?.target).toBe(byTarget.items[0]?.actor);
+    const byActor = await auditLogs(`actor=${encodeURIComponent(`email:${address.toLowerCase()}`)}`);
+    expect(byActor.total).toBe(byTarget.total);
+    const everything = await auditLogs('limit=100');
+    expect(JSON.stringify(everything.items)).not.toMatch(/@/);
+  });
+
   it('pages with {items,total,skip,limit} and filters by actor and date range', async () => {
     const all = await eventually('limit=2', (p) => p.total >= 5);
     expect(all.items).toHaveLength(2);

@@ -5,8 +5,8 @@ import { RESPONSE_DAYS } from './service.ts';
  * tell which text it agreed to. Served as JSON and, for browsers, as a page.
  */
 export const PRIVACY_POLICY = {
-  version: '1.0.0',
-  effective_from: '2026-12-01',
+  version: '1.1.0',
+  effective_from: '2026-12-02',
   controller: 'The MSISDN identity-risk hub operator',
   contact: { email: 'privacy@hub.example.ng', data_protection_officer: 'dpo@hub.example.ng' },
   law: ['Nigeria Data Protection Regulation 2019 (NDPR)', 'Nigeria Data Protection Act 2023 (NDPA)'],
@@ -52,7 +52,11 @@ export const PRIVACY_POLICY = {
       category: 'Account holders',
       held_as: 'Name, e-mail, role, organisation, password hash, API key metadata, session revocations',
     },
-    { category: 'Audit trail', held_as: 'Actor id, action, target, outcome and time of privileged actions' },
+    {
+      category: 'Audit trail',
+      held_as:
+        'Actor id, action, target, outcome and time of privileged actions; e-mail addresses only as a keyed hash (pseudonym)',
+    },
   ],
   retention: [
     {

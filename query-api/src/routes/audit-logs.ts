@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { quoteIdentifier } from '@hub/infra';
 import { optionalParam, reconixErrors, requireAuth } from '@hub/ingest';
+import { looksLikeEmail } from '@hub/security';
 import { sqlDate, sqlInteger, sqlString } from '@hub/state/history/queries';
 import { RAW_TABLES } from '@hub/state/history/tables';
 import type { MiddlewareHandler } from 'hono';
@@ -30,7 +31,13 @@ const dayParam = (description: string, example: string) =>
   optionalParam(historyDayField()).openapi({ description, example });
 
 const AuditQuery = z.object({
-  actor: optionalParam(z.string().max(200)),
+  actor: optionalParam(z.string().max(200)).openapi({
+    description:
+      'Who acted: user:<id>, key:<id>, system:<name>, or an e-mail address (entries name it by its pseudonym, email:<hash>; the address is looked up by that hash)',
+  }),
+  target: optionalParam(z.string().max(200)).openapi({
+    description: 'What was acted on; an e-mail address is looked up by its pseudonym, as for actor',
+  }),
   action: optionalParam(z.string().max(100)),
   outcome: optionalParam(z.enum(OUTCOMES, { error: `must be one of ${OUTCOMES.join(', ')}` })),
   organisation: optionalParam(z.string().max(64)),
@@ -72,9 +79,15 @@ interface Row {
 }
 
 /** The WHERE clause of a validated filter; every value through the one escaping function. */
-function whereClause(q: z.output<typeof AuditQuery>): string {
+function whereClause(q: z.output<typeof AuditQuery>, pseudonym: (email: string) => string): string {
+  // The trail never holds an address (security/src/pseudonyms.ts): a filter by one looks for its pseudonym.
+  const named = (v: string) => {
+    const address = v.startsWith('email:') ? v.slice('email:'.length) : v;
+    return looksLikeEmail(address) ? pseudonym(address) : v;
+  };
   const conditions: string[] = [];
-  if (q.actor) conditions.push(`actor = ${sqlString(q.actor)}`);
+  if (q.actor) conditions.push(`actor = ${sqlString(named(q.actor))}`);
+  if (q.target) conditions.push(`target = ${sqlString(named(q.target))}`);
   if (q.action) conditions.push(`action = ${sqlString(q.action)}`);
   if (q.organisation) conditions.push(`organisation = ${sqlString(q.organisation)}`);
   if (q.outcome) conditions.push(`outcome = ${sqlString(q.outcome)}`);
@@ -89,7 +102,7 @@ export function registerAuditLogRoutes(app: ApiApp, ctx: ApiContext): void {
   const route = routeOf(requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Auditor'] }));
   app.openapi(route, async (c) => {
     const query = c.req.valid('query');
-    const where = whereClause(query);
+    const where = whereClause(query, ctx.security.pseudonym);
     const rowsSql = `SELECT event_id, actor, organisation, action, target, toString(outcome) AS outcome, details, request_id, ip, toString(occurred_at) AS occurred_at FROM ${table} ${where} ORDER BY occurred_at DESC, event_id LIMIT 1 BY event_id LIMIT ${sqlInteger(query.skip)}, ${sqlInteger(query.limit)}`;
     const totalSql = `SELECT uniqExact(event_id) AS total FROM ${table} ${where}`;
     // A history store that cannot answer throws HistoryUnavailableError: onError's 503.

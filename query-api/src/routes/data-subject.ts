@@ -119,8 +119,8 @@ const ACCOUNT_ERASURE_EFFECT = {
   ],
   kept: [
     {
-      what: 'audit entries where the account is the actor',
-      why: 'the audit trail is a legal obligation (NDPR art. 2.1, NDPA 2023 s. 25): entries keep only the account id, which no longer resolves to a person once the account is erased',
+      what: 'audit entries where the account is the actor or the target',
+      why: 'the audit trail is a legal obligation (NDPR art. 2.1, NDPA 2023 s. 25): entries are pseudonymised, naming the account by its id and an e-mail address only by a keyed hash of it (never the address), and neither resolves to a person once the account record is erased',
     },
     {
       what: 'API keys the account issued (metadata only)',
