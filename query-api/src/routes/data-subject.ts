@@ -144,6 +144,14 @@ const SUBSCRIBER_ERASURE_EFFECT = {
       why: 'facts about the line (churn, swap, barring) that fraud checks rely on; they hold no identity',
     },
     { what: 'audit entries', why: 'a legal obligation; they name the number only as a target' },
+    {
+      what: 'recycled-SIM and delink workflow records of the number',
+      why: 'the regulator’s record that a previous owner’s linkages were cleared before the number was reassigned; they hold linkages only as tokens and masks (the last four digits), never a NIN or BVN',
+    },
+    {
+      what: 'bulk verification results of the number',
+      why: 'line status facts (status, dates, network) with no identity in them, expiring with their result link',
+    },
     { what: 'aggregate dashboard counts', why: 'counts with no identity in them' },
   ],
 };
