@@ -140,6 +140,13 @@ interface Issue {
   path: readonly PropertyKey[];
   message: string;
   input?: unknown;
+  /** A custom issue's parameters; `{ code: 'PAYLOAD_TOO_LARGE' }` makes the failure a 413. */
+  params?: Record<string, unknown>;
+}
+
+/** `Idempotency-Key` for `idempotency-key`: a header as clients write it (the validator lower-cases). */
+export function headerName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
 }
 
 /** The value at `path` inside `input`, or undefined where the path leads nowhere. */
@@ -164,7 +171,10 @@ export function fieldErrorsOf(
   base: readonly PropertyKey[] = [],
 ): FieldError[] {
   return issues.map((issue) => {
-    const path = [...base, ...issue.path];
+    const full = [...base, ...issue.path];
+    // A header is named as clients write it; the header validator sees lower-cased names.
+    const path =
+      target === 'header' && typeof full[0] === 'string' ? [headerName(full[0]), ...full.slice(1)] : full;
     const field = fieldPath(path) || (target === 'json' ? 'body' : (target ?? 'request'));
     const missing =
       issue.code === 'invalid_type' &&
@@ -181,6 +191,8 @@ export interface ItemBounds {
   notAnArray?: string;
   tooFew: string;
   tooMany: (count: number) => string;
+  /** More than `max` is a 413 PAYLOAD_TOO_LARGE (as a body over the byte limit is), not a 400. */
+  tooManyIsTooLarge?: boolean;
 }
 
 /**
@@ -195,7 +207,11 @@ export function itemsOf(item: string | { type: 'string'; description?: string },
     .superRefine((items, ctx) => {
       if (items.length < bounds.min) ctx.addIssue({ code: 'custom', message: bounds.tooFew });
       else if (items.length > bounds.max)
-        ctx.addIssue({ code: 'custom', message: bounds.tooMany(items.length) });
+        ctx.addIssue({
+          code: 'custom',
+          message: bounds.tooMany(items.length),
+          ...(bounds.tooManyIsTooLarge ? { params: { code: 'PAYLOAD_TOO_LARGE' } } : {}),
+        });
     })
     .openapi({
       items: typeof item === 'string' ? { $ref: `#/components/schemas/${item}` } : item,
@@ -216,6 +232,37 @@ export function checkItem<S extends z.ZodType>(
   return result.success
     ? { ok: true, value: result.data }
     : { ok: false, errors: fieldErrorsOf(result.error.issues, undefined, value, base) };
+}
+
+/**
+ * A whole body (or record) validated by one of the hub's own record checks, the one file ingest
+ * and the bulk routes apply to each record, so a single request hears exactly what a bulk record
+ * or a file row would: every problem, also the cross-field ones zod skips once a field's own type
+ * check failed. `schema` documents the body (and parses what the check passed); the handler gets
+ * the check's value (the normalised record). A record is small: checking it twice costs microseconds.
+ */
+export function checkedRecord<S extends z.ZodType, T>(
+  schema: S,
+  check: (input: unknown) => { ok: true; value: T } | { ok: false; problems: readonly FieldError[] },
+) {
+  const report = (problems: readonly FieldError[], input: unknown, ctx: z.RefinementCtx) => {
+    for (const p of problems) {
+      const path = p.field === '' ? [] : p.field.split('.');
+      ctx.addIssue({ code: 'custom', path, message: p.message, input });
+    }
+  };
+  return z
+    .preprocess((input, ctx) => {
+      const result = check(input);
+      if (!result.ok) report(result.problems, input, ctx);
+      return input;
+    }, schema)
+    .transform((parsed, ctx): T => {
+      const result = check(parsed);
+      if (result.ok) return result.value;
+      report(result.problems, parsed, ctx);
+      return z.NEVER;
+    });
 }
 
 /** A 400 in the surface's envelope naming every failing field: "field: message; …". */
@@ -264,7 +311,14 @@ export function checkedString<T>(check: (input: unknown) => CheckResult<T>) {
 export const validationHook: Hook<any, any, any, any> = (result, c) => {
   // The validator hands the hook the value it validated as `data`, also on failure.
   const input = (result as { data?: unknown }).data;
-  if (!result.success) return validationFailure(c, result.error.issues, result.target, input);
+  if (result.success) return;
+  // A count over a route's cap (`itemsOf` with `tooManyIsTooLarge`) is a 413, like a body too long.
+  const tooLarge = result.error.issues.find(
+    (issue: Issue) => issue.code === 'custom' && issue.params?.code === 'PAYLOAD_TOO_LARGE',
+  );
+  if (tooLarge)
+    return surfaceError(c, 'PAYLOAD_TOO_LARGE', summarise(fieldErrorsOf([tooLarge], result.target, input)));
+  return validationFailure(c, result.error.issues, result.target, input);
 };
 
 /** An app of the hub: every route validated through `validationHook`. */

@@ -1,13 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { BvnLinkageEvent, NinLinkageEvent } from '@hub/schemas';
+import type { MiddlewareHandler } from 'hono';
 import { incompletePublishResponse } from '../acceptance.ts';
-import type { IngestApp, IngestContext } from '../context.ts';
-import { type FieldError, reconixError, summarise } from '../envelope.ts';
+import type { IngestApp, IngestContext, IngestEnv } from '../context.ts';
+import { reconixError, summarise } from '../envelope.ts';
 import { checkFeedRecord } from '../feeds.ts';
-import { reconixErrors } from '../openapi.ts';
+import { itemsOf, jsonBody, reconixErrors } from '../openapi.ts';
 import { actorOf, rolesOf } from '../principal.ts';
 import { PublishIncompleteError } from '../publisher.ts';
-import { readJsonBody } from '../request-body.ts';
 
 export const MAX_FEED_EVENTS = 10_000;
 
@@ -36,11 +36,28 @@ const FeedRecord = z
   })
   .openapi('IdentityFeedRecord');
 
+/**
+ * Only the request's shape and count are validated here; each event is checked on its own in the
+ * handler (checkFeedRecord, the same check file ingest applies), so a bad event is that event's
+ * rejection, never the whole request's 400.
+ */
 const FeedRequest = z
-  .object({
-    source: z.enum(['NIMC', 'NIBSS']),
-    events: z.array(FeedRecord).min(1).max(MAX_FEED_EVENTS),
-  })
+  .object(
+    {
+      source: z.enum(['NIMC', 'NIBSS'], {
+        error: (issue) => (issue.input === undefined ? 'is required' : 'must be NIMC or NIBSS'),
+      }),
+      events: itemsOf('IdentityFeedRecord', {
+        min: 1,
+        max: MAX_FEED_EVENTS,
+        notAnArray: 'is required and must be an array',
+        tooFew: 'must contain at least one event',
+        tooMany: (n) => `has ${n} events; at most ${MAX_FEED_EVENTS} per request`,
+        tooManyIsTooLarge: true,
+      }),
+    },
+    { error: 'must be a JSON object with source and events' },
+  )
   .openapi('IdentityFeedRequest');
 
 const FeedAccepted = z
@@ -51,30 +68,35 @@ const FeedAccepted = z
   })
   .openapi('IdentityFeedAccepted');
 
-const receiveRoute = createRoute({
-  method: 'post',
-  path: '/api/v1/webhooks/receive',
-  tags: ['Webhooks'],
-  summary: 'Receive NIMC NIN-linkage or NIBSS BVN-linkage events',
-  description:
-    'API-key authenticated (X-API-Key or Authorization: Bearer). Identifiers are tokenised (keyed hash) and masked before they are published; valid events are accepted even when others in the same request are rejected.',
-  security: [{ ApiKey: [] }],
-  request: { body: { content: { 'application/json': { schema: FeedRequest } }, required: true } },
-  responses: {
-    202: { description: 'Valid events published', content: { 'application/json': { schema: FeedAccepted } } },
-    ...reconixErrors([400, 401, 403, 413, 415, 503], {
-      400: 'Invalid request; every problem listed',
-      401: 'Missing or invalid API key',
-      403: 'Key may not post this source',
-      503: 'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the events (request index ranges) it holds, may hold and never got',
-    }),
-  },
-});
+const receiveRouteOf = (feedKey: MiddlewareHandler<IngestEnv>, maxBytes: number) =>
+  createRoute({
+    method: 'post',
+    path: '/api/v1/webhooks/receive',
+    tags: ['Webhooks'],
+    summary: 'Receive NIMC NIN-linkage or NIBSS BVN-linkage events',
+    description:
+      'API-key authenticated (X-API-Key or Authorization: Bearer). Identifiers are tokenised (keyed hash) and masked before they are published; valid events are accepted even when others in the same request are rejected.',
+    security: [{ ApiKey: [] }],
+    middleware: [feedKey, jsonBody(maxBytes)],
+    request: { body: { content: { 'application/json': { schema: FeedRequest } }, required: true } },
+    responses: {
+      202: {
+        description: 'Valid events published',
+        content: { 'application/json': { schema: FeedAccepted } },
+      },
+      ...reconixErrors([400, 401, 403, 413, 415, 503], {
+        400: 'Invalid request; every problem listed',
+        401: 'Missing or invalid API key',
+        403: 'Key may not post this source',
+        413: `Body too large, or more than ${MAX_FEED_EVENTS} events`,
+        503: 'Kafka unavailable; retry after Retry-After. If it failed part-way, `published`, `unconfirmed` and `notSent` list the events (request index ranges) it holds, may hold and never got',
+      }),
+    },
+  });
 
-/** Identity feeds from NIMC and NIBSS, pushed to the hub as webhooks. */
-export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): void {
-  app.openAPIRegistry.registerPath(receiveRoute);
-  app.post(receiveRoute.path, async (c) => {
+/** An identity source's API key, as X-API-Key or Authorization: Bearer. */
+function feedKeyOf(ctx: IngestContext): MiddlewareHandler<IngestEnv> {
+  return async (c, next) => {
     const apiKey = c.req.header('x-api-key');
     const principal = await ctx.authenticate(apiKey ? `Bearer ${apiKey}` : c.req.header('authorization'));
     if (!principal)
@@ -83,35 +105,18 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
         'UNAUTHORIZED',
         'a valid API key is required (X-API-Key or Authorization: Bearer)',
       );
+    c.set('principal', principal);
+    await next();
+  };
+}
 
-    const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
-    if (!body.ok) return reconixError(c, body.code, body.message);
-    const value = body.value as { source?: unknown; events?: unknown };
-    const problems: FieldError[] = [];
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return reconixError(c, 'VALIDATION_ERROR', 'body: must be a JSON object with source and events', [
-        { field: 'body', message: 'must be a JSON object' },
-      ]);
-    }
-    if (value.source !== 'NIMC' && value.source !== 'NIBSS') {
-      problems.push({
-        field: 'source',
-        message: value.source === undefined ? 'is required' : 'must be NIMC or NIBSS',
-      });
-    }
-    if (!Array.isArray(value.events))
-      problems.push({ field: 'events', message: 'is required and must be an array' });
-    else if (value.events.length === 0)
-      problems.push({ field: 'events', message: 'must contain at least one event' });
-    else if (value.events.length > MAX_FEED_EVENTS) {
-      return reconixError(
-        c,
-        'PAYLOAD_TOO_LARGE',
-        `events: has ${value.events.length} events; at most ${MAX_FEED_EVENTS} per request`,
-      );
-    }
-    if (problems.length > 0) return reconixError(c, 'VALIDATION_ERROR', summarise(problems), problems);
-    const source = value.source as 'NIMC' | 'NIBSS';
+/** Identity feeds from NIMC and NIBSS, pushed to the hub as webhooks. */
+export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): void {
+  // Each event of `events` is documented as this record (itemsOf names it).
+  app.openAPIRegistry.register('IdentityFeedRecord', FeedRecord);
+  app.openapi(receiveRouteOf(feedKeyOf(ctx), ctx.maxBulkBodyBytes), async (c) => {
+    const principal = c.get('principal');
+    const { source, events } = c.req.valid('json');
     const hubAdmin = principal.type === 'HUB' && rolesOf(principal).includes('Admin');
     if (!hubAdmin && !(principal.type === 'IDENTITY_SOURCE' && principal.organisation === source)) {
       ctx.audit.record({
@@ -132,7 +137,7 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
     /** The request index of each published event, in publish order (a source sends one kind). */
     const ninIndexes: number[] = [];
     const bvnIndexes: number[] = [];
-    (value.events as unknown[]).forEach((record, index) => {
+    events.forEach((record, index) => {
       const check = checkFeedRecord(source, record, ctx.tokenSecret, 'WEBHOOK', receivedAt);
       if (!check.ok) {
         for (const p of check.problems) rejections.push({ index, field: p.field, reason: p.message });
@@ -175,7 +180,7 @@ export function registerIdentityFeedRoutes(app: IngestApp, ctx: IngestContext): 
           details: { accepted: err.published, unconfirmed: err.unconfirmed, notSent: err.notSent, rejected },
         });
       }
-      return answer;
+      return answer as never;
     }
     ctx.audit.record({
       actor: actorOf(principal),

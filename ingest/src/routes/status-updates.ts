@@ -1,8 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   BulkAccepted,
-  BulkStatusUpdateRequest,
-  BulkUploadRequest,
   checkStatusUpdate,
   MAX_BULK_STATUS_RECORDS,
   StatusUpdateRecord,
@@ -16,10 +14,9 @@ import { type BulkReport, fingerprintOf, IDEMPOTENCY_KEY, type Rejection } from 
 import type { IngestApp, IngestContext, IngestEnv } from '../context.ts';
 import { summarise, tirmsError, tirmsOk } from '../envelope.ts';
 import { newBatchId } from '../event-ids.ts';
-import { tirmsErrors } from '../openapi.ts';
+import { checkedRecord, type ItemBounds, itemsOf, jsonBody, tirmsErrors } from '../openapi.ts';
 import { actorOf } from '../principal.ts';
 import { PublishIncompleteError } from '../publisher.ts';
-import { readJsonBody } from '../request-body.ts';
 import { rangeViolation, statusEventProblem, toStatusEvent } from '../status-events.ts';
 import { unavailableResponse } from '../unavailable.ts';
 
@@ -43,60 +40,115 @@ const bulkErrorResponses = {
   }),
 };
 const idempotencyHeader = z.object({
-  'idempotency-key': z.string().optional().openapi({
+  'idempotency-key': z
+    .string()
+    .regex(IDEMPOTENCY_KEY, { error: 'must be 1 to 128 letters, digits, _, -, . or :' })
+    .optional()
+    .openapi({
+      description:
+        'Makes a retry safe: resent with the same key and body, a finished request is answered as before and nothing is sent again; one that Kafka failed part-way sends only the records not yet on Kafka. Kept 7 days.',
+      example: '5d0c6c1e-2b7e-4f0e-9d0a-3a1f4f6b2c11',
+    }),
+});
+
+/**
+ * The single update: the whole record through the same check as each bulk record and file row
+ * (checkStatusUpdate, built on StatusUpdateRecord), so every problem is named at once, also the
+ * cross-field ones; the handler gets the normalised record.
+ */
+const SingleStatusUpdate = checkedRecord(StatusUpdateRecord, checkStatusUpdate);
+
+/**
+ * The bulk bodies: only their shape and count are the request's; each record is checked on its
+ * own in the handler (checkStatusUpdate), so one bad record of up to 100,000 never sinks the others.
+ */
+const recordBounds = (notAnArray: string): ItemBounds => ({
+  min: 1,
+  max: MAX_BULK_STATUS_RECORDS,
+  notAnArray,
+  tooFew: 'must contain at least one record',
+  tooMany: (n) => `has ${n} records; at most ${MAX_BULK_STATUS_RECORDS} are accepted per request`,
+  tooManyIsTooLarge: true,
+});
+const BulkStatusUpdateRequest = itemsOf(
+  'StatusUpdateRequest',
+  recordBounds('must be a JSON array of status update records'),
+).openapi('BulkStatusUpdateRequest', { description: `Up to ${MAX_BULK_STATUS_RECORDS} records.` });
+const BulkUploadRequest = z
+  .object(
+    {
+      phoneNumbers: itemsOf(
+        'StatusUpdateRequest',
+        recordBounds('is required and must be an array of records'),
+      ),
+    },
+    { error: 'must be a JSON object with phoneNumbers' },
+  )
+  .openapi('BulkUploadRequest', { description: `Up to ${MAX_BULK_STATUS_RECORDS} records in phoneNumbers.` });
+
+type Guard = MiddlewareHandler<IngestEnv>;
+
+const singleRouteOf = (operatorsOnly: Guard) =>
+  createRoute({
+    method: 'put',
+    path: `${TIRMS_BASE}/phone-numbers/status`,
+    tags: ['TIRMS operators'],
+    summary: 'Update the status of one phone number',
+    description: 'Acknowledged once Kafka (acks=all) holds the event.',
+    security,
+    middleware: [operatorsOnly, jsonBody(SINGLE_BODY_BYTES)],
+    request: {
+      body: { content: { 'application/json': { schema: SingleStatusUpdate } }, required: true },
+    },
+    responses: {
+      200: { description: 'Accepted', content: { 'application/json': { schema: StatusUpdateResult } } },
+      ...errorResponses,
+    },
+  });
+
+const bulkRouteOf = (operatorsOnly: Guard, maxBytes: number) =>
+  createRoute({
+    method: 'put',
+    path: `${TIRMS_BASE}/phone-numbers/status/bulk`,
+    tags: ['TIRMS operators'],
+    summary: `Update the status of up to ${MAX_BULK_STATUS_RECORDS} phone numbers`,
     description:
-      'Makes a retry safe: resent with the same key and body, a finished request is answered as before and nothing is sent again; one that Kafka failed part-way sends only the records not yet on Kafka. Kept 7 days.',
-    example: '5d0c6c1e-2b7e-4f0e-9d0a-3a1f4f6b2c11',
-  }),
-});
+      'Valid records are published; each rejected one is reported (index, number, field, reason) at the returned link.',
+    security,
+    middleware: [operatorsOnly, jsonBody(maxBytes)],
+    request: {
+      headers: idempotencyHeader,
+      body: { content: { 'application/json': { schema: BulkStatusUpdateRequest } }, required: true },
+    },
+    responses: {
+      202: {
+        description: 'Valid records accepted',
+        content: { 'application/json': { schema: BulkAccepted } },
+      },
+      ...bulkErrorResponses,
+    },
+  });
 
-const singleRoute = createRoute({
-  method: 'put',
-  path: `${TIRMS_BASE}/phone-numbers/status`,
-  tags: ['TIRMS operators'],
-  summary: 'Update the status of one phone number',
-  description: 'Acknowledged once Kafka (acks=all) holds the event.',
-  security,
-  request: { body: { content: { 'application/json': { schema: StatusUpdateRecord } }, required: true } },
-  responses: {
-    200: { description: 'Accepted', content: { 'application/json': { schema: StatusUpdateResult } } },
-    ...errorResponses,
-  },
-});
-
-const bulkRoute = createRoute({
-  method: 'put',
-  path: `${TIRMS_BASE}/phone-numbers/status/bulk`,
-  tags: ['TIRMS operators'],
-  summary: `Update the status of up to ${MAX_BULK_STATUS_RECORDS} phone numbers`,
-  description:
-    'Valid records are published; each rejected one is reported (index, number, field, reason) at the returned link.',
-  security,
-  request: {
-    headers: idempotencyHeader,
-    body: { content: { 'application/json': { schema: BulkStatusUpdateRequest } }, required: true },
-  },
-  responses: {
-    202: { description: 'Valid records accepted', content: { 'application/json': { schema: BulkAccepted } } },
-    ...bulkErrorResponses,
-  },
-});
-
-const uploadRoute = createRoute({
-  method: 'post',
-  path: `${TIRMS_BASE}/phone-numbers/upload/bulk`,
-  tags: ['TIRMS operators'],
-  summary: 'Bulk phone number upload for legacy integrations',
-  security,
-  request: {
-    headers: idempotencyHeader,
-    body: { content: { 'application/json': { schema: BulkUploadRequest } }, required: true },
-  },
-  responses: {
-    202: { description: 'Valid records accepted', content: { 'application/json': { schema: BulkAccepted } } },
-    ...bulkErrorResponses,
-  },
-});
+const uploadRouteOf = (operatorsOnly: Guard, maxBytes: number) =>
+  createRoute({
+    method: 'post',
+    path: `${TIRMS_BASE}/phone-numbers/upload/bulk`,
+    tags: ['TIRMS operators'],
+    summary: 'Bulk phone number upload for legacy integrations',
+    security,
+    middleware: [operatorsOnly, jsonBody(maxBytes)],
+    request: {
+      headers: idempotencyHeader,
+      body: { content: { 'application/json': { schema: BulkUploadRequest } }, required: true },
+    },
+    responses: {
+      202: {
+        description: 'Valid records accepted',
+        content: { 'application/json': { schema: BulkAccepted } },
+      },
+      ...bulkErrorResponses,
+    },
+  });
 
 const BulkReportResponse = z
   .object({
@@ -124,33 +176,29 @@ const reportRouteOf = (readers: MiddlewareHandler<IngestEnv>) =>
   });
 
 /** TIRMS operator endpoints: single and bulk status updates, bulk upload, and the bulk report link. */
+
+/** TIRMS operator endpoints: single and bulk status updates, bulk upload, and the bulk report link. */
 export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): void {
   const operatorsOnly = requireApiKey(ctx, ['OPERATOR', 'HUB']);
-  // Documented from the zod schemas; each record is checked on its own (StatusUpdateRecord through
-  // checkStatusUpdate), so one bad record of up to 100,000 never sinks the others.
-  for (const route of [singleRoute, bulkRoute, uploadRoute]) app.openAPIRegistry.registerPath(route);
   app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', {
     type: 'http',
     scheme: 'bearer',
     description: 'Authorization: Bearer <API key>',
   });
 
-  app.put(singleRoute.path, operatorsOnly, async (c) => {
-    const body = await readJsonBody(c, SINGLE_BODY_BYTES);
-    if (!body.ok) return tirmsError(c, body.code, body.message, body.errors);
-    const check = checkStatusUpdate(body.value);
-    if (!check.ok) return tirmsError(c, 'VALIDATION_ERROR', summarise(check.problems), check.problems);
+  app.openapi(singleRouteOf(operatorsOnly), async (c) => {
+    const update = c.req.valid('json');
     const principal = c.get('principal');
-    const [serving] = await ctx.servingOperators([check.value.msisdn]);
-    const violation = rangeViolation(principal, check.value.msisdn, serving ?? null);
+    const [serving] = await ctx.servingOperators([update.msisdn]);
+    const violation = rangeViolation(principal, update.msisdn, serving ?? null);
     if (violation) {
-      audit(c, ctx, 'STATUS_UPDATE', check.value.msisdn, 'DENIED', { reason: violation });
+      audit(c, ctx, 'STATUS_UPDATE', update.msisdn, 'DENIED', { reason: violation });
       return tirmsError(c, 'FORBIDDEN', `phoneNumber: ${violation}`, [
         { field: 'phoneNumber', message: violation },
       ]);
     }
     const receivedAt = ctx.now();
-    const event = toStatusEvent(check.value, operatorOf(principal), 'HTTP', receivedAt, null);
+    const event = toStatusEvent(update, operatorOf(principal), 'HTTP', receivedAt, null);
     const refused = statusEventProblem(event);
     if (refused) return tirmsError(c, 'VALIDATION_ERROR', summarise([refused]), [refused]);
     try {
@@ -166,38 +214,28 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
           : 'the event store is unavailable; nothing was accepted, retry later',
       );
       if (!answer) throw err;
-      return answer;
+      return answer as never;
     }
     audit(c, ctx, 'STATUS_UPDATE', event.msisdn, 'SUCCESS', { status: event.status, eventId: event.eventId });
-    return tirmsOk(c, {
-      phoneNumber: check.value.submittedNumber,
-      status: check.value.submittedStatus,
+    const data = {
+      phoneNumber: update.submittedNumber,
+      status: update.submittedStatus,
       updateTimestamp: tirmsTimestamp(receivedAt),
-      remarks: check.value.remarks,
-    });
+      remarks: update.remarks,
+    };
+    return c.json({ status: 'Success', data, statusCode: '200' }, 200);
   });
 
-  app.put(bulkRoute.path, operatorsOnly, async (c) => {
-    const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
-    if (!body.ok) return tirmsError(c, body.code, body.message, body.errors);
-    if (!Array.isArray(body.value)) {
-      return tirmsError(c, 'VALIDATION_ERROR', 'body: must be a JSON array of status update records', [
-        { field: 'body', message: 'must be a JSON array of status update records' },
-      ]);
-    }
-    return ingestBulk(c, ctx, body.value, 'body', 'STATUS_UPDATE');
+  // The answers of a bulk request are built (and stored for idempotent replays) as plain responses.
+  app.openapi(bulkRouteOf(operatorsOnly, ctx.maxBulkBodyBytes), async (c) => {
+    const key = c.req.valid('header')['idempotency-key'];
+    return (await ingestBulk(c, ctx, c.req.valid('json'), key, 'body', 'STATUS_UPDATE')) as never;
   });
 
-  app.post(uploadRoute.path, operatorsOnly, async (c) => {
-    const body = await readJsonBody(c, ctx.maxBulkBodyBytes);
-    if (!body.ok) return tirmsError(c, body.code, body.message, body.errors);
-    const value = body.value as { phoneNumbers?: unknown };
-    if (typeof value !== 'object' || value === null || !Array.isArray(value.phoneNumbers)) {
-      return tirmsError(c, 'VALIDATION_ERROR', 'phoneNumbers: is required and must be an array of records', [
-        { field: 'phoneNumbers', message: 'is required and must be an array of records' },
-      ]);
-    }
-    return ingestBulk(c, ctx, value.phoneNumbers, 'phoneNumbers', 'UPLOAD');
+  app.openapi(uploadRouteOf(operatorsOnly, ctx.maxBulkBodyBytes), async (c) => {
+    const key = c.req.valid('header')['idempotency-key'];
+    const records = c.req.valid('json').phoneNumbers;
+    return (await ingestBulk(c, ctx, records, key, 'phoneNumbers', 'UPLOAD')) as never;
   });
 
   app.openapi(reportRouteOf(requireApiKey(ctx, ['OPERATOR', 'HUB', 'SERVICE_PROVIDER'])), async (c) => {
@@ -211,23 +249,18 @@ export function registerStatusUpdateRoutes(app: IngestApp, ctx: IngestContext): 
   });
 }
 
+/** The records of a bulk request, its shape and count already validated (1 to 100,000). */
 async function ingestBulk(
   c: Context<IngestEnv>,
   ctx: IngestContext,
   records: unknown[],
+  idempotencyKey: string | undefined,
   /** Where the records sit in the body, for error paths: `body[3].status`, `phoneNumbers[3].status`. */
   base: string,
   kind: BulkReport['kind'],
 ) {
-  if (records.length === 0) {
-    return tirmsError(c, 'VALIDATION_ERROR', `${base}: must contain at least one record`);
-  }
-  if (records.length > MAX_BULK_STATUS_RECORDS) {
-    const message = `${base}: has ${records.length} records; at most ${MAX_BULK_STATUS_RECORDS} are accepted per request`;
-    return tirmsError(c, 'PAYLOAD_TOO_LARGE', message);
-  }
   const principal = c.get('principal');
-  const idempotency = await claimIdempotency(c, ctx, principal.organisation, kind, records);
+  const idempotency = await claimIdempotency(c, ctx, idempotencyKey, principal.organisation, kind, records);
   if ('response' in idempotency) return idempotency.response;
   try {
     return await ingestClaimed(c, ctx, records, base, kind, idempotency);
@@ -250,20 +283,22 @@ interface Claimed {
  * The `Idempotency-Key` of a bulk request, if sent: a finished request is answered again as it was
  * (nothing sent), a request Kafka failed part-way resumes after the events known to be on Kafka.
  */
+
+/**
+ * The `Idempotency-Key` of a bulk request, if sent (its form checked by the route's header schema):
+ * a finished request is answered again as it was (nothing sent), a request Kafka failed part-way
+ * resumes after the events known to be on Kafka.
+ */
 async function claimIdempotency(
   c: Context<IngestEnv>,
   ctx: IngestContext,
+  key: string | undefined,
   organisation: string,
   kind: BulkReport['kind'],
   records: unknown[],
 ): Promise<Claimed | { response: Response }> {
-  const key = c.req.header('idempotency-key');
   if (key === undefined) return { scope: null, fingerprint: '', batchId: newBatchId(), skip: 0 };
   const field = 'Idempotency-Key';
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    const message = 'must be 1 to 128 letters, digits, _, -, . or :';
-    return { response: tirmsError(c, 'VALIDATION_ERROR', `${field}: ${message}`, [{ field, message }]) };
-  }
   const scope = `${organisation}:${kind}:${key}`;
   const fingerprint = fingerprintOf(records);
   const claim = await ctx.reports.idempotency.claim(scope, fingerprint);
