@@ -25,6 +25,10 @@ export interface UserRecord {
   passwordHash: string;
   passwordChangedAt: number;
   active: boolean;
+  /** Epoch ms the user was created (account schema v2); null or absent on records written before. */
+  createdAt?: number | null;
+  /** Epoch ms the user record last changed (v2); null or absent on records written before. */
+  updatedAt?: number | null;
 }
 
 export interface ApiKeyRecord {
@@ -109,10 +113,12 @@ const schemaFile = join(
   'schemas',
   'avro',
   'account',
-  'v1.avsc',
+  'v2.avsc',
 );
 
-/** The account event schema (schemas/avro/account); it is kept out of the fact-topic event kinds the history sink stores. */
+/**
+ * The current account event schema (schemas/avro/account/v2: users carry createdAt and updatedAt,
+ * defaulting to null, so v1 records decode through the resolver with both null); it is kept out of the fact-topic event kinds the history sink stores. */
 export const ACCOUNT_SCHEMA: object = JSON.parse(readFileSync(schemaFile, 'utf8')) as object;
 
 /**

@@ -121,6 +121,8 @@ export class Administration {
       passwordHash: await hashPassword(u.password),
       passwordChangedAt: this.d.now(),
       active: true,
+      createdAt: this.d.now(),
+      updatedAt: this.d.now(),
     };
     await this.d.publisher.publish('USER_UPSERTED', actor, { user: record });
     this.d.audit.record({
@@ -230,7 +232,7 @@ export class Administration {
       );
     const active = change.active ?? user.active;
     if (role === user.role && active === user.active) return visible(user);
-    const updated: UserRecord = { ...user, role, active };
+    const updated: UserRecord = { ...user, role, active, updatedAt: this.d.now() };
     await this.d.publisher.publish('USER_UPSERTED', actor, { user: updated });
     await this.d.sessions.endAll(user.id);
     this.d.audit.record({

@@ -141,7 +141,13 @@ export class Passwords {
   }
 
   private async setPassword(user: UserRecord, password: string): Promise<void> {
-    const changed = { ...user, passwordHash: await hashPassword(password), passwordChangedAt: this.d.now() };
+    const now = this.d.now();
+    const changed = {
+      ...user,
+      passwordHash: await hashPassword(password),
+      passwordChangedAt: now,
+      updatedAt: now,
+    };
     await this.d.publisher.publish('PASSWORD_CHANGED', `user:${user.id}`, { user: changed });
     await this.d.sessions.endAll(user.id);
     await this.d.lockout.clear(user.email, true);

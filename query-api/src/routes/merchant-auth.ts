@@ -59,12 +59,13 @@ export const MerchantUser = z
     firstName: z.string().openapi({ example: 'Samson' }),
     lastName: z.string().openapi({ example: 'Obagunwa' }),
     createdAt: z.string().nullable().openapi({
-      example: null,
-      description: 'Not recorded by the accounts topic for users: always null today',
+      example: '2026-11-30T08:12:03.114Z',
+      description: 'When the user was created; null for users created before the account record kept it',
     }),
     updatedAt: z.string().openapi({
       example: '2026-12-01T20:59:27.026Z',
-      description: "When the account's credentials last changed (password set, reset or changed)",
+      description:
+        'When the user record last changed (role, status, password); for older records, when the credentials last changed',
     }),
   })
   .openapi('MerchantUser');
@@ -81,8 +82,8 @@ export function merchantUser(user: UserRecord): MerchantUserBody {
     email: user.email,
     firstName,
     lastName,
-    createdAt: null,
-    updatedAt: new Date(user.passwordChangedAt).toISOString(),
+    createdAt: typeof user.createdAt === 'number' ? new Date(user.createdAt).toISOString() : null,
+    updatedAt: new Date(Math.max(user.updatedAt ?? 0, user.passwordChangedAt)).toISOString(),
   };
 }
 
