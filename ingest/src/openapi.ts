@@ -339,3 +339,25 @@ export function jsonBody(maxBytes: number): MiddlewareHandler {
     await next();
   };
 }
+
+/**
+ * `jsonBody` for a route whose body may be left out (declared `required: false`): a request with
+ * no Content-Type, no Content-Length (or 0) and not chunked has none, and the handler gets `{}`
+ * (unparsed: for a request without Content-Type zod-openapi skips the schema, so defaults belong in
+ * the handler); any other body is read, limited and parsed as `jsonBody` does.
+ */
+export function optionalJsonBody(maxBytes: number): MiddlewareHandler {
+  const read = jsonBody(maxBytes);
+  return async (c, next) => {
+    const length = c.req.header('content-length');
+    const sent =
+      c.req.header('content-type') !== undefined ||
+      c.req.header('transfer-encoding') !== undefined ||
+      (length !== undefined && length !== '0');
+    if (!sent) {
+      c.req.bodyCache.json = Promise.resolve({});
+      return next();
+    }
+    return read(c, next);
+  };
+}

@@ -1,30 +1,35 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   actorOf,
+  jsonBody,
+  optionalJsonBody,
   type Principal,
-  ReconixErrorBody,
   ROLES,
-  readJsonBody,
   reconixError,
+  reconixErrors,
   requireAuth,
-  summarise,
 } from '@hub/ingest';
 import { type ApiKeyRecord, requestMeta, SecurityError } from '@hub/security';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
-import { pageParams } from '../pagination.ts';
+import { PageQuery } from '../pagination.ts';
 
 const BODY_BYTES = 16 * 1024;
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
+const DEFAULT_OVERLAP_SECONDS = 3600;
 
-// The one Reconix error body, with the runtime's code enum.
-const ErrorBody = ReconixErrorBody;
-const errorContent = { 'application/json': { schema: ErrorBody } };
 const security = [{ Bearer: [] }];
-const denied = {
-  401: { description: 'Missing or invalid credentials', content: errorContent },
-  403: { description: 'Role not allowed', content: errorContent },
-} as const;
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+const readBody = jsonBody(BODY_BYTES);
+type Guard = MiddlewareHandler<ApiEnv>;
+
+/** The error answers of a route: who may call it (401, 403, 429) plus those it names. */
+const errors = <const S extends 400 | 404 | 409 | 413 | 415>(...statuses: S[]) =>
+  reconixErrors([401, 403, 429, ...statuses], {
+    403: 'Role not allowed',
+    404: 'Not found (a key of another organisation is reported as absent)',
+    409: 'Conflicts with the current state',
+  });
 
 const ApiKeyView = z
   .object({
@@ -50,9 +55,15 @@ const CreateKey = z
   .strict();
 const RotateKey = z
   .object({
-    overlapSeconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).default(3600).openapi({
-      description: 'How long the old key keeps working after rotation',
-    }),
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_OVERLAP_SECONDS)
+      .optional()
+      .openapi({
+        description: `How long the old key keeps working after rotation; default ${DEFAULT_OVERLAP_SECONDS}`,
+      }),
   })
   .strict();
 const OrganisationBody = z
@@ -84,136 +95,131 @@ const UserBody = z
   .strict()
   .openapi('NewUser');
 
-const listKeys = createRoute({
-  method: 'get',
-  path: '/api/v1/api-keys',
-  tags: ['API keys'],
-  summary: "List an organisation's API keys (never the keys themselves)",
-  security,
-  request: {
-    query: z.object({
-      organisation: z.string().optional(),
-      skip: z.string().optional(),
-      limit: z.string().optional(),
-    }),
-  },
-  responses: {
-    200: {
-      description: 'Page of keys',
-      content: {
-        'application/json': {
-          schema: z.object({
+const KeyId = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
+
+const listKeysRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'get',
+    path: '/api/v1/api-keys',
+    tags: ['API keys'],
+    summary: "List an organisation's API keys (never the keys themselves)",
+    security,
+    middleware: guards,
+    request: { query: z.object({ organisation: z.string().optional(), ...PageQuery }) },
+    responses: {
+      200: {
+        description: 'Page of keys',
+        content: json(
+          z.object({
             items: z.array(ApiKeyView),
             total: z.number(),
             skip: z.number(),
             limit: z.number(),
           }),
-        },
+        ),
       },
+      ...errors(400),
     },
-    ...denied,
-  },
-});
-const createKey = createRoute({
-  method: 'post',
-  path: '/api/v1/api-keys',
-  tags: ['API keys'],
-  summary: 'Generate an API key for the organisation (signed-in organisation admins and hub Admins)',
-  security,
-  request: { body: { content: { 'application/json': { schema: CreateKey } }, required: true } },
-  responses: {
-    201: {
-      description: 'Issued; the key is in this answer only',
-      content: { 'application/json': { schema: IssuedKey } },
+  });
+const createKeyRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'post',
+    path: '/api/v1/api-keys',
+    tags: ['API keys'],
+    summary: 'Generate an API key for the organisation (signed-in organisation admins and hub Admins)',
+    security,
+    middleware: [...guards, readBody],
+    request: { body: { content: json(CreateKey), required: true } },
+    responses: {
+      201: { description: 'Issued; the key is in this answer only', content: json(IssuedKey) },
+      ...errors(400, 404, 409, 413, 415),
     },
-    ...denied,
-  },
-});
-const rotateKey = createRoute({
-  method: 'post',
-  path: '/api/v1/api-keys/{id}/rotate',
-  tags: ['API keys'],
-  summary: 'Issue a successor key; the old one keeps working for overlapSeconds',
-  security,
-  request: {
-    params: z.object({ id: z.string() }),
-    body: { content: { 'application/json': { schema: RotateKey } } },
-  },
-  responses: {
-    201: {
-      description: 'Successor issued',
-      content: { 'application/json': { schema: IssuedKey.extend({ previous: ApiKeyView }) } },
+  });
+const rotateKeyRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'post',
+    path: '/api/v1/api-keys/{id}/rotate',
+    tags: ['API keys'],
+    summary: 'Issue a successor key; the old one keeps working for overlapSeconds',
+    security,
+    middleware: [...guards, optionalJsonBody(BODY_BYTES)],
+    request: { params: KeyId, body: { content: json(RotateKey), required: false } },
+    responses: {
+      201: { description: 'Successor issued', content: json(IssuedKey.extend({ previous: ApiKeyView })) },
+      ...errors(400, 404, 409, 413, 415),
     },
-    ...denied,
-    404: { description: 'No such key in the organisation', content: errorContent },
-  },
-});
-const revokeKey = createRoute({
-  method: 'delete',
-  path: '/api/v1/api-keys/{id}',
-  tags: ['API keys'],
-  summary: 'Revoke a key with immediate effect',
-  security,
-  request: { params: z.object({ id: z.string() }) },
-  responses: {
-    200: { description: 'Revoked', content: { 'application/json': { schema: ApiKeyView } } },
-    ...denied,
-    404: { description: 'No such key in the organisation', content: errorContent },
-  },
-});
-const listOrganisations = createRoute({
-  method: 'get',
-  path: '/api/v1/organisations',
-  tags: ['Organisations'],
-  summary: 'List organisations (Admin, Auditor)',
-  security,
-  request: { query: z.object({ skip: z.string().optional(), limit: z.string().optional() }) },
-  responses: {
-    200: {
-      description: 'Page of organisations',
-      content: {
-        'application/json': {
-          schema: z.object({
+  });
+const revokeKeyRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'delete',
+    path: '/api/v1/api-keys/{id}',
+    tags: ['API keys'],
+    summary: 'Revoke a key with immediate effect',
+    security,
+    middleware: guards,
+    request: { params: KeyId },
+    responses: {
+      200: { description: 'Revoked', content: json(ApiKeyView) },
+      ...errors(404),
+    },
+  });
+const listOrganisationsRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'get',
+    path: '/api/v1/organisations',
+    tags: ['Organisations'],
+    summary: 'List organisations (Admin, Auditor)',
+    security,
+    middleware: guards,
+    request: { query: z.object(PageQuery) },
+    responses: {
+      200: {
+        description: 'Page of organisations',
+        content: json(
+          z.object({
             items: z.array(OrganisationBody),
             total: z.number(),
             skip: z.number(),
             limit: z.number(),
           }),
-        },
+        ),
       },
+      ...errors(400),
     },
-    ...denied,
-  },
-});
-const createOrganisation = createRoute({
-  method: 'post',
-  path: '/api/v1/organisations',
-  tags: ['Organisations'],
-  summary: 'Register an organisation (Admin)',
-  security,
-  request: { body: { content: { 'application/json': { schema: OrganisationBody } }, required: true } },
-  responses: {
-    201: { description: 'Registered', content: { 'application/json': { schema: OrganisationBody } } },
-    ...denied,
-  },
-});
-const createUser = createRoute({
-  method: 'post',
-  path: '/api/v1/users',
-  tags: ['Organisations'],
-  summary: 'Create a user of an organisation (Admin)',
-  security,
-  request: { body: { content: { 'application/json': { schema: UserBody } }, required: true } },
-  responses: {
-    201: {
-      description: 'Created',
-      content: {
-        'application/json': { schema: z.object({ id: z.string(), email: z.string(), role: z.string() }) },
+  });
+const createOrganisationRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'post',
+    path: '/api/v1/organisations',
+    tags: ['Organisations'],
+    summary: 'Register an organisation (Admin)',
+    security,
+    middleware: [...guards, readBody],
+    request: { body: { content: json(OrganisationBody), required: true } },
+    responses: {
+      201: { description: 'Registered', content: json(OrganisationBody) },
+      ...errors(400, 404, 409, 413, 415),
+    },
+  });
+const createUserRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'post',
+    path: '/api/v1/users',
+    tags: ['Organisations'],
+    summary: 'Create a user of an organisation (Admin)',
+    security,
+    middleware: [...guards, readBody],
+    request: { body: { content: json(UserBody), required: true } },
+    responses: {
+      201: {
+        description: 'Created',
+        content: json(
+          z.object({ id: z.string(), email: z.string(), role: z.string(), organisation: z.string() }),
+        ),
       },
+      ...errors(400, 404, 409, 413, 415),
     },
-    ...denied,
-  },
-});
+  });
 
 const UserChangeBody = z
   .object({
@@ -235,40 +241,44 @@ const UserView = z
     active: z.boolean(),
   })
   .openapi('User');
-const UserId = z.object({ id: z.string().min(1).max(64).openapi({ description: 'User id' }) });
-const updateUser = createRoute({
-  method: 'patch',
-  path: '/api/v1/users/{id}',
-  tags: ['Organisations'],
-  summary: "Change a user's role or disable them (Admin); either ends every session of the user",
-  security,
-  request: {
-    params: UserId,
-    body: { content: { 'application/json': { schema: UserChangeBody } }, required: true },
-  },
-  responses: {
-    200: { description: 'Changed', content: { 'application/json': { schema: UserView } } },
-    400: { description: 'Invalid body or a role the organisation type does not hold', content: errorContent },
-    ...denied,
-    404: { description: 'No such user', content: errorContent },
-  },
+const UserId = z.object({
+  id: z
+    .string()
+    .min(1, { error: 'must be 1-64 characters' })
+    .max(64, { error: 'must be 1-64 characters' })
+    .openapi({ param: { name: 'id', in: 'path' }, description: 'User id' }),
 });
-const deleteUser = createRoute({
-  method: 'delete',
-  path: '/api/v1/users/{id}',
-  tags: ['Organisations'],
-  summary: 'Delete a user (Admin): a tombstone on the accounts topic, every session ends',
-  security,
-  request: { params: UserId },
-  responses: {
-    200: {
-      description: 'Deleted',
-      content: { 'application/json': { schema: z.object({ status: z.boolean(), message: z.string() }) } },
+const updateUserRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'patch',
+    path: '/api/v1/users/{id}',
+    tags: ['Organisations'],
+    summary: "Change a user's role or disable them (Admin); either ends every session of the user",
+    security,
+    middleware: [...guards, readBody],
+    request: { params: UserId, body: { content: json(UserChangeBody), required: true } },
+    responses: {
+      200: { description: 'Changed', content: json(UserView) },
+      ...errors(400, 404, 409, 413, 415),
     },
-    ...denied,
-    404: { description: 'No such user', content: errorContent },
-  },
-});
+  });
+const deleteUserRoute = (guards: Guard[]) =>
+  createRoute({
+    method: 'delete',
+    path: '/api/v1/users/{id}',
+    tags: ['Organisations'],
+    summary: 'Delete a user (Admin): a tombstone on the accounts topic, every session ends',
+    security,
+    middleware: guards,
+    request: { params: UserId },
+    responses: {
+      200: {
+        description: 'Deleted',
+        content: json(z.object({ status: z.boolean(), message: z.string() })),
+      },
+      ...errors(400, 404, 409),
+    },
+  });
 
 function view(k: ApiKeyRecord, now: number): z.infer<typeof ApiKeyView> {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -285,44 +295,24 @@ function view(k: ApiKeyRecord, now: number): z.infer<typeof ApiKeyView> {
   };
 }
 
-async function body<T extends z.ZodType>(
-  c: Context<ApiEnv>,
-  schema: T,
-  optional = false,
-): Promise<{ ok: true; value: z.infer<T> } | { ok: false; response: Response }> {
-  let value: unknown = {};
-  if (!optional || c.req.header('content-length') !== undefined || c.req.header('content-type')) {
-    const read = await readJsonBody(c, BODY_BYTES);
-    if (!read.ok) return { ok: false, response: reconixError(c, read.code, read.message) };
-    value = read.value;
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => ({
-      field: i.path.join('.') || 'body',
-      message: i.message,
-    }));
-    return { ok: false, response: reconixError(c, 'VALIDATION_ERROR', summarise(errors), errors) };
-  }
-  return { ok: true, value: parsed.data };
-}
-
 function failure(c: Context<ApiEnv>, err: unknown) {
   if (!(err instanceof SecurityError)) throw err;
   return reconixError(c, err.code, err.message);
 }
 
 /** Keys are managed by people only: a leaked key must not be able to mint or keep keys alive. */
+const peopleOnly: Guard = async (c, next) => {
+  if (!c.get('principal').userId)
+    return reconixError(c, 'FORBIDDEN', 'API keys are managed by signed-in people, not by API keys');
+  await next();
+};
+
+/** The organisation whose keys the caller manages: its own, or (hub Admins) the one requested. */
 function keyManager(
   c: Context<ApiEnv>,
   requested: string | undefined,
 ): { ok: true; organisation: string } | { ok: false; response: Response } {
   const p: Principal = c.get('principal');
-  if (!p.userId)
-    return {
-      ok: false,
-      response: reconixError(c, 'FORBIDDEN', 'API keys are managed by signed-in people, not by API keys'),
-    };
   const isAdmin = p.roles?.includes('Admin') ?? false;
   if (requested && requested !== p.organisation && !isAdmin)
     return {
@@ -337,85 +327,57 @@ function keyManager(
  * system of record) and answered once this instance's projection holds it.
  */
 export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
-  for (const r of [
-    listKeys,
-    createKey,
-    rotateKey,
-    revokeKey,
-    listOrganisations,
-    createOrganisation,
-    createUser,
-    updateUser,
-    deleteUser,
-  ])
-    app.openAPIRegistry.registerPath(r);
   const { security: sec } = ctx;
-  const managers = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Operator', 'ServiceProvider'] });
-  const admins = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin'] });
-  const readers = requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Auditor'] });
+  const managers = [
+    requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Operator', 'ServiceProvider'] }),
+    peopleOnly,
+  ];
+  const admins = [requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin'] })];
+  const readers = [requireAuth<ApiEnv>(ctx.ingest, { roles: ['Admin', 'Auditor'] })];
 
   /** The key `id` when the caller may manage it; someone else's key is reported as absent. */
-  async function managedKey(c: Context<ApiEnv>, id: string): Promise<ApiKeyRecord | Response> {
-    const m = keyManager(c, undefined);
-    if (!m.ok) return m.response;
+  async function managedKey(c: Context<ApiEnv>, id: string) {
+    const principal = c.get('principal');
     const key = await sec.store.apiKeyById(id);
-    const isAdmin = c.get('principal').roles?.includes('Admin') ?? false;
-    if (!key || (!isAdmin && key.organisationId !== m.organisation))
-      return reconixError(c, 'NOT_FOUND', `no API key ${id}`);
-    return key;
+    const isAdmin = principal.roles?.includes('Admin') ?? false;
+    if (!key || (!isAdmin && key.organisationId !== principal.organisation))
+      return { ok: false as const, response: reconixError(c, 'NOT_FOUND', `no API key ${id}`) };
+    return { ok: true as const, key };
   }
 
-  app.get(listKeys.path, managers, async (c) => {
-    const m = keyManager(c, c.req.query('organisation'));
-    if (!m.ok) return m.response;
-    const page = pageParams(c.req.query());
-    if (!page.ok) return reconixError(c, 'VALIDATION_ERROR', summarise(page.errors), page.errors);
+  app.openapi(listKeysRoute(managers), async (c) => {
+    const { organisation, skip, limit } = c.req.valid('query');
+    const m = keyManager(c, organisation);
+    if (!m.ok) return m.response as never;
     const keys = await sec.store.organisationKeys(m.organisation);
     const now = sec.now();
     return c.json(
-      {
-        items: keys.slice(page.skip, page.skip + page.limit).map((k) => view(k, now)),
-        total: keys.length,
-        skip: page.skip,
-        limit: page.limit,
-      },
+      { items: keys.slice(skip, skip + limit).map((k) => view(k, now)), total: keys.length, skip, limit },
       200,
     );
   });
 
-  app.post(createKey.path, managers, async (c) => {
-    const caller = keyManager(c, undefined);
-    if (!caller.ok) return caller.response;
-    const b = await body(c, CreateKey);
-    if (!b.ok) return b.response;
-    const m = keyManager(c, b.value.organisation);
-    if (!m.ok) return m.response;
+  app.openapi(createKeyRoute(managers), async (c) => {
+    const { name, organisation } = c.req.valid('json');
+    const m = keyManager(c, organisation);
+    if (!m.ok) return m.response as never;
     try {
-      const issued = await sec.issueKey(
-        actorOf(c.get('principal')),
-        m.organisation,
-        b.value.name,
-        requestMeta(c),
-      );
+      const issued = await sec.issueKey(actorOf(c.get('principal')), m.organisation, name, requestMeta(c));
       return c.json({ ...view(issued.record, sec.now()), key: issued.key }, 201);
     } catch (err) {
       return failure(c, err);
     }
   });
 
-  app.post('/api/v1/api-keys/:id/rotate', managers, async (c) => {
-    const key = await managedKey(c, c.req.param('id'));
-    if (key instanceof Response) return key;
-    const b = await body(c, RotateKey, true);
-    if (!b.ok) return b.response;
+  app.openapi(rotateKeyRoute(managers), async (c) => {
+    const managed = await managedKey(c, c.req.valid('param').id);
+    if (!managed.ok) return managed.response;
+    const { key } = managed;
+    // Without a body the validator is skipped (no Content-Type), so the default is applied here.
+    const overlapSeconds = c.req.valid('json').overlapSeconds ?? DEFAULT_OVERLAP_SECONDS;
     if (key.revokedAt !== null)
       return reconixError(c, 'CONFLICT', 'a revoked key cannot be rotated; issue a new one');
-    const rotated = await sec.rotateKey(
-      actorOf(c.get('principal')),
-      key,
-      b.value.overlapSeconds,
-      requestMeta(c),
-    );
+    const rotated = await sec.rotateKey(actorOf(c.get('principal')), key, overlapSeconds, requestMeta(c));
     const now = sec.now();
     return c.json(
       { ...view(rotated.record, now), key: rotated.key, previous: view(rotated.previous, now) },
@@ -423,33 +385,22 @@ export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
     );
   });
 
-  app.delete('/api/v1/api-keys/:id', managers, async (c) => {
-    const key = await managedKey(c, c.req.param('id'));
-    if (key instanceof Response) return key;
-    const revoked = await sec.revokeKey(actorOf(c.get('principal')), key, requestMeta(c));
+  app.openapi(revokeKeyRoute(managers), async (c) => {
+    const managed = await managedKey(c, c.req.valid('param').id);
+    if (!managed.ok) return managed.response;
+    const revoked = await sec.revokeKey(actorOf(c.get('principal')), managed.key, requestMeta(c));
     return c.json(view(revoked, sec.now()), 200);
   });
 
-  app.get(listOrganisations.path, readers, async (c) => {
-    const page = pageParams(c.req.query());
-    if (!page.ok) return reconixError(c, 'VALIDATION_ERROR', summarise(page.errors), page.errors);
+  app.openapi(listOrganisationsRoute(readers), async (c) => {
+    const { skip, limit } = c.req.valid('query');
     const orgs = await sec.store.organisations();
-    return c.json(
-      {
-        items: orgs.slice(page.skip, page.skip + page.limit),
-        total: orgs.length,
-        skip: page.skip,
-        limit: page.limit,
-      },
-      200,
-    );
+    return c.json({ items: orgs.slice(skip, skip + limit), total: orgs.length, skip, limit }, 200);
   });
 
-  app.post(createOrganisation.path, admins, async (c) => {
-    const b = await body(c, OrganisationBody);
-    if (!b.ok) return b.response;
+  app.openapi(createOrganisationRoute(admins), async (c) => {
     try {
-      const { operatorCode, ...rest } = b.value;
+      const { operatorCode, ...rest } = c.req.valid('json');
       return c.json(
         await sec.createOrganisation(actorOf(c.get('principal')), {
           ...rest,
@@ -462,13 +413,12 @@ export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
     }
   });
 
-  app.post(createUser.path, admins, async (c) => {
-    const b = await body(c, UserBody);
-    if (!b.ok) return b.response;
+  app.openapi(createUserRoute(admins), async (c) => {
+    const body = c.req.valid('json');
     try {
       const user = await sec.createUser(actorOf(c.get('principal')), {
-        ...b.value,
-        organisationId: b.value.organisation,
+        ...body,
+        organisationId: body.organisation,
       });
       return c.json(
         { id: user.id, email: user.email, role: user.role, organisation: user.organisationId },
@@ -479,13 +429,10 @@ export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
     }
   });
 
-  app.patch('/api/v1/users/:id', admins, async (c) => {
-    const id = UserId.safeParse({ id: c.req.param('id') });
-    if (!id.success) return reconixError(c, 'VALIDATION_ERROR', 'id: must be 1-64 characters');
-    const b = await body(c, UserChangeBody);
-    if (!b.ok) return b.response;
+  app.openapi(updateUserRoute(admins), async (c) => {
+    const { id } = c.req.valid('param');
     try {
-      const user = await sec.updateUser(actorOf(c.get('principal')), id.data.id, b.value, requestMeta(c));
+      const user = await sec.updateUser(actorOf(c.get('principal')), id, c.req.valid('json'), requestMeta(c));
       return c.json(
         {
           id: user.id,
@@ -502,12 +449,11 @@ export function registerApiKeyRoutes(app: ApiApp, ctx: ApiContext): void {
     }
   });
 
-  app.delete('/api/v1/users/:id', admins, async (c) => {
-    const id = UserId.safeParse({ id: c.req.param('id') });
-    if (!id.success) return reconixError(c, 'VALIDATION_ERROR', 'id: must be 1-64 characters');
+  app.openapi(deleteUserRoute(admins), async (c) => {
+    const { id } = c.req.valid('param');
     try {
-      await sec.deleteUser(actorOf(c.get('principal')), id.data.id, requestMeta(c));
-      return c.json({ status: true, message: `user ${id.data.id} deleted; every session ended` }, 200);
+      await sec.deleteUser(actorOf(c.get('principal')), id, requestMeta(c));
+      return c.json({ status: true, message: `user ${id} deleted; every session ended` }, 200);
     } catch (err) {
       return failure(c, err);
     }

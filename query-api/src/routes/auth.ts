@@ -2,14 +2,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import {
   ANY_ROLE,
   credentialHeader,
-  ReconixErrorBody,
-  readJsonBody,
+  jsonBody,
   reconixError,
+  reconixErrors,
   requireAuth,
   summarise,
 } from '@hub/ingest';
 import { requestMeta } from '@hub/security';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import {
   loginCredentials,
@@ -21,10 +21,6 @@ import {
 
 const BASE = '/api/v1/auth';
 const BODY_BYTES = 8 * 1024;
-
-// The one Reconix error body, with the runtime's code enum.
-const ErrorBody = ReconixErrorBody;
-const errorContent = { 'application/json': { schema: ErrorBody } };
 
 const LoginRequest = z
   .object({
@@ -85,26 +81,26 @@ const ChangeRequest = z
   .openapi('ChangePasswordRequest');
 const StatusMessage = z.object({ status: z.boolean(), message: z.string() }).openapi('StatusMessage');
 
+type Guard = MiddlewareHandler<ApiEnv>;
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+const readBody = jsonBody(BODY_BYTES);
+
 const loginRoute = createRoute({
   method: 'post',
   path: `${BASE}/login`,
   tags: ['Auth'],
   summary:
     "Authenticate (Reconix login and the merchant-auth document's base64 login); returns a JWT access token and a one-time refresh token, in the body and in X-Access-Token / X-Refresh-Token",
-  request: { body: { content: { 'application/json': { schema: LoginRequest } }, required: true } },
+  middleware: [readBody],
+  request: { body: { content: json(LoginRequest), required: true } },
   responses: {
-    200: {
-      description: 'Signed in',
-      headers: tokenHeaders,
-      content: { 'application/json': { schema: LoginResponse } },
-    },
-    400: { description: 'Invalid body', content: errorContent },
-    401: { description: 'Invalid credentials', content: errorContent },
-    423: {
-      description: 'Account locked after repeated failures; retry after Retry-After',
-      content: errorContent,
-    },
-    429: { description: 'Rate limited (5 per minute)', content: errorContent },
+    200: { description: 'Signed in', headers: tokenHeaders, content: json(LoginResponse) },
+    ...reconixErrors([400, 401, 413, 415, 423, 429], {
+      400: 'Invalid body',
+      401: 'Invalid credentials',
+      423: 'Account locked after repeated failures; retry after Retry-After',
+      429: 'Rate limited (5 per minute)',
+    }),
   },
 });
 
@@ -113,12 +109,14 @@ const refreshRoute = createRoute({
   path: `${BASE}/refresh`,
   tags: ['Auth'],
   summary: 'Rotate a refresh token (one-time use; reusing an old one revokes the whole session)',
-  request: { body: { content: { 'application/json': { schema: RefreshRequest } }, required: true } },
+  middleware: [readBody],
+  request: { body: { content: json(RefreshRequest), required: true } },
   responses: {
-    200: { description: 'New token pair', content: { 'application/json': { schema: TokenResponse } } },
-    400: { description: 'Invalid body', content: errorContent },
-    401: { description: 'Unknown, expired, used or revoked refresh token', content: errorContent },
-    429: { description: 'Rate limited', content: errorContent },
+    200: { description: 'New token pair', content: json(TokenResponse) },
+    ...reconixErrors([400, 401, 413, 415, 429], {
+      400: 'Invalid body',
+      401: 'Unknown, expired, used or revoked refresh token',
+    }),
   },
 });
 
@@ -130,48 +128,57 @@ const merchantRefreshRoute = createRoute({
     'Merchant-auth refresh: rotate the X-Refresh-Token header (same one-time use and reuse rules as /auth/refresh)',
   request: {
     headers: z.object({
-      'x-refresh-token': z.string().openapi({ example: 'eyJ...', description: 'The refresh token' }),
+      'x-refresh-token': z
+        .string()
+        .trim()
+        .min(1, { error: 'is required' })
+        .openapi({ example: 'eyJ...', description: 'The refresh token' }),
     }),
   },
   responses: {
     200: {
       description: 'New token pair, in the headers and the body',
       headers: tokenHeaders,
-      content: { 'application/json': { schema: MerchantTokenResponse } },
+      content: json(MerchantTokenResponse),
     },
-    400: { description: 'X-Refresh-Token header missing', content: errorContent },
-    401: { description: 'Unknown, expired, used or revoked refresh token', content: errorContent },
-    429: { description: 'Rate limited', content: errorContent },
+    ...reconixErrors([400, 401, 429], {
+      400: 'X-Refresh-Token header missing',
+      401: 'Unknown, expired, used or revoked refresh token',
+    }),
   },
 });
 
-const logoutRoute = createRoute({
-  method: 'post',
-  path: `${BASE}/logout`,
-  tags: ['Auth'],
-  summary:
-    "Revoke the access token's JTI and its session's refresh token (Authorization: Bearer or the merchant-auth X-Access-Token / X-Refresh-Token headers)",
-  security: [{ Bearer: [] }, { AccessToken: [] }],
-  responses: {
-    200: { description: 'Signed out', content: { 'application/json': { schema: StatusMessage } } },
-    400: { description: 'Not a session (API keys are revoked through /api-keys)', content: errorContent },
-    401: { description: 'Missing or invalid token', content: errorContent },
-  },
-});
+const logoutRouteOf = (anyone: Guard) =>
+  createRoute({
+    method: 'post',
+    path: `${BASE}/logout`,
+    tags: ['Auth'],
+    summary:
+      "Revoke the access token's JTI and its session's refresh token (Authorization: Bearer or the merchant-auth X-Access-Token / X-Refresh-Token headers)",
+    security: [{ Bearer: [] }, { AccessToken: [] }],
+    middleware: [anyone],
+    responses: {
+      200: { description: 'Signed out', content: json(StatusMessage) },
+      ...reconixErrors([400, 401], {
+        400: 'Not a session (API keys are revoked through /api-keys)',
+        401: 'Missing or invalid token',
+      }),
+    },
+  });
 
 const forgetRoute = createRoute({
   method: 'post',
   path: `${BASE}/password/forget`,
   tags: ['Auth'],
   summary: 'Request a single-use password reset code by e-mail',
-  request: { body: { content: { 'application/json': { schema: ForgetRequest } }, required: true } },
+  middleware: [readBody],
+  request: { body: { content: json(ForgetRequest), required: true } },
   responses: {
     200: {
       description: 'Sent if the account exists (the answer is the same either way)',
-      content: { 'application/json': { schema: StatusMessage } },
+      content: json(StatusMessage),
     },
-    400: { description: 'Invalid body', content: errorContent },
-    429: { description: 'Rate limited', content: errorContent },
+    ...reconixErrors([400, 413, 415, 429], { 400: 'Invalid body' }),
   },
 });
 
@@ -180,63 +187,47 @@ const resetRoute = createRoute({
   path: `${BASE}/password/reset`,
   tags: ['Auth'],
   summary: 'Set a new password with a reset code; ends every session of the account',
-  request: { body: { content: { 'application/json': { schema: ResetRequest } }, required: true } },
+  middleware: [readBody],
+  request: { body: { content: json(ResetRequest), required: true } },
   responses: {
-    200: { description: 'Password changed', content: { 'application/json': { schema: StatusMessage } } },
-    400: { description: 'Invalid, used or expired code, or a weak password', content: errorContent },
-    429: { description: 'Rate limited', content: errorContent },
+    200: { description: 'Password changed', content: json(StatusMessage) },
+    ...reconixErrors([400, 413, 415, 429], { 400: 'Invalid, used or expired code, or a weak password' }),
   },
 });
 
-const changeRoute = createRoute({
-  method: 'post',
-  path: `${BASE}/password/change`,
-  tags: ['Auth'],
-  summary: "Change the signed-in person's password; ends every session of the account",
-  security: [{ Bearer: [] }],
-  request: { body: { content: { 'application/json': { schema: ChangeRequest } }, required: true } },
-  responses: {
-    200: { description: 'Password changed', content: { 'application/json': { schema: StatusMessage } } },
-    400: { description: 'Invalid body, a weak new password, or not a session', content: errorContent },
-    401: { description: 'Missing or invalid token, or the current password is wrong', content: errorContent },
-    429: { description: 'Rate limited', content: errorContent },
-  },
-});
+const changeRouteOf = (anyone: Guard) =>
+  createRoute({
+    method: 'post',
+    path: `${BASE}/password/change`,
+    tags: ['Auth'],
+    summary: "Change the signed-in person's password; ends every session of the account",
+    security: [{ Bearer: [] }],
+    // The caller is checked before the body is read: an API key has no password to change.
+    middleware: [anyone, personOnly, readBody],
+    request: { body: { content: json(ChangeRequest), required: true } },
+    responses: {
+      200: { description: 'Password changed', content: json(StatusMessage) },
+      ...reconixErrors([400, 401, 413, 415, 429], {
+        400: 'Invalid body, a weak new password, or not a session',
+        401: 'Missing or invalid token, or the current password is wrong',
+      }),
+    },
+  });
+
+/** A password belongs to a signed-in person; an API key is told so before its body is read. */
+const personOnly: Guard = async (c, next) => {
+  if (!c.get('principal').userId)
+    return reconixError(c, 'VALIDATION_ERROR', 'a password belongs to a signed-in person, not to an API key');
+  await next();
+};
 
 function tooMany(c: Context<ApiEnv>, retryAfterSeconds: number, message: string) {
   c.header('Retry-After', String(retryAfterSeconds));
   return reconixError(c, 'RATE_LIMITED', message);
 }
 
-async function body<T extends z.ZodType>(
-  c: Context<ApiEnv>,
-  schema: T,
-): Promise<{ ok: true; value: z.infer<T> } | { ok: false; response: Response }> {
-  const read = await readJsonBody(c, BODY_BYTES);
-  if (!read.ok) return { ok: false, response: reconixError(c, read.code, read.message) };
-  const parsed = schema.safeParse(read.value);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => ({
-      field: i.path.join('.') || 'body',
-      message: i.message,
-    }));
-    return { ok: false, response: reconixError(c, 'VALIDATION_ERROR', summarise(errors), errors) };
-  }
-  return { ok: true, value: parsed.data };
-}
-
 /** Reconix authentication for people: login, refresh, logout, forgotten password. */
 export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
-  for (const route of [
-    loginRoute,
-    refreshRoute,
-    merchantRefreshRoute,
-    logoutRoute,
-    forgetRoute,
-    resetRoute,
-    changeRoute,
-  ])
-    app.openAPIRegistry.registerPath(route);
   app.openAPIRegistry.registerComponent('securitySchemes', 'AccessToken', {
     type: 'apiKey',
     in: 'header',
@@ -250,17 +241,17 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     description: 'Authorization: Bearer <access token from /api/v1/auth/login>',
   });
   const security = ctx.security;
+  const anyone = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
 
-  app.post(loginRoute.path, async (c) => {
-    const b = await body(c, LoginRequest);
-    if (!b.ok) return b.response;
-    const credentials = loginCredentials(b.value.email, b.value.password);
+  app.openapi(loginRoute, async (c) => {
+    const { email, password } = c.req.valid('json');
+    const credentials = loginCredentials(email, password);
     if (!credentials.ok)
       return reconixError(c, 'VALIDATION_ERROR', summarise(credentials.errors), credentials.errors);
     const result = await security.login(credentials.email, credentials.password, requestMeta(c));
     if (result.ok) {
       setTokenHeaders(c, result.tokens);
-      return c.json({ ...result.tokens, status: true, data: merchantUser(result.user) }, 200);
+      return c.json({ ...result.tokens, status: true as const, data: merchantUser(result.user) }, 200);
     }
     if (result.status === 429)
       return tooMany(
@@ -279,10 +270,8 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     return reconixError(c, 'UNAUTHORIZED', 'invalid e-mail or password');
   });
 
-  app.post(refreshRoute.path, async (c) => {
-    const b = await body(c, RefreshRequest);
-    if (!b.ok) return b.response;
-    const tokens = await security.refresh(b.value.refresh_token, requestMeta(c));
+  app.openapi(refreshRoute, async (c) => {
+    const tokens = await security.refresh(c.req.valid('json').refresh_token, requestMeta(c));
     if (!tokens)
       return reconixError(
         c,
@@ -293,13 +282,8 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     return c.json(tokens, 200);
   });
 
-  app.post(merchantRefreshRoute.path, async (c) => {
-    const refreshToken = c.req.header('x-refresh-token')?.trim();
-    if (!refreshToken)
-      return reconixError(c, 'VALIDATION_ERROR', 'X-Refresh-Token: header is required', [
-        { field: 'X-Refresh-Token', message: 'header is required' },
-      ]);
-    const tokens = await security.refresh(refreshToken, requestMeta(c));
+  app.openapi(merchantRefreshRoute, async (c) => {
+    const tokens = await security.refresh(c.req.valid('header')['x-refresh-token'], requestMeta(c));
     if (!tokens)
       return reconixError(
         c,
@@ -310,7 +294,7 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     return c.json({ ...tokens, status: true as const }, 200);
   });
 
-  app.post(logoutRoute.path, requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE }), async (c) => {
+  app.openapi(logoutRouteOf(anyone), async (c) => {
     const token = /^Bearer\s+(\S+)$/i.exec(credentialHeader(c) ?? '')?.[1] ?? '';
     if (!c.get('principal').sessionId)
       return reconixError(
@@ -324,10 +308,8 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     return c.json({ status: true, message: 'Logged out' }, 200);
   });
 
-  app.post(forgetRoute.path, async (c) => {
-    const b = await body(c, ForgetRequest);
-    if (!b.ok) return b.response;
-    const sent = await security.forgotPassword(b.value.email, requestMeta(c));
+  app.openapi(forgetRoute, async (c) => {
+    const sent = await security.forgotPassword(c.req.valid('json').email, requestMeta(c));
     if (!sent.ok) return tooMany(c, sent.retryAfterSeconds, sent.message);
     return c.json(
       {
@@ -338,10 +320,9 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     );
   });
 
-  app.post(resetRoute.path, async (c) => {
-    const b = await body(c, ResetRequest);
-    if (!b.ok) return b.response;
-    const result = await security.resetPassword(b.value.resetCode, b.value.password, requestMeta(c));
+  app.openapi(resetRoute, async (c) => {
+    const { resetCode, password } = c.req.valid('json');
+    const result = await security.resetPassword(resetCode, password, requestMeta(c));
     if (result === 'OK') return c.json({ status: true, message: 'Password reset successfully' }, 200);
     if (result === 'INVALID_CODE')
       return reconixError(c, 'VALIDATION_ERROR', 'resetCode: is unknown, used or expired', [
@@ -352,19 +333,12 @@ export function registerAuthRoutes(app: ApiApp, ctx: ApiContext): void {
     ]);
   });
 
-  app.post(changeRoute.path, requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE }), async (c) => {
-    if (!c.get('principal').userId)
-      return reconixError(
-        c,
-        'VALIDATION_ERROR',
-        'a password belongs to a signed-in person, not to an API key',
-      );
-    const b = await body(c, ChangeRequest);
-    if (!b.ok) return b.response;
+  app.openapi(changeRouteOf(anyone), async (c) => {
+    const { currentPassword, newPassword } = c.req.valid('json');
     const result = await security.changePassword(
       c.get('principal'),
-      b.value.currentPassword,
-      b.value.newPassword,
+      currentPassword,
+      newPassword,
       requestMeta(c),
     );
     if (result === 'OK')
