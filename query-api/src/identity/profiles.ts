@@ -30,11 +30,9 @@ export const IdentityNumber = z
       description:
         'The identity is linked to the number now (live state); null when the hub knows no NIN for the number',
     }),
-    stale: z
-      .boolean()
-      .openapi({
-        description: "Linked, but before the number's last churn/reassignment (a previous owner's)",
-      }),
+    stale: z.boolean().openapi({
+      description: "Linked, but before the number's last churn/reassignment (a previous owner's)",
+    }),
     link_date: z.string().nullable().openapi({ example: '2021-03-04' }),
     first_link_date: z.string().nullable().openapi({ example: '2020-12-01' }),
     cleared_date: z.string().nullable(),

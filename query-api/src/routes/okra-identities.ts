@@ -91,15 +91,10 @@ const pageFields = {
 
 const RECORD = 'must be a record id of 24 hex digits';
 const recordIdField = () =>
-  z
-    .string({ error: RECORD })
-    .trim()
-    .toLowerCase()
-    .regex(RECORD_ID, { error: RECORD })
-    .openapi({
-      description: 'An identity record id, as every lookup returns it',
-      example: '9720204445e30d7927fb6009',
-    });
+  z.string({ error: RECORD }).trim().toLowerCase().regex(RECORD_ID, { error: RECORD }).openapi({
+    description: 'An identity record id, as every lookup returns it',
+    example: '9720204445e30d7927fb6009',
+  });
 
 const rangeFields = {
   from: historyDayField().openapi({
