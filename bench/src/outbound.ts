@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -34,6 +35,16 @@ import type { Row } from './table.ts';
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
 const msisdnOf = (i: number) => `23480${String(10_000_000 + i).slice(-8)}`;
 
 /**
@@ -73,7 +84,9 @@ export async function benchWebhooks(o: {
     );
   }
   // The worker runs as its own process, as deployed, so receivers and publisher do not share its CPU.
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'outbound/src/main.ts'], {
+  // BENCH_CHILD_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to the worker's node.
+  const childFlags = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...childFlags, '--import', 'tsx', 'outbound/src/main.ts'], {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -118,13 +131,16 @@ export async function benchWebhooks(o: {
       box: new SecretBox(config.WEBHOOK_SECRET_KEY),
       now: Date.now,
     });
-    for (let i = 0; i < o.subscribers; i++)
-      await commands.register('system:bench', {
+    const subscriptionIds: string[] = [];
+    for (let i = 0; i < o.subscribers; i++) {
+      const { subscription } = await commands.register('system:bench', {
         organisation: `BANK${i}`,
         url: receivers[i]!.url,
         events: ['CHURNED', 'NORMAL'],
         description: i === 0 ? 'failing' : null,
       });
+      subscriptionIds.push(subscription.id);
+    }
     await projector.stop();
     const watch = new WatchList(redis, outboundKeys(config.REDIS_KEY_PREFIX), config.WATCH_TTL_SECONDS);
     const now = Date.now();
@@ -149,6 +165,22 @@ export async function benchWebhooks(o: {
     }
     await sleep(1000);
     const total = o.rate * o.seconds;
+    const workerCpuBefore = cpuSecondsOf(worker.pid);
+    // Once a second: healthy deliveries received and messages queued in Redis (healthy endpoints),
+    // to tell a fan-out that lags (little queued) from a dispatcher that lags (a growing queue).
+    const keys = outboundKeys(config.REDIS_KEY_PREFIX);
+    const progress: { t: number; received: number; queued: number }[] = [];
+    const sampler = setInterval(() => {
+      const t = Date.now();
+      const pipeline = redis.pipeline();
+      for (const id of subscriptionIds.slice(1)) pipeline.zcard(keys.queue(id));
+      void pipeline.exec().then((r) => {
+        const queued = (r ?? []).reduce((n, [, v]) => n + Number(v), 0);
+        progress.push({ t: Math.round((t - started) / 100) / 10, received: latencies.length, queued });
+        if (process.env.BENCH_PROGRESS) console.error(`webhooks ${JSON.stringify(progress.at(-1))}`);
+      });
+    }, 1000);
+    const benchCpuBefore = process.cpuUsage();
     const started = Date.now();
     const tickMs = 20;
     const perTick = Math.max(1, Math.round((o.rate * tickMs) / 1000));
@@ -167,6 +199,14 @@ export async function benchWebhooks(o: {
     const expected = total * (o.subscribers - 1);
     const deadline = Date.now() + 60_000;
     while (latencies.length < expected && Date.now() < deadline) await sleep(100);
+    clearInterval(sampler);
+    const drainedIn = (Date.now() - started) / 1000;
+    const workerCpu = (cpuSecondsOf(worker.pid) ?? Number.NaN) - (workerCpuBefore ?? Number.NaN);
+    const benchCpuUsage = process.cpuUsage(benchCpuBefore);
+    const benchCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;
+    // Every attempt costs the worker, the failing endpoint's too (few: its breaker opens).
+    const attempts = receivers.reduce((n, r) => n + r.got.length, 0);
+    const cpuPerDeliveryUs = Math.round((workerCpu / attempts) * 1e6);
     const sorted = [...latencies].sort((a, b) => a - b);
     const p99 = percentile(sorted, 0.99);
     const rows: Row[] = [
@@ -175,12 +215,24 @@ export async function benchWebhooks(o: {
         figure: `p50 ${percentile(sorted, 0.5)} ms, p99 ${p99} ms`,
         target: 'p99 ≤ 500 ms at 1,000 changes/s, 10 subscribers, one failing',
         met: p99 <= 500 && latencies.length >= expected && o.rate >= 1000 && o.subscribers >= 10,
-        detail: `${total} changes at ${Math.round(total / publishedIn)}/s to ${o.subscribers} endpoints (1 answering 500 after 200 ms); ${latencies.length}/${expected} healthy deliveries`,
+        detail: `${total} changes at ${Math.round(total / publishedIn)}/s to ${o.subscribers} endpoints (1 answering 500 after 200 ms); ${latencies.length}/${expected} healthy deliveries; worker CPU ${workerCpu.toFixed(1)} s over ${drainedIn.toFixed(1)} s (≈${cpuPerDeliveryUs} µs per attempt), bench process (publisher + receivers) ${benchCpu.toFixed(1)} s`,
       },
     ];
     return {
       rows,
-      raw: { p50: percentile(sorted, 0.5), p99, delivered: latencies.length, expected, publishedIn },
+      raw: {
+        p50: percentile(sorted, 0.5),
+        p99,
+        delivered: latencies.length,
+        expected,
+        publishedIn,
+        drainedIn,
+        workerCpuSeconds: workerCpu,
+        workerCpuPerAttemptUs: cpuPerDeliveryUs,
+        benchCpuSeconds: benchCpu,
+        maxQueued: Math.max(0, ...progress.map((p) => p.queued)),
+        progress,
+      },
     };
   } finally {
     worker.kill('SIGTERM');

@@ -1,11 +1,11 @@
-import { Webhook } from 'standardwebhooks';
 import type { DeliveryLog } from './delivery-log.ts';
 import { post } from './http-post.ts';
 import type { DeliveryQueue, QueuedMessage } from './queue.ts';
 import { nextAttemptAt } from './schedule.ts';
 import type { SecretBox } from './secrets.ts';
-import { liveSecrets, type Subscription } from './subscriptions.ts';
-import { checkTargetUrl, type UrlPolicy } from './target-url.ts';
+import { Signer } from './signature.ts';
+import type { Subscription } from './subscriptions.ts';
+import { checkTargetUrl, type UrlCheck, type UrlPolicy } from './target-url.ts';
 
 export interface DispatcherOptions {
   queue: DeliveryQueue;
@@ -35,9 +35,15 @@ interface Endpoint {
   consecutiveFailures: number;
   openUntil: number;
   disabling: boolean;
+  /** The live secrets' signers, opened once, until the next secret expires (or the sub changes). */
+  signers: { list: Signer[]; until: number } | null;
+  /** The target URL's check (DNS and address rules), reused for TARGET_CHECK_MS. */
+  target: { check: Promise<UrlCheck>; until: number } | null;
 }
 
 const SNIPPET = 256;
+/** How long a target URL's check (its DNS answer against the address rules) is reused. */
+const TARGET_CHECK_MS = 30_000;
 
 /**
  * Sends due messages, each endpoint on its own: at most `concurrency` attempts in flight per
@@ -65,15 +71,36 @@ export class Dispatcher {
       return;
     }
     const held = this.endpoints.get(sub.id);
-    if (held) held.sub = sub;
-    else
+    if (held) {
+      held.sub = sub;
+      held.signers = null;
+      held.target = null;
+    } else
       this.endpoints.set(sub.id, {
         sub,
         inflight: 0,
         consecutiveFailures: 0,
         openUntil: 0,
         disabling: false,
+        signers: null,
+        target: null,
       });
+  }
+
+  /** Signers for the newest secret and any older one still in its overlap. */
+  private signersOf(e: Endpoint, now: number): Signer[] {
+    if (e.signers && now < e.signers.until) return e.signers.list;
+    const live = e.sub.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now);
+    const until = Math.min(...live.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY));
+    e.signers = { list: live.map((s) => new Signer(this.o.box.open(s.ciphertext))), until };
+    return e.signers.list;
+  }
+
+  private targetOf(e: Endpoint, now: number): Promise<UrlCheck> {
+    if (e.target && now < e.target.until) return e.target.check;
+    const check = checkTargetUrl(e.sub.url, this.o.urlPolicy);
+    e.target = { check, until: now + TARGET_CHECK_MS };
+    return check;
   }
 
   active(): Subscription[] {
@@ -160,20 +187,21 @@ export class Dispatcher {
     let status: number | null = null;
     let error: string | null = null;
     let snippet: string | null = null;
-    const target = await checkTargetUrl(sub.url, this.o.urlPolicy);
+    const target = await this.targetOf(e, started);
     if (!target.ok) error = `target refused: ${target.reason}`;
     else {
       try {
-        const secrets = liveSecrets(sub, this.o.box, started);
-        const timestamp = new Date(started);
-        const signature = secrets.map((s) => new Webhook(s).sign(m.id, timestamp, m.body)).join(' ');
+        const seconds = Math.floor(started / 1000);
+        const signature = this.signersOf(e, started)
+          .map((s) => s.sign(m.id, seconds, m.body))
+          .join(' ');
         const res = await post(
           target.url,
           {
             'content-type': 'application/cloudevents+json; charset=utf-8',
             'user-agent': 'msisdn-hub-webhooks/1',
             'webhook-id': m.id,
-            'webhook-timestamp': String(Math.floor(started / 1000)),
+            'webhook-timestamp': String(seconds),
             'webhook-signature': signature,
           },
           m.body,

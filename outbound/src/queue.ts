@@ -84,8 +84,18 @@ export interface NewMessage {
 /** How long a delivered message's id is remembered, so a replayed change is not sent again. */
 const DELIVERED_TTL_SECONDS = 3 * 24 * 3600;
 
+type Settle = {
+  m: QueuedMessage;
+  nextDue: number | null;
+  now: number;
+  done(since: number): void;
+  fail(e: Error): void;
+};
+
 export class DeliveryQueue {
   private readonly redis: QueueRedis;
+  /** Outcomes gathered within one turn of the event loop, written in one pipelined round trip. */
+  private settling: Settle[] = [];
 
   constructor(
     redis: Redis,
@@ -167,28 +177,52 @@ export class DeliveryQueue {
     return out;
   }
 
+  /** Forgets a delivered message and marks it delivered (batched with other outcomes). */
   async succeeded(m: QueuedMessage): Promise<void> {
-    await this.redis.whSucceed(
-      this.keys.queue(m.subscriptionId),
-      this.keys.message(m.subscriptionId, m.id),
-      this.keys.delivered(m.subscriptionId, m.id),
-      this.keys.health(m.subscriptionId),
-      m.id,
-      DELIVERED_TTL_SECONDS,
-    );
+    await this.settle(m, null, 0);
   }
 
   /** Reschedules (nextDue ≥ 0) or drops (-1) a message; returns when the endpoint's failure streak began. */
-  async failed(m: QueuedMessage, nextDue: number, now: number): Promise<number> {
-    const since = await this.redis.whFail(
-      this.keys.queue(m.subscriptionId),
-      this.keys.message(m.subscriptionId, m.id),
-      this.keys.health(m.subscriptionId),
-      m.id,
-      nextDue,
-      now,
-    );
-    return Number(since);
+  failed(m: QueuedMessage, nextDue: number, now: number): Promise<number> {
+    return this.settle(m, nextDue, now);
+  }
+
+  private settle(m: QueuedMessage, nextDue: number | null, now: number): Promise<number> {
+    return new Promise((done, fail) => {
+      if (this.settling.length === 0) setImmediate(() => void this.flushSettled());
+      this.settling.push({ m, nextDue, now, done, fail });
+    });
+  }
+
+  private async flushSettled(): Promise<void> {
+    const batch = this.settling;
+    this.settling = [];
+    const pipeline = this.redis.pipeline() as unknown as QueueRedis;
+    for (const { m, nextDue, now } of batch) {
+      const q = this.keys.queue(m.subscriptionId);
+      const message = this.keys.message(m.subscriptionId, m.id);
+      const health = this.keys.health(m.subscriptionId);
+      if (nextDue === null)
+        void pipeline.whSucceed(
+          q,
+          message,
+          this.keys.delivered(m.subscriptionId, m.id),
+          health,
+          m.id,
+          DELIVERED_TTL_SECONDS,
+        );
+      else void pipeline.whFail(q, message, health, m.id, nextDue, now);
+    }
+    try {
+      const rows = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
+      batch.forEach((s, i) => {
+        const [err, value] = rows[i] ?? [new Error('no reply')];
+        if (err) s.fail(err);
+        else s.done(Number(value));
+      });
+    } catch (err) {
+      for (const s of batch) s.fail(err as Error);
+    }
   }
 
   /** Drops every queued message of a subscription (deleted or disabled). */

@@ -1,11 +1,16 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type Config, createSchemaRegistry, topicNames } from '@hub/infra';
 import {
+  type DelinkEvent,
   EventCodec,
+  type EventKind,
+  type EventTypes,
+  type RecycledSimEvent,
   type StateChangeEvent,
   UndecodableRecordError,
   type VerificationEvent,
 } from '@hub/schemas';
+import { workflowKeys } from '@hub/state/workflow/store';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { eventsOf, stateChangeCloudEvent, webhookId } from './cloud-events.ts';
@@ -14,8 +19,9 @@ import { DeliveryLog, DeliveryLogSink, type DeliveryRecord } from './delivery-lo
 import { Dispatcher } from './dispatcher.ts';
 import { outboundKeys } from './keys.ts';
 import { EmailAdapter, SmsAdapter } from './notifications/adapters.ts';
-import { type NotificationEvent, NotificationStore } from './notifications/model.ts';
+import { type NotificationEvent, NotificationStore, STATUS_RANK } from './notifications/model.ts';
 import { NotificationSender } from './notifications/sender.ts';
+import { OperatorDirectory } from './operators.ts';
 import { DeliveryQueue, type NewMessage } from './queue.ts';
 import { SecretBox } from './secrets.ts';
 import {
@@ -25,6 +31,10 @@ import {
   SubscriptionProjector,
 } from './subscriptions.ts';
 import { encodeSeen, WatchList } from './watch-list.ts';
+import { delinkCloudEvent, detectionNotice, isDelinkOutcome, WorkflowView } from './workflow.ts';
+
+/** How long a workflow event waits for the workflow projection before its batch is retried. */
+const WORKFLOW_WAIT_MS = 15_000;
 
 export interface WorkerOptions {
   config: Config;
@@ -48,6 +58,8 @@ export interface WorkerOptions {
 export class OutboundWorker {
   readonly keys;
   readonly queue: DeliveryQueue;
+  /** The dispatcher's claims and outcomes, on a connection of their own, so a large fan-out pipeline never sits in front of them. */
+  private readonly dispatchRedis: Redis;
   readonly watch: WatchList;
   readonly dispatcher: Dispatcher;
   private readonly consumers: Consumer[] = [];
@@ -65,6 +77,10 @@ export class OutboundWorker {
   private readonly topics;
   /** Active subscriptions by organisation, for the fan-out. */
   private readonly byOrganisation = new Map<string, Map<string, Subscription>>();
+  private readonly workflow: WorkflowView;
+  private readonly operators: OperatorDirectory;
+  /** Notifications being sent by this process, so a duplicate QUEUED in flight is not sent twice. */
+  private readonly sending = new Set<string>();
 
   constructor(private readonly o: WorkerOptions) {
     const { config } = o;
@@ -79,9 +95,12 @@ export class OutboundWorker {
     this.notifications = new NotificationStore(o.redis, config.REDIS_KEY_PREFIX);
     this.email = new EmailAdapter(config.SMTP_URL, config.MAIL_FROM);
     this.queue = new DeliveryQueue(o.redis, this.keys);
+    this.dispatchRedis = o.redis.duplicate();
     this.watch = new WatchList(o.redis, this.keys, config.WATCH_TTL_SECONDS);
+    this.workflow = new WorkflowView(o.redis, workflowKeys(config.REDIS_KEY_PREFIX));
+    this.operators = new OperatorDirectory(o.redis, config.REDIS_KEY_PREFIX);
     this.dispatcher = new Dispatcher({
-      queue: this.queue,
+      queue: new DeliveryQueue(this.dispatchRedis, this.keys),
       log: new DeliveryLog(o.producer, this.deliveryCodec, this.topics.webhookDeliveries),
       box: this.box,
       urlPolicy: { production: config.NODE_ENV === 'production', allowlist: config.WEBHOOK_URL_ALLOWLIST },
@@ -147,7 +166,11 @@ export class OutboundWorker {
       sms: new SmsAdapter(this.o.config.SMS_GATEWAY_URL),
       email: this.email,
       queue: this.queue,
-      subscriptionsOf: (organisation) => [...(this.byOrganisation.get(organisation)?.values() ?? [])],
+      store: this.notifications,
+      subscriptionsOf: async (organisation) =>
+        (await this.operators.organisationsOf(organisation)).flatMap((id) => [
+          ...(this.byOrganisation.get(id)?.values() ?? []),
+        ]),
       kick: () => this.dispatcher.kick(),
     });
     // The projection wants every notification, so this group reads the topic from its start.
@@ -160,8 +183,12 @@ export class OutboundWorker {
       topic: t.webhookDeliveries,
       groupId: this.group('delivery-log'),
       onRedelivery: (r) => this.redeliver(r),
+      onRecords: (records) => this.onDeliveryRecords(records),
     });
     await this.sink.start();
+    // Workflow outcomes and detections from now on, like state changes.
+    await this.consume(t.delink, this.group('delink'), false, (p) => this.onDelink(p));
+    await this.consume(t.recycledSims, this.group('detections'), false, (p) => this.onDetections(p));
     this.dispatcher.start();
   }
 
@@ -229,6 +256,128 @@ export class OutboundWorker {
     return out;
   }
 
+  private async decodeRecords<K extends EventKind>(
+    kind: K,
+    p: EachBatchPayload,
+  ): Promise<{ offset: string; event: EventTypes[K] }[]> {
+    const out = [];
+    for (const m of p.batch.messages) {
+      try {
+        out.push({
+          offset: m.offset,
+          event: this.codec.decodeCached(kind, m.value) ?? (await this.codec.decode(kind, m.value)),
+        });
+      } catch (err) {
+        if (!(err instanceof UndecodableRecordError)) throw err;
+        this.log('warn', 'skipping an undecodable record', {
+          topic: p.batch.topic,
+          partition: p.batch.partition,
+          offset: m.offset,
+          reason: err.message,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Waits for the workflow projection to hold a batch's records; the batch is retried if it does not. */
+  private async projected(p: EachBatchPayload, offset: string): Promise<void> {
+    const { topic, partition } = p.batch;
+    if (await this.workflow.reached(topic, partition, offset, WORKFLOW_WAIT_MS)) return;
+    throw new Error(`the workflow projection has not reached ${topic}/${partition}@${offset}`);
+  }
+
+  /**
+   * Delink outcomes (approved, rejected, completed, failed, cancelled) the workflow applied, to the
+   * subscriptions that picked them among the organisations watching the number and the number's
+   * operator. The webhook-id comes from the event id, so a replay is the same message.
+   */
+  private async onDelink(p: EachBatchPayload): Promise<void> {
+    const records = (await this.decodeRecords('delink', p)).filter((r) => isDelinkOutcome(r.event.action));
+    if (records.length === 0) return;
+    await this.projected(p, records[records.length - 1]!.offset);
+    const events: DelinkEvent[] = records.map((r) => r.event);
+    const now = Date.now();
+    const [views, watched] = await Promise.all([
+      this.workflow.delink(events),
+      this.watch.lookup(
+        events.map((e) => e.msisdn),
+        now,
+      ),
+    ]);
+    const messages: NewMessage[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const { event: e, offset } = records[i]!;
+      const { verdict, doc } = views[i]!;
+      if (!verdict.applied) continue;
+      const organisations = new Set(watched[i]!.organisations);
+      const operator = doc?.operator ?? e.operator ?? null;
+      if (operator) for (const id of await this.operators.organisationsOf(operator)) organisations.add(id);
+      const type = `DELINK_${e.action}`;
+      for (const organisation of organisations)
+        for (const sub of this.byOrganisation.get(organisation)?.values() ?? []) {
+          if (!sub.events.includes(type)) continue;
+          const id = webhookId(sub.id, e.eventId, type);
+          messages.push({
+            subscriptionId: sub.id,
+            id,
+            body: JSON.stringify(delinkCloudEvent(id, e, doc, verdict.step, Number(offset))),
+            eventType: type,
+            msisdn: e.msisdn,
+            sequence: Number(offset),
+          });
+        }
+    }
+    await this.queue.enqueue(messages, now, now);
+    if (messages.length > 0) this.dispatcher.kick();
+  }
+
+  /**
+   * A recycled-SIM detection the registry took is a notification to the number's operator (its
+   * webhooks); its id comes from the detection's event id, so a replay queues the same one.
+   */
+  private async onDetections(p: EachBatchPayload): Promise<void> {
+    const records = (await this.decodeRecords('recycled-sim', p)).filter(
+      (r) => r.event.action === 'DETECTED',
+    );
+    if (records.length === 0) return;
+    await this.projected(p, records[records.length - 1]!.offset);
+    const events: RecycledSimEvent[] = records.map((r) => r.event);
+    const verdicts = await this.workflow.sims(events);
+    const now = Date.now();
+    const notices: NotificationEvent[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (!verdicts[i]!.applied) continue;
+      const operator = e.operator;
+      const organisation = operator ? ((await this.operators.organisationsOf(operator))[0] ?? null) : null;
+      notices.push(detectionNotice(e, organisation, now));
+    }
+    await this.sender!.queue(notices);
+  }
+
+  /**
+   * A webhook notification's delivery outcome, from the delivery log: DELIVERED once an endpoint
+   * took it, FAILED once its retries are spent.
+   */
+  private async onDeliveryRecords(records: DeliveryRecord[]): Promise<void> {
+    for (const r of records) {
+      if (r.type !== 'ATTEMPT' || r.eventType !== 'NOTIFICATION') continue;
+      const status = r.outcome === 'DELIVERED' ? 'DELIVERED' : r.outcome === 'EXHAUSTED' ? 'FAILED' : null;
+      if (!status) continue;
+      let id: unknown;
+      try {
+        id = (JSON.parse(r.body) as { data?: { notificationId?: unknown } }).data?.notificationId;
+      } catch {
+        continue;
+      }
+      if (typeof id !== 'string') continue;
+      const n = await this.notifications.get(id);
+      if (!n || STATUS_RANK[n.status] >= STATUS_RANK[status]) continue;
+      await this.sender!.record(n, status, r.attempt, status === 'FAILED' ? r.error : null);
+    }
+  }
+
   private async onVerifications(p: EachBatchPayload): Promise<void> {
     const events = (await this.decodeAll('verification', p)) as VerificationEvent[];
     await this.watch.record(events);
@@ -291,9 +440,25 @@ export class OutboundWorker {
         });
       }
     }
-    for (const n of events) await this.notifications.apply(n);
+    // A QUEUED is sent only while the projection still holds it as QUEUED: a replay, or an intent
+    // re-sent after a crash, finds it SENT or further along and is not sent again.
+    const due = new Map<string, NotificationEvent>();
+    for (const n of events) {
+      const held = await this.notifications.apply(n);
+      if (n.status === 'QUEUED' && held === 'QUEUED' && !this.sending.has(n.id)) due.set(n.id, n);
+      else due.delete(n.id);
+    }
     // Sent concurrently; the offset is committed once each has its outcome on the topic.
-    await Promise.all(events.filter((n) => n.status === 'QUEUED').map((n) => this.sender!.deliver(n)));
+    await Promise.all(
+      [...due.values()].map(async (n) => {
+        this.sending.add(n.id);
+        try {
+          await this.sender!.deliver(n);
+        } finally {
+          this.sending.delete(n.id);
+        }
+      }),
+    );
   }
 
   private async redeliver(r: DeliveryRecord): Promise<void> {
@@ -332,6 +497,7 @@ export class OutboundWorker {
     await this.sink?.stop();
     await this.projector?.stop();
     this.email.close();
+    this.dispatchRedis.disconnect();
   }
 }
 

@@ -39,7 +39,9 @@ export async function receiver(
       else reply();
     });
   });
-  server.keepAliveTimeout = 1000;
+  // Node's default (5 s), as most receivers keep it. Under 2 s, Node's client agent takes the
+  // server's `Keep-Alive: timeout=1` hint as too short to reuse a socket and opens one per request.
+  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -56,14 +56,54 @@ export function render(
 }
 
 /**
+ * How far along a status is: a snapshot never replaces one further along, so a replayed or
+ * re-sent QUEUED does not put a delivered notification back in the queue. DELIVERED ranks above
+ * FAILED: a webhook notification to several endpoints is delivered once any of them has it.
+ */
+export const STATUS_RANK: Record<NotificationStatus, number> = {
+  QUEUED: 0,
+  SENT: 1,
+  FAILED: 2,
+  DELIVERED: 3,
+};
+
+const APPLY = `
+local held = redis.call('GET', KEYS[1])
+if held then
+  local status = cjson.decode(held).status
+  local rank = { QUEUED = 0, SENT = 1, FAILED = 2, DELIVERED = 3 }
+  if rank[status] > rank[ARGV[2]] then return status end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return ARGV[2]
+`;
+
+type StoreRedis = Redis & {
+  ntApply(
+    key: string,
+    index: string,
+    json: string,
+    status: string,
+    score: number,
+    id: string,
+  ): Promise<string>;
+};
+
+/**
  * The notifications projection in Redis: one JSON snapshot per notification and an index by
  * creation time. The notification worker writes it from the topic; the API reads it.
  */
 export class NotificationStore {
+  private readonly redis: StoreRedis;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    redis.defineCommand('ntApply', { numberOfKeys: 2, lua: APPLY });
+    this.redis = redis as StoreRedis;
+  }
 
   private key(id: string) {
     return `${this.prefix}nt:${id}`;
@@ -73,12 +113,19 @@ export class NotificationStore {
     return `${this.prefix}nt:index`;
   }
 
-  async apply(n: NotificationEvent): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.key(n.id), JSON.stringify(n))
-      .zadd(this.index, n.createdAt, n.id)
-      .exec();
+  /**
+   * Holds the snapshot unless the one held is further along (STATUS_RANK); returns the status
+   * held afterwards, so a QUEUED whose notification already went out is seen as such.
+   */
+  async apply(n: NotificationEvent): Promise<NotificationStatus> {
+    return (await this.redis.ntApply(
+      this.key(n.id),
+      this.index,
+      JSON.stringify(n),
+      n.status,
+      n.createdAt,
+      n.id,
+    )) as NotificationStatus;
   }
 
   async get(id: string): Promise<NotificationEvent | null> {

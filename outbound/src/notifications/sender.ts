@@ -5,7 +5,7 @@ import type { OutboundCodec } from '../codec.ts';
 import type { DeliveryQueue, NewMessage } from '../queue.ts';
 import type { Subscription } from '../subscriptions.ts';
 import type { ChannelAdapter, SendResult } from './adapters.ts';
-import type { NotificationEvent } from './model.ts';
+import type { NotificationEvent, NotificationStatus, NotificationStore } from './model.ts';
 
 /** Delays before the second and third attempt of a notification (the first is at once). */
 export const NOTIFICATION_RETRY_MS = [1_000, 4_000] as const;
@@ -17,8 +17,10 @@ export interface NotificationSenderOptions {
   sms: ChannelAdapter;
   email: ChannelAdapter;
   queue: DeliveryQueue;
-  /** Active webhook subscriptions of an organisation (OPERATOR and NIBSS recipients). */
-  subscriptionsOf(organisation: string): Subscription[];
+  /** Active webhook subscriptions of an organisation or operator code (OPERATOR and NIBSS recipients). */
+  subscriptionsOf(organisation: string): Subscription[] | Promise<Subscription[]>;
+  /** The projection: each new status is held there at once, so a duplicate QUEUED behind it is not sent again. */
+  store?: NotificationStore;
   kick(): void;
   retryMs?: readonly number[];
 }
@@ -56,7 +58,7 @@ export class NotificationSender {
     if (n.channel === 'EMAIL') return this.o.email.send(n);
     const organisation = n.recipient ?? n.organisation;
     if (!organisation) return { status: 'FAILED', error: 'no recipient organisation', retry: false };
-    const subs = this.o.subscriptionsOf(organisation);
+    const subs = await this.o.subscriptionsOf(organisation);
     if (subs.length === 0)
       return { status: 'FAILED', error: `${organisation} has no active webhook subscription`, retry: false };
     const messages: NewMessage[] = subs.map((sub) => {
@@ -92,24 +94,41 @@ export class NotificationSender {
     return { status: 'SENT' };
   }
 
-  private async publish(n: NotificationEvent): Promise<void> {
-    const now = Date.now();
+  /** A new status learnt elsewhere (a webhook notification's delivery outcome, from the delivery log). */
+  async record(
+    n: NotificationEvent,
+    status: NotificationStatus,
+    attempts: number,
+    lastError: string | null,
+  ): Promise<void> {
+    await this.publish({ ...n, status, attempts, lastError });
+  }
+
+  /** New notifications (automatic ones from workflow events), QUEUED on the topic for the worker to send. */
+  async queue(notifications: readonly NotificationEvent[]): Promise<void> {
+    if (notifications.length === 0) return;
     await this.o.producer.send({
       topic: this.o.topic,
       acks: -1,
-      messages: [
-        {
-          key: n.id,
-          value: this.o.codec.encode({
-            ...n,
-            eventId: randomUUID(),
-            source: 'WORKER',
-            occurredAt: now,
-            receivedAt: now,
-          }),
-        },
-      ],
+      messages: notifications.map((n) => ({ key: n.id, value: this.o.codec.encode(n) })),
     });
+  }
+
+  private async publish(n: NotificationEvent): Promise<void> {
+    const now = Date.now();
+    const snapshot: NotificationEvent = {
+      ...n,
+      eventId: randomUUID(),
+      source: 'WORKER',
+      occurredAt: now,
+      receivedAt: now,
+    };
+    await this.o.producer.send({
+      topic: this.o.topic,
+      acks: -1,
+      messages: [{ key: n.id, value: this.o.codec.encode(snapshot) }],
+    });
+    await this.o.store?.apply(snapshot);
   }
 }
 
