@@ -3,7 +3,11 @@ import { createLogger } from '@hub/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../query-api/src/app.ts';
 import type { ApiApp, ApiEnv } from '../../query-api/src/context.ts';
-import { type DependencyProbe, registerHealthRoutes } from '../../query-api/src/routes/health.ts';
+import {
+  type DependencyProbe,
+  HEALTH_CACHE_MS,
+  registerHealthRoutes,
+} from '../../query-api/src/routes/health.ts';
 import { createHarness, type Harness } from './harness.ts';
 
 /** What a failing driver would say: internal host names and addresses that must not leak. */
@@ -92,5 +96,28 @@ describe('/health and the log', () => {
     expect(entries).toContainEqual(
       expect.objectContaining({ level: 'warn', dependency: 'kafka', error: INTERNAL }),
     );
+  });
+});
+
+describe('/health under a burst', () => {
+  it('probes each dependency once for calls that arrive together, and again once the result is old', async () => {
+    let checks = 0;
+    const counted: DependencyProbe[] = ['redis', 'kafka', 'clickhouse'].map((name) => ({
+      name: name as DependencyProbe['name'],
+      check: async () => {
+        checks++;
+        await new Promise((r) => setTimeout(r, 50));
+      },
+    }));
+    const own = new OpenAPIHono<ApiEnv>();
+    registerHealthRoutes(own, h.resources.ctx, counted, createLogger({ LOG_LEVEL: 'error' }, 'query-api'));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => own.request(i % 2 ? '/health' : '/api/v1/health/ready')),
+    );
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(checks).toBe(3);
+    await new Promise((r) => setTimeout(r, HEALTH_CACHE_MS + 50));
+    expect((await own.request('/health')).status).toBe(200);
+    expect(checks).toBe(6);
   });
 });

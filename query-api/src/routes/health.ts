@@ -66,11 +66,32 @@ async function isAdmin(c: Context<ApiEnv>, ctx: ApiContext): Promise<boolean> {
   return principal !== null && rolesOf(principal).includes('Admin');
 }
 
-async function answer(c: Context<ApiEnv>, ctx: ApiContext, probes: DependencyProbe[], log: Logger) {
-  const health = await probeAll(probes);
-  for (const [name, d] of Object.entries(health.dependencies))
-    if (d.status === 'down')
-      log.warn({ dependency: name, error: d.error, latencyMs: d.latencyMs }, 'dependency down');
+/**
+ * One probe of the dependencies at a time, its result shared for `HEALTH_CACHE_MS`: health routes
+ * are public, and a burst of calls must neither multiply the load on the stores (an amplifier
+ * for anyone) nor, by queueing its own probes, make a busy store look down.
+ */
+export const HEALTH_CACHE_MS = 1_000;
+
+function sharedProbe(probes: DependencyProbe[], log: Logger): () => Promise<HealthBody> {
+  let last: { at: number; health: Promise<HealthBody> } | null = null;
+  return () => {
+    const now = performance.now();
+    if (last && now - last.at < HEALTH_CACHE_MS) return last.health;
+    const health = probeAll(probes).then((h) => {
+      // Once per probe, not once per caller that shares it.
+      for (const [name, d] of Object.entries(h.dependencies))
+        if (d.status === 'down')
+          log.warn({ dependency: name, error: d.error, latencyMs: d.latencyMs }, 'dependency down');
+      return h;
+    });
+    last = { at: now, health };
+    return health;
+  };
+}
+
+async function answer(c: Context<ApiEnv>, ctx: ApiContext, probe: () => Promise<HealthBody>) {
+  const health = await probe();
   return (await isAdmin(c, ctx)) ? health : publicView(health);
 }
 
@@ -92,6 +113,7 @@ export function registerHealthRoutes(
   probes: DependencyProbe[],
   log: Logger = createLogger(ctx.config, 'query-api').child({ component: 'health' }),
 ): void {
+  const probe = sharedProbe(probes, log);
   for (const base of ['', '/api/v1']) {
     app.openapi(
       createRoute({
@@ -102,7 +124,7 @@ export function registerHealthRoutes(
           'Health: up or down for Redis, Kafka and ClickHouse; latency and errors for authenticated Admins (and the log)',
         responses: { 200: { description: 'Health', content: { 'application/json': { schema: Health } } } },
       }),
-      async (c) => c.json(await answer(c, ctx, probes, log), 200),
+      async (c) => c.json(await answer(c, ctx, probe), 200),
     );
     app.openapi(
       createRoute({
@@ -131,7 +153,7 @@ export function registerHealthRoutes(
         },
       }),
       async (c) => {
-        const health = await answer(c, ctx, probes, log);
+        const health = await answer(c, ctx, probe);
         return health.status === 'ok' ? c.json(health, 200) : c.json(health, 503);
       },
     );
