@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import {
   type Config,
   createKafka,
+  createLogger,
   createProducer,
   createRedis,
   createSchemaRegistry,
+  type Logger,
   type TopicNames,
   topicNames,
 } from '@hub/infra';
@@ -61,6 +63,8 @@ export async function createIngestContext(
     now?: () => number;
     /** A client shared with the rest of the process (its owner closes it). */
     redis?: Redis;
+    /** The process's logger (default: one named ingest, at LOG_LEVEL). */
+    log?: Logger;
   } = {},
 ): Promise<IngestResources> {
   const topics = topicNames(config.TOPIC_PREFIX);
@@ -76,7 +80,9 @@ export async function createIngestContext(
     publisher,
     reports: new BulkReportStore(redis, config.REDIS_KEY_PREFIX, BULK_REPORT_TTL_SECONDS),
     authenticate: options.authenticate ?? staticApiKeyAuthenticator(loadStaticApiKeys(apiKeysFile(config))),
-    audit: options.audit ?? directAuditRecorder(publisher, topics.audit),
+    audit:
+      options.audit ??
+      directAuditRecorder(publisher, topics.audit, options.log ?? createLogger(config, 'ingest')),
     servingOperators:
       options.servingOperators ??
       (async (msisdns) =>
@@ -97,14 +103,12 @@ export async function createIngestContext(
 }
 
 /** Publishes each audit entry on its own (the API's security layer batches instead). */
-function directAuditRecorder(publisher: Publisher, topic: string): AuditRecorder {
+function directAuditRecorder(publisher: Publisher, topic: string, log: Logger): AuditRecorder {
   return {
     record(entry) {
       const event = auditEventOf(entry, Date.now());
       publisher.publish('audit', topic, [{ key: event.actor, value: event }]).catch((err: Error) => {
-        console.error(
-          JSON.stringify({ level: 'error', message: 'audit entry not published', error: err.message }),
-        );
+        log.error({ err, action: event.action, eventId: event.eventId }, 'audit entry not published');
       });
     },
   };

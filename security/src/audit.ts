@@ -1,3 +1,4 @@
+import { createLogger, type Logger } from '@hub/infra';
 import { type AuditEntry, type AuditRecorder, auditEventOf, Backlog, type DropReason } from '@hub/ingest';
 import type { AuditEvent, EventCodec } from '@hub/schemas';
 import type { Producer } from 'kafkajs';
@@ -8,6 +9,8 @@ export interface AuditLogOptions {
   maxQueued?: number;
   retryMs?: number;
   now?: () => number;
+  /** Where drops and failed sends are logged: the process's logger (default: one at info). */
+  log?: Logger;
 }
 
 /**
@@ -28,6 +31,9 @@ export class AuditLog implements AuditRecorder {
     private readonly topic: string,
     private readonly options: AuditLogOptions = {},
   ) {
+    const log = (options.log ?? createLogger({ LOG_LEVEL: 'info' }, 'security')).child({
+      component: 'audit',
+    });
     this.backlog = new Backlog<AuditEvent>(
       async (slice) => {
         await this.producer.send({
@@ -44,19 +50,11 @@ export class AuditLog implements AuditRecorder {
         flushIntervalMs: options.flushIntervalMs ?? 20,
         retryMs: options.retryMs ?? 1_000,
         onDropped: (count, reason) => {
-          console.error(JSON.stringify({ level: 'error', message: 'audit entries dropped', count, reason }));
+          log.error({ count, reason }, 'audit entries dropped');
           this.onDropped?.(count, reason);
         },
         onSendFailed: (err, records) =>
-          console.error(
-            JSON.stringify({
-              level: 'error',
-              message: 'audit batch not sent; retrying',
-              records,
-              queued: this.backlog.queued,
-              error: err.message,
-            }),
-          ),
+          log.error({ err, records, queued: this.backlog.queued }, 'audit batch not sent; retrying'),
       },
     );
   }

@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import {
   type Config,
   createKafka,
+  createLogger,
   createProducer,
   createRedis,
   createSchemaRegistry,
+  type Logger,
   type TopicNames,
   topicNames,
 } from '@hub/infra';
@@ -54,11 +56,13 @@ export interface SecurityOptions {
   redis?: Redis;
   /** How often the projector tries again to read account records it could not (ms). */
   retryUnreadableMs?: number;
+  /** The process's structured logger; default: one named security, at LOG_LEVEL. */
+  log?: Logger;
 }
 
-function log(level: 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-  console.error(JSON.stringify({ level, message, ...fields }));
-}
+/** The security layer's log: the process's logger (SecurityOptions.log) or one of its own. */
+const loggerOf = (config: Config, options: SecurityOptions): Logger =>
+  options.log ?? createLogger(config, 'security');
 
 /**
  * The security layer of one API process, as one facade over its parts: request-path credentials
@@ -114,7 +118,8 @@ export class Security {
     this.lockout = { ...DEFAULT_LOCKOUT, ...options.lockout };
     this.proxies = new TrustedProxies(config.TRUSTED_PROXIES);
     this.lockouts = new Lockout(redis, keys, this.lockout);
-    this.policy = new RatePolicy(this.rateLimits, this.limiter, store, keys, (m, f) => log('error', m, f));
+    const log = loggerOf(config, options).child({ component: 'rate-limits' });
+    this.policy = new RatePolicy(this.rateLimits, this.limiter, store, keys, (m, f) => log.error(f, m));
     this.credentials = new Credentials({
       store,
       sessions: this.sessions,
@@ -185,7 +190,12 @@ export class Security {
     const redis = options.redis ?? createRedis(config, { enableAutoPipelining: true });
     const keys = securityKeys(config.REDIS_KEY_PREFIX);
     const store = new AccountStore(redis, keys, options.cacheTtlMs ?? CACHE_TTL_MS);
-    const audit = new AuditLog(producer, events, topics.audit, options.now ? { now: options.now } : {});
+    const log = loggerOf(config, options);
+    const projectorLog = log.child({ component: 'accounts-projector' });
+    const audit = new AuditLog(producer, events, topics.audit, {
+      log,
+      ...(options.now ? { now: options.now } : {}),
+    });
     const projector =
       options.project === false
         ? null
@@ -197,7 +207,7 @@ export class Security {
             topic: topics.accounts,
             onApplied: (e) => store.invalidate(e),
             onUserDeleted: (id) => store.invalidateUser(id),
-            log: (level, message, fields) => log(level, message, fields),
+            log: (level, message, fields) => projectorLog[level](fields ?? {}, message),
             ...(options.retryUnreadableMs ? { retryUnreadableMs: options.retryUnreadableMs } : {}),
           });
     await projector?.start();

@@ -1,4 +1,4 @@
-import { loadConfig } from '@hub/infra';
+import { createLogger, loadConfig } from '@hub/infra';
 import { startSimulator } from './server.ts';
 import { createSmsGateway } from './sms-gateway.ts';
 
@@ -6,9 +6,7 @@ import { createSmsGateway } from './sms-gateway.ts';
 const config = loadConfig();
 const url = new URL(config.SMS_GATEWAY_URL);
 const running = await startSimulator(createSmsGateway().app, Number(url.port || 80));
-console.log(
-  JSON.stringify({ level: 'info', service: 'sms-gateway-simulator', message: 'listening', url: running.url }),
-);
+createLogger(config, 'sms-gateway-simulator').info({ url: running.url }, 'listening');
 const stop = async () => {
   await running.close();
   process.exit(0);
