@@ -221,6 +221,33 @@ describe('Okra "Get identity by customer"', () => {
     expect(other.data.identity).toEqual([]);
   });
 
+  it('also returns what the bank verified for its customer through TIRMS verify, single and bulk', async () => {
+    const single = await post('/api/v1/phone/api/phone-numbers/verify', {
+      phoneNumber: OLD,
+      customer: 'CUST-T',
+    });
+    expect(single.status).toBe(200);
+    const bulk = await post('/api/v1/phone/api/phone-numbers/verify/bulk', {
+      phoneNumbers: [OLD],
+      customer: 'CUST-T',
+    });
+    expect(bulk.status).toBe(200);
+    const body = await eventually(
+      'customer records stored',
+      async () => json<Profiles>(await post('/api/v1/lookups/customer', { customer: 'CUST-T' })),
+      (b) => (b.data.identity[0]?.numbers[0]?.checks ?? 0) >= 2,
+    );
+    expect(body.data.identity[0]?.numbers).toEqual([
+      expect.objectContaining({ msisdn: `+${OLD}`, checks: 2 }),
+    ]);
+    const refused = await post('/api/v1/phone/api/phone-numbers/verify', {
+      phoneNumber: OLD,
+      customer: 'a b',
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await refused.json())).toContain('customer');
+  });
+
   it('answers 400 naming customer for a reference that is not one', async () => {
     const res = await post('/api/v1/lookups/customer', { customer: 'has spaces and ;' });
     expect(res.status).toBe(400);

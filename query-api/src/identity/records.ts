@@ -58,11 +58,8 @@ export const customerField = () =>
     )
     .transform((v) => String(v).trim())
     .pipe(
-      z
-        .string()
-        .min(1, { error: CUSTOMER })
-        .max(64, { error: CUSTOMER })
-        .regex(/^[A-Za-z0-9._:-]+$/, { error: CUSTOMER }),
+      // One rule, so a bad reference gets one message (not one per broken limit).
+      z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, { error: CUSTOMER }),
     )
     .openapi({
       type: 'string',

@@ -33,7 +33,8 @@ function randomValues(seed: number, count: number): unknown[] {
     if (depth > 2 || pick < 0.4) return scalar();
     if (pick < 0.6) return Array.from({ length: Math.floor(next() * 4) }, () => value(depth + 1));
     const out: Record<string, unknown> = {};
-    for (const key of ['phoneNumber', 'phoneNumbers', 'other']) if (next() < 0.5) out[key] = value(depth + 1);
+    for (const key of ['phoneNumber', 'phoneNumbers', 'customer', 'other'])
+      if (next() < 0.5) out[key] = value(depth + 1);
     return out;
   };
   return Array.from({ length: count }, () => value(0));
@@ -50,6 +51,13 @@ describe('the single-verify hand parser', () => {
     { phoneNumber: null },
     { phoneNumber: ['08031234567'] },
     { phoneNumber: '08031234567', extra: 1 },
+    { phoneNumber: '08031234567', customer: 'cust-00042' },
+    { phoneNumber: '08031234567', customer: 42 },
+    { phoneNumber: '08031234567', customer: '  c1  ' },
+    { phoneNumber: '08031234567', customer: '' },
+    { phoneNumber: '08031234567', customer: 'has space' },
+    { phoneNumber: '08031234567', customer: 'x'.repeat(65) },
+    { phoneNumber: null, customer: null },
     {},
     [],
     null,
@@ -77,6 +85,9 @@ describe('the bulk-verify hand parser', () => {
     { phoneNumbers: '08031234567' },
     { phoneNumbers: null },
     { numbers: [] },
+    { phoneNumbers: ['08031234567'], customer: 'cust-7' },
+    { phoneNumbers: ['08031234567'], customer: -1 },
+    { phoneNumbers: [], customer: [] },
     [],
     null,
     'x',

@@ -13,6 +13,7 @@ import {
 import { MAX_BULK_VERIFY_NUMBERS } from '@hub/schemas';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
+import { customerField } from '../identity/records.ts';
 import type { NewVerification } from '../verifications.ts';
 import { checkNumber, failedVerification, type TirmsVerification, verificationOf } from '../verify-result.ts';
 
@@ -49,9 +50,18 @@ const tooMany = (n: number) => `has ${n} numbers; at most ${MAX_BULK_VERIFY_NUMB
  * per request); tirms-verify.test.ts feeds both the same inputs and shows they agree. A number
  * that is a string but not a valid MSISDN is not a 400: it is a FAILED item with its reason.
  */
+const CustomerReference = customerField().optional().openapi({
+  description:
+    "Optional: the bank's own reference for its customer, read back by the Okra by-customer lookups (never a NIN, BVN or phone number)",
+  example: 'cust-00042',
+});
+
 export const VerifyRequest = z
   .object(
-    { phoneNumber: z.string({ error: NOT_A_STRING }).openapi({ example: '07444009986' }) },
+    {
+      phoneNumber: z.string({ error: NOT_A_STRING }).openapi({ example: '07444009986' }),
+      customer: CustomerReference,
+    },
     { error: NOT_AN_OBJECT },
   )
   .openapi('VerifyRequest');
@@ -65,6 +75,7 @@ export const BulkVerifyRequest = z
         description: 'A number that is not a string, or not a valid MSISDN, is a FAILED item',
         example: ['0801234578', '28123456789', '09087654321', '07011223344', '0912345670'],
       }),
+      customer: CustomerReference,
     },
     { error: NOT_AN_OBJECT },
   )
@@ -75,18 +86,45 @@ type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 const isObject = (body: unknown): body is Record<string, unknown> =>
   typeof body === 'object' && body !== null && !Array.isArray(body);
 
+/**
+ * The optional customer reference, when the body has one: checked by the schema itself (the field
+ * is rare, so the hot path pays nothing when it is absent).
+ */
+function customerOf(body: Record<string, unknown>): { ok: true; value: string | undefined } | FieldError {
+  if (body.customer === undefined) return { ok: true, value: undefined };
+  const checked = CustomerReference.safeParse(body.customer);
+  return checked.success
+    ? { ok: true, value: checked.data }
+    : { field: 'customer', message: checked.error.issues[0]?.message ?? 'is invalid' };
+}
+
 /** `VerifyRequest` by hand, for the single-verify hot path. */
-export function parseVerifyRequest(body: unknown): Parsed<{ phoneNumber: string }> {
+export function parseVerifyRequest(body: unknown): Parsed<{ phoneNumber: string; customer?: string }> {
   if (!isObject(body)) return { ok: false, errors: [{ field: 'body', message: NOT_AN_OBJECT }] };
   const { phoneNumber } = body;
-  if (typeof phoneNumber === 'string') return { ok: true, value: { phoneNumber } };
-  const message = phoneNumber === undefined ? 'is required' : NOT_A_STRING;
-  return { ok: false, errors: [{ field: 'phoneNumber', message }] };
+  const customer = customerOf(body);
+  const errors: FieldError[] = 'ok' in customer ? [] : [customer];
+  if (typeof phoneNumber !== 'string')
+    errors.unshift({
+      field: 'phoneNumber',
+      message: phoneNumber === undefined ? 'is required' : NOT_A_STRING,
+    });
+  if (errors.length > 0 || !('ok' in customer)) return { ok: false, errors };
+  return {
+    ok: true,
+    value:
+      customer.value === undefined
+        ? { phoneNumber: phoneNumber as string }
+        : { phoneNumber: phoneNumber as string, customer: customer.value },
+  };
 }
 
 /** `BulkVerifyRequest` by hand, for the bulk-verify hot path. */
-export function parseBulkVerifyRequest(body: unknown): Parsed<{ phoneNumbers: unknown[] }> {
+export function parseBulkVerifyRequest(
+  body: unknown,
+): Parsed<{ phoneNumbers: unknown[]; customer?: string }> {
   if (!isObject(body)) return { ok: false, errors: [{ field: 'body', message: NOT_AN_OBJECT }] };
+  const customer = customerOf(body);
   const { phoneNumbers } = body;
   const problem = !Array.isArray(phoneNumbers)
     ? phoneNumbers === undefined
@@ -97,9 +135,16 @@ export function parseBulkVerifyRequest(body: unknown): Parsed<{ phoneNumbers: un
       : phoneNumbers.length > MAX_BULK_VERIFY_NUMBERS
         ? tooMany(phoneNumbers.length)
         : null;
-  return problem === null
-    ? { ok: true, value: { phoneNumbers: phoneNumbers as unknown[] } }
-    : { ok: false, errors: [{ field: 'phoneNumbers', message: problem }] };
+  const errors: FieldError[] = problem === null ? [] : [{ field: 'phoneNumbers', message: problem }];
+  if (!('ok' in customer)) errors.push(customer);
+  if (errors.length > 0 || !('ok' in customer)) return { ok: false, errors };
+  return {
+    ok: true,
+    value:
+      customer.value === undefined
+        ? { phoneNumbers: phoneNumbers as unknown[] }
+        : { phoneNumbers: phoneNumbers as unknown[], customer: customer.value },
+  };
 }
 
 const VerifyResponse = z
@@ -185,7 +230,14 @@ export function registerTirmsVerifyRoutes(app: ApiApp, ctx: ApiContext): void {
     if (!body.ok) return tirmsError(c, body.code, body.message, body.errors);
     const request = parseVerifyRequest(body.value);
     if (!request.ok) return tirmsError(c, 'VALIDATION_ERROR', summarise(request.errors), request.errors);
-    const [item] = await verify(c, ctx, [request.value.phoneNumber], 'SINGLE', randomUUID());
+    const [item] = await verify(
+      c,
+      ctx,
+      [request.value.phoneNumber],
+      'SINGLE',
+      randomUUID(),
+      request.value.customer,
+    );
     return tirmsOk(c, item);
   });
 
@@ -195,7 +247,7 @@ export function registerTirmsVerifyRoutes(app: ApiApp, ctx: ApiContext): void {
     const request = parseBulkVerifyRequest(body.value);
     if (!request.ok) return tirmsError(c, 'VALIDATION_ERROR', summarise(request.errors), request.errors);
     const requestId = randomUUID();
-    const items = await verify(c, ctx, request.value.phoneNumbers, 'BULK', requestId);
+    const items = await verify(c, ctx, request.value.phoneNumbers, 'BULK', requestId, request.value.customer);
     const link = `${BASE}/verify/bulk/${requestId}`;
     const stored = storedResult(c.get('principal').organisation, requestId, items);
     await ctx.redis.set(resultKey(ctx, requestId), JSON.stringify(stored), 'EX', ctx.resultTtlSeconds);
@@ -279,6 +331,8 @@ async function verify(
   inputs: unknown[],
   channel: 'SINGLE' | 'BULK',
   requestId: string,
+  /** The bank's own customer reference, when it sent one (Okra's by customer reads it back). */
+  customer?: string,
 ): Promise<TirmsVerification[]> {
   const now = ctx.now();
   const timestamp = new Date(now).toISOString();
@@ -309,6 +363,7 @@ async function verify(
         verificationStatus: item.verificationStatus,
         telecomStatus: item.verificationStatus === 'VERIFIED' ? item.status : null,
         lifecycleStatus: views[i]?.lifecycleStatus ?? null,
+        customer: customer ?? null,
         occurredAt: now,
         receivedAt: now,
       };
