@@ -2,9 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // Integration tests mostly wait on Kafka, Redis and ClickHouse: four files at a time keep the
-    // two cores busy without starving them. Each test has its own topics, keys and tables.
-    maxWorkers: 4,
     projects: [
       {
         test: {
