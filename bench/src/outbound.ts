@@ -35,6 +35,13 @@ import type { Row } from './table.ts';
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU seconds Redis has used so far (INFO cpu; the server is shared, so other load shows too). */
+async function redisCpuSeconds(redis: ReturnType<typeof createRedis>): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere. */
 function cpuSecondsOf(pid: number | undefined): number | null {
   try {
@@ -166,6 +173,7 @@ export async function benchWebhooks(o: {
     await sleep(1000);
     const total = o.rate * o.seconds;
     const workerCpuBefore = cpuSecondsOf(worker.pid);
+    const redisCpuBefore = await redisCpuSeconds(redis);
     // Once a second: healthy deliveries received and messages queued in Redis (healthy endpoints),
     // to tell a fan-out that lags (little queued) from a dispatcher that lags (a growing queue).
     const keys = outboundKeys(config.REDIS_KEY_PREFIX);
@@ -202,6 +210,7 @@ export async function benchWebhooks(o: {
     clearInterval(sampler);
     const drainedIn = (Date.now() - started) / 1000;
     const workerCpu = (cpuSecondsOf(worker.pid) ?? Number.NaN) - (workerCpuBefore ?? Number.NaN);
+    const redisCpu = (await redisCpuSeconds(redis)) - redisCpuBefore;
     const benchCpuUsage = process.cpuUsage(benchCpuBefore);
     const benchCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;
     // Every attempt costs the worker, the failing endpoint's too (few: its breaker opens).
@@ -215,7 +224,7 @@ export async function benchWebhooks(o: {
         figure: `p50 ${percentile(sorted, 0.5)} ms, p99 ${p99} ms`,
         target: 'p99 ≤ 500 ms at 1,000 changes/s, 10 subscribers, one failing',
         met: p99 <= 500 && latencies.length >= expected && o.rate >= 1000 && o.subscribers >= 10,
-        detail: `${total} changes at ${Math.round(total / publishedIn)}/s to ${o.subscribers} endpoints (1 answering 500 after 200 ms); ${latencies.length}/${expected} healthy deliveries; worker CPU ${workerCpu.toFixed(1)} s over ${drainedIn.toFixed(1)} s (≈${cpuPerDeliveryUs} µs per attempt), bench process (publisher + receivers) ${benchCpu.toFixed(1)} s`,
+        detail: `${total} changes at ${Math.round(total / publishedIn)}/s to ${o.subscribers} endpoints (1 answering 500 after 200 ms); ${latencies.length}/${expected} healthy deliveries; worker CPU ${workerCpu.toFixed(1)} s over ${drainedIn.toFixed(1)} s (≈${cpuPerDeliveryUs} µs per attempt), bench process (publisher + receivers) ${benchCpu.toFixed(1)} s, Redis ${redisCpu.toFixed(1)} s (shared server)`,
       },
     ];
     return {
@@ -230,6 +239,7 @@ export async function benchWebhooks(o: {
         workerCpuSeconds: workerCpu,
         workerCpuPerAttemptUs: cpuPerDeliveryUs,
         benchCpuSeconds: benchCpu,
+        redisCpuSeconds: redisCpu,
         maxQueued: Math.max(0, ...progress.map((p) => p.queued)),
         progress,
       },

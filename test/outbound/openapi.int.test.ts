@@ -31,5 +31,7 @@ describe('the OpenAPI document', () => {
     ] as const)
       expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
     expect(doc.components.schemas.WebhookEvent).toBeDefined();
+    expect(doc.components.schemas.DelinkWebhookEvent).toBeDefined();
+    expect(doc.components.schemas.NotificationWebhookEvent).toBeDefined();
   });
 });

@@ -18,6 +18,10 @@ import { WorkflowNotices } from '../../delink/src/notices.ts';
 import { createWorkflowProjector } from '../../delink/src/projector.ts';
 import { startSimulator } from '../../dev-tools/src/simulators/server.ts';
 import { createSmsGateway } from '../../dev-tools/src/simulators/sms-gateway.ts';
+import {
+  DelinkWebhookEventSchema,
+  NotificationWebhookEventSchema,
+} from '../../query-api/src/routes/webhooks.ts';
 import { createHarness, type Harness } from '../security/harness.ts';
 import { Facts, receiver, startWorker, waitFor } from './support.ts';
 
@@ -222,6 +226,13 @@ describe('workflow events through the outbound worker', () => {
         mobileNetwork: 'MTN',
       },
     });
+    // The payload is the documented one (OpenAPI component DelinkWebhookEvent), strictly.
+    for (const b of bodies(hooks.bank)) {
+      DelinkWebhookEventSchema.strict().parse(b);
+      expect(Object.keys(b.data).sort()).toEqual(
+        Object.keys(DelinkWebhookEventSchema.shape.data.shape).sort(),
+      );
+    }
     const first = bodies(hooks.bank)[0]!;
     expect(Number(done.data.sequence)).toBeGreaterThan(Number(first.data.sequence));
     expect(() =>
@@ -258,6 +269,12 @@ describe('workflow events through the outbound worker', () => {
       bodies(r)
         .slice(before)
         .filter((b) => b.type === 'ng.hub.notification');
+    for (const b of notes(hooks.mtn, mtnBefore)) {
+      NotificationWebhookEventSchema.strict().parse(b);
+      expect(Object.keys(b.data).sort()).toEqual(
+        Object.keys(NotificationWebhookEventSchema.shape.data.shape).sort(),
+      );
+    }
     expect(notes(hooks.mtn, mtnBefore).map((b) => b.data.notificationId)).toEqual([
       `${requestId}:completed:operator`,
     ]);

@@ -54,7 +54,10 @@ const NotificationView = z
     message: z.string(),
     subject: z.string().nullable(),
     organisation: z.string().nullable(),
-    status: z.enum(NOTIFICATION_STATUSES).openapi({ description: 'QUEUED → SENT → DELIVERED, or FAILED' }),
+    status: z.enum(NOTIFICATION_STATUSES).openapi({
+      description:
+        'QUEUED → SENT → DELIVERED, or FAILED. Over WEBHOOK: SENT once queued to the organisation’s endpoints, DELIVERED when one answered 2xx, FAILED when the retry schedule is spent',
+    }),
     attempts: z.number().int(),
     last_error: z.string().nullable(),
     created_by: z.string(),

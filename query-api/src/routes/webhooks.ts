@@ -148,6 +148,75 @@ export const WebhookEventSchema = z
     description: `POSTed with Content-Type application/cloudevents+json and the Standard Webhooks headers webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 over "id.timestamp.body"; during a secret rotation one signature per live secret, space-separated). A 2xx within 10 s is delivered; otherwise retried after ${describeSchedule(DEFAULT_SCHEDULE_SECONDS)}, each with ±20% jitter.`,
   });
 
+/** The body of a delink-outcome webhook (DELINK_APPROVED … DELINK_CANCELLED), CloudEvents 1.0 like a status change. */
+export const DelinkWebhookEventSchema = z
+  .object({
+    specversion: z.literal('1.0'),
+    id: z.string().openapi({ description: 'Equals the webhook-id header' }),
+    source: z.literal('urn:ng:msisdn-hub'),
+    type: z.string().openapi({ example: 'ng.hub.msisdn.delink_completed' }),
+    subject: z.string().openapi({ description: 'The canonical MSISDN', example: '2348012345678' }),
+    time: z.string().openapi({ description: 'When the step occurred', example: '2026-12-01T09:30:00.000Z' }),
+    datacontenttype: z.literal('application/json'),
+    sequence: z.string().openapi({
+      description:
+        "The event's position in the delink log; order one number's delink events by it (a sequence of its own, not the state version)",
+    }),
+    data: z.object({
+      phoneNumber: z.string().openapi({ example: '2348012345678' }),
+      event: z.enum([
+        'DELINK_APPROVED',
+        'DELINK_REJECTED',
+        'DELINK_COMPLETED',
+        'DELINK_FAILED',
+        'DELINK_CANCELLED',
+      ]),
+      requestId: z.string(),
+      status: z.string().openapi({ description: "The request's state after the step", example: 'COMPLETED' }),
+      previousStatus: z.string().nullable().openapi({ example: 'PROCESSING' }),
+      scope: z.enum(['NIN', 'BVN', 'ALL']),
+      reason: z.string().nullable(),
+      linkages: z
+        .array(z.string())
+        .openapi({
+          description: "The previous owner's linkages the request clears, masked",
+          example: ['123****8901'],
+        }),
+      attempt: z.number().int(),
+      occurrenceOfStatusDate: z.string().openapi({ example: '2026-12-01' }),
+      mobileNetwork: z.string().nullable().openapi({ example: 'MTN' }),
+      sequence: z.number().int(),
+    }),
+  })
+  .openapi('DelinkWebhookEvent', {
+    description:
+      "Sent for the delink outcomes a subscription picked, to the organisations watching the number (they verified it) and to the number's operator; only steps the workflow applied (a command that lost a race is not sent). Same headers, signing and retries as WebhookEvent.",
+  });
+
+/** The body of a notification delivered over an organisation's webhooks (OPERATOR and NIBSS recipients). */
+export const NotificationWebhookEventSchema = z
+  .object({
+    specversion: z.literal('1.0'),
+    id: z.string().openapi({ description: 'Equals the webhook-id header' }),
+    source: z.literal('urn:ng:msisdn-hub'),
+    type: z.literal('ng.hub.notification'),
+    subject: z.string().openapi({ description: 'The MSISDN the notification concerns, else its id' }),
+    time: z.string(),
+    datacontenttype: z.literal('application/json'),
+    data: z.object({
+      notificationId: z.string(),
+      recipientType: z.enum(['SUBSCRIBER', 'OPERATOR', 'NEXT_OF_KIN', 'NIBSS']),
+      phoneNumber: z.string().nullable(),
+      template: z.string().nullable().openapi({ example: 'RECYCLED_SIM_DETECTED' }),
+      subject: z.string().nullable(),
+      message: z.string(),
+    }),
+  })
+  .openapi('NotificationWebhookEvent', {
+    description:
+      'Sent to every active subscription of the recipient organisation (an operator is found by its operator code), whatever events it picked. The notification is DELIVERED once an endpoint answered 2xx, FAILED once the retry schedule is spent (GET /api/v1/notifications/{id}).',
+  });
+
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 function view(s: Subscription, now: number): z.infer<typeof SubscriptionView> {
@@ -300,6 +369,8 @@ export function registerWebhookRoutes(app: ApiApp, ctx: ApiContext): void {
   const sub = createSurfaceApp<ApiEnv>();
   const anyone = requireAuth<ApiEnv>(ctx.ingest, { roles: ANY_ROLE });
   sub.openAPIRegistry.register('WebhookEvent', WebhookEventSchema);
+  sub.openAPIRegistry.register('DelinkWebhookEvent', DelinkWebhookEventSchema);
+  sub.openAPIRegistry.register('NotificationWebhookEvent', NotificationWebhookEventSchema);
 
   /** The subscription if the caller may see it (Admin, or its organisation); else a 404 answer. */
   async function visible(c: Context<ApiEnv>, id: string): Promise<Subscription | Response> {
