@@ -342,18 +342,18 @@ export function jsonBody(maxBytes: number): MiddlewareHandler {
 
 /**
  * `jsonBody` for a route whose body may be left out (declared `required: false`): a request with
- * no Content-Type, no Content-Length (or 0) and not chunked has none, and the handler gets `{}`
+ * Content-Length 0, or with neither Content-Length nor Content-Type, and not chunked, has none, and the handler gets `{}`
  * (unparsed: for a request without Content-Type zod-openapi skips the schema, so defaults belong in
  * the handler); any other body is read, limited and parsed as `jsonBody` does.
  */
 export function optionalJsonBody(maxBytes: number): MiddlewareHandler {
   const read = jsonBody(maxBytes);
   return async (c, next) => {
+    // Content-Length 0 is no body whatever the Content-Type says (`curl -X POST -H 'content-type: …'`).
     const length = c.req.header('content-length');
     const sent =
-      c.req.header('content-type') !== undefined ||
       c.req.header('transfer-encoding') !== undefined ||
-      (length !== undefined && length !== '0');
+      (length !== undefined ? length !== '0' : c.req.header('content-type') !== undefined);
     if (!sent) {
       c.req.bodyCache.json = Promise.resolve({});
       return next();

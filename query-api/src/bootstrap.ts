@@ -3,6 +3,7 @@ import {
   type Config,
   createClickHouse,
   createKafka,
+  createLogger,
   createProducer,
   createRedis,
   createSchemaRegistry,
@@ -36,11 +37,14 @@ export async function createApiContext(
   overrides: Partial<Pick<ApiContext, 'now'>> &
     Parameters<typeof createIngestContext>[1] & { security?: SecurityOptions } = {},
 ): Promise<ApiResources> {
+  // The API process's one logger: security's and ingest's lines carry the query API's service name.
+  const log = overrides.log ?? createLogger(config, 'query-api');
   // One Redis client for the request path: with auto-pipelining, a request's rate-limit hit and
   // state read, and those of concurrent requests, share writes to the socket.
   const redis = createRedis(config, { enableAutoPipelining: true });
   const security = await Security.create(config, {
     redis,
+    log,
     // Password-reset mail goes out over SMTP (the local sink by default), like other notifications.
     notify: mailNotifier(new EmailAdapter(config.SMTP_URL, config.MAIL_FROM)),
     ...overrides.security,
@@ -50,6 +54,7 @@ export async function createApiContext(
     authenticate: security.authenticate,
     audit: security.audit,
     redis,
+    log,
     ...overrides,
   });
   const kafka = createKafka(config);

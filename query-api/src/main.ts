@@ -6,7 +6,7 @@ import { createApiContext } from './bootstrap.ts';
 
 const config = loadConfig();
 const logger = createLogger(config, 'query-api');
-const resources = await createApiContext(config);
+const resources = await createApiContext(config, { log: logger });
 const app = createApiApp({ ...resources.ctx, logger }, resources.probes);
 const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
   logger.info({ address: `http://${info.address}:${info.port}` }, 'query API listening');

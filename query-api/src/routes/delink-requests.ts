@@ -5,6 +5,7 @@ import {
   actorOf,
   checkedString,
   jsonBody,
+  optionalJsonBody,
   rangeViolation,
   reconixErrors,
   requireAuth,
@@ -192,20 +193,6 @@ function workflowOf(ctx: ApiContext): Workflow {
 function scopeOf(kinds: Set<string>): DelinkScope {
   if (kinds.size === 2) return 'ALL';
   return kinds.has('NIN') ? 'NIN' : 'BVN';
-}
-
-/** A JSON body when one is sent, else `{}`: the Reconix document shows no body for cancel. */
-function optionalJsonBody(maxBytes: number): MiddlewareHandler {
-  const read = jsonBody(maxBytes);
-  return async (c, next) => {
-    const length = c.req.header('content-length');
-    const chunked = c.req.header('transfer-encoding');
-    if (!chunked && (length === undefined || length === '0')) {
-      c.req.bodyCache.json = Promise.resolve({});
-      return next();
-    }
-    return read(c, next);
-  };
 }
 
 export function registerDelinkRequestRoutes(app: ApiApp, ctx: ApiContext): void {

@@ -151,14 +151,6 @@ export function checkStatusUpdate(input: unknown): RecordCheck {
   };
 }
 
-export const BulkStatusUpdateRequest = z
-  .array(StatusUpdateRecord)
-  .openapi('BulkStatusUpdateRequest', { description: `Up to ${MAX_BULK_STATUS_RECORDS} records.` });
-
-export const BulkUploadRequest = z
-  .object({ phoneNumbers: z.array(StatusUpdateRecord) })
-  .openapi('BulkUploadRequest', { description: `Up to ${MAX_BULK_STATUS_RECORDS} records in phoneNumbers.` });
-
 /** The TIRMS response envelope: { status, data, statusCode }. */
 export const tirmsEnvelope = <T extends z.ZodType>(data: T, name: string) =>
   z
