@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
  *   npx tsx bench/src/profile-summary.ts CPU.….cpuprofile [--from 12000 --to 20000] [--top 30]
  *   npx tsx bench/src/profile-summary.ts CPU.….cpuprofile --timeline   # busy ms per second, to pick a window
  *
+ * The total-time list (callees included) shows what a middleware or step costs in all.
  * Times are from the profile's start, in ms. Idle is left out of the percentages (they are shares
  * of the CPU the process used), the garbage collector and V8's own work ("(program)") are not.
  */
@@ -45,6 +46,8 @@ export interface ProfileSummary {
   idleMicros: number;
   byFunction: SelfTime[];
   byPackage: SelfTime[];
+  /** Time of the samples with the function anywhere on their stack (each counted once per sample). */
+  inclusive: SelfTime[];
 }
 
 const SPECIAL = new Set(['(garbage collector)', '(program)', '(idle)', '(root)']);
@@ -84,7 +87,10 @@ export function summarise(
   window: { fromMs?: number; toMs?: number } = {},
 ): ProfileSummary {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parents = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
   const fn = new Map<string, number>();
+  const total = new Map<string, number>();
   const pkg = new Map<string, number>();
   let busy = 0;
   let idle = 0;
@@ -107,10 +113,22 @@ export function summarise(
     fn.set(f, (fn.get(f) ?? 0) + micros);
     const p = packageOf(frame);
     pkg.set(p, (pkg.get(p) ?? 0) + micros);
+    const onStack = new Set<string>();
+    for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parents.get(id)) {
+      const f = nodes.get(id)?.callFrame;
+      if (f && f.functionName !== '(root)') onStack.add(functionOf(f));
+    }
+    for (const name of onStack) total.set(name, (total.get(name) ?? 0) + micros);
   }
   const sorted = (m: Map<string, number>) =>
     [...m].map(([name, micros]) => ({ name, micros })).sort((a, b) => b.micros - a.micros);
-  return { busyMicros: busy, idleMicros: idle, byFunction: sorted(fn), byPackage: sorted(pkg) };
+  return {
+    busyMicros: busy,
+    idleMicros: idle,
+    byFunction: sorted(fn),
+    byPackage: sorted(pkg),
+    inclusive: sorted(total),
+  };
 }
 
 /** Busy (non-idle) ms in each second of the profile. */
@@ -167,6 +185,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const top = Number(values.top ?? 25);
     console.log(`busy ${(s.busyMicros / 1000).toFixed(0)} ms, idle ${(s.idleMicros / 1000).toFixed(0)} ms\n`);
     console.log(`by package (self time):\n${table(s.byPackage, s.busyMicros, top)}\n`);
-    console.log(`by function (self time):\n${table(s.byFunction, s.busyMicros, top)}`);
+    console.log(`by function (self time):\n${table(s.byFunction, s.busyMicros, top)}\n`);
+    console.log(`by function (total time, callees included):\n${table(s.inclusive, s.busyMicros, top)}`);
   }
 }

@@ -40,6 +40,30 @@ describe('toHistoryRow', () => {
     });
   });
 
+  it('writes the envelope columns, then the family columns, as one JSONEachRow line', () => {
+    const result = toHistoryRow('status-update', status, where);
+    expect(result.ok && JSON.stringify(result.value.row)).toBe(
+      JSON.stringify({
+        event_id: 'e-1',
+        source: 'HTTP',
+        kafka_topic: 'hub.status-updates',
+        kafka_partition: 3,
+        kafka_offset: '9007199254740993',
+        occurred_at: at / 1000,
+        received_at: at / 1000 + 3600,
+        occurred_date: '2024-05-31',
+        received_date: '2024-06-01',
+        msisdn: '2348031234567',
+        operator: 'MTN',
+        status: 'CHURNED',
+        occurrence_date: '2024-05-30',
+        reassignment_date: null,
+        remarks: null,
+        batch_id: null,
+      }),
+    );
+  });
+
   it('refuses dates and times ClickHouse cannot store, naming the field', () => {
     expect(toHistoryRow('status-update', { ...status, occurrenceDate: '1965-01-01' }, where)).toEqual({
       ok: false,
