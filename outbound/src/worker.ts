@@ -214,7 +214,9 @@ export class OutboundWorker {
     handle: (p: EachBatchPayload) => Promise<void>,
   ): Promise<void> {
     if (!fromBeginning) await startAtEnd(this.o.kafka, groupId, topic);
-    const consumer = this.o.kafka.consumer({ groupId, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
+    // A fetch returns as soon as a record is there; the wait only bounds empty polls, which cost
+    // CPU on every idle topic (seven consumers in this process), so it is not kept short.
+    const consumer = this.o.kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
     this.consumers.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning });

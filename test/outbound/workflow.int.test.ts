@@ -281,6 +281,15 @@ describe('workflow events through the outbound worker', () => {
     expect(notes(hooks.nibss, nibssBefore).map((b) => b.data.notificationId)).toEqual([
       `${requestId}:completed:nibss`,
     ]);
+    // The operator's people see the notice addressed to its operator code; a bank does not.
+    const ids = async (token: string) =>
+      (
+        (await (await h.call('GET', `/api/v1/notifications?msisdn=${MSISDN}`, { token })).json()) as {
+          items: { id: string }[];
+        }
+      ).items.map((i) => i.id);
+    expect(await ids(await session('MTNNG', 'Operator'))).toContain(`${requestId}:completed:operator`);
+    expect(await ids(await session('CBANK', 'ServiceProvider'))).toEqual([]);
     // Still DELIVERED: a re-sent QUEUED does not put it back.
     expect((await notification(`${requestId}:completed:operator`, 'DELIVERED')).status).toBe('DELIVERED');
   });

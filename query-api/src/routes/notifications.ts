@@ -168,6 +168,15 @@ function view(n: NotificationEvent): z.infer<typeof NotificationView> {
 const seesAll = (p: Principal) => rolesOf(p).some((r) => r === 'Admin' || r === 'Auditor');
 
 /**
+ * Whether `p` may see `n`: an Admin or Auditor every one; others their organisation's, and an
+ * operator also those the workflow addressed to its operator code (`MTN`).
+ */
+const maySee = (p: Principal, n: NotificationEvent) =>
+  seesAll(p) ||
+  n.organisation === p.organisation ||
+  (p.operatorCode !== null && n.organisation === p.operatorCode && rolesOf(p).includes('Operator'));
+
+/**
  * Reconix notifications. A request is an event on the notifications topic (QUEUED); the outbound
  * worker sends it through the channel's adapter (SMS gateway, SMTP, webhook) and records SENT,
  * DELIVERED or FAILED the same way; the list and detail read the worker's projection.
@@ -252,7 +261,7 @@ export function registerNotificationRoutes(app: ApiApp, ctx: ApiContext): void {
     const all = await api.store.recent();
     const items = all.filter(
       (n) =>
-        (seesAll(p) || n.organisation === p.organisation) &&
+        maySee(p, n) &&
         (!q.status || n.status === q.status) &&
         (!q.recipient_type || n.recipientType === q.recipient_type) &&
         (!q.channel || n.channel === q.channel) &&
@@ -273,8 +282,7 @@ export function registerNotificationRoutes(app: ApiApp, ctx: ApiContext): void {
     const p = c.get('principal');
     const { id } = c.req.valid('param');
     const n = await api.store.get(id);
-    if (!n || (!seesAll(p) && n.organisation !== p.organisation))
-      return reconixError(c, 'NOT_FOUND', `no notification ${id}`) as never;
+    if (!n || !maySee(p, n)) return reconixError(c, 'NOT_FOUND', `no notification ${id}`) as never;
     return c.json(view(n), 200);
   });
 
