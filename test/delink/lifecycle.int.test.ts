@@ -343,8 +343,11 @@ describe('recycled SIMs and the delink workflow', () => {
       async () => {
         const r = await d.call('GET', '/api/v1/dashboard/stats', d.tokens.auditor);
         const failures = (r.body.delink_failure_reasons ?? []) as { key: string }[];
+        const pending = (r.body.delink_open_requests ?? []) as { key: string; key2: string; value: number }[];
+        // The history sink writes each topic partition on its own: wait until every step is in.
         return failures.some((f) => f.key.includes('legal hold')) &&
-          r.body.delink_detection_to_cleared?.numbers >= 2
+          r.body.delink_detection_to_cleared?.numbers >= 2 &&
+          pending.some((o) => o.key === 'PENDING' && o.key2 === 'MTN' && o.value === 2)
           ? r.body
           : null;
       },
@@ -354,12 +357,19 @@ describe('recycled SIMs and the delink workflow', () => {
     const open = stats.delink_open_requests as { key: string; key2: string; value: number }[];
     // DUP's and REJECT's second request are PENDING; CANCEL's, LIFE's and REFUSE's are closed.
     expect(open.find((o) => o.key === 'PENDING' && o.key2 === 'MTN')?.value).toBe(2);
-    const trends = await d.call(
-      'GET',
-      '/api/v1/dashboard/trends?metric=delink_events&dimension=status&granularity=day',
-      d.tokens.auditor,
+    const trends = await d.waitFor(
+      'COMPLETED in the delink trend',
+      async () => {
+        const r = await d.call(
+          'GET',
+          '/api/v1/dashboard/trends?metric=delink_events&dimension=status&granularity=day',
+          d.tokens.auditor,
+        );
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        return JSON.stringify(r.body).includes('COMPLETED') ? r : null;
+      },
+      30_000,
     );
-    expect(trends.status, JSON.stringify(trends.body)).toBe(200);
     expect(JSON.stringify(trends.body)).toContain('COMPLETED');
   }, 90_000);
 
