@@ -7,7 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{schemas,infra,state,ingest,processors,query-api,security,dev-tools,outbound,identity-sources,delink}/**/*.test.ts',
+            '{schemas,infra,state,ingest,processors,query-api,security,dev-tools,outbound,identity-sources,delink,bench}/**/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },

@@ -1,6 +1,6 @@
 import type { StateChangeEvent, StatusUpdateEvent } from '@hub/schemas';
 import { describe, expect, it } from 'vitest';
-import { toHistoryRow } from './rows.ts';
+import { toHistoryRow, utcDate } from './rows.ts';
 
 const at = Date.UTC(2024, 4, 31, 23, 30, 0);
 const status: StatusUpdateEvent = {
@@ -62,6 +62,15 @@ describe('toHistoryRow', () => {
         batch_id: null,
       }),
     );
+  });
+
+  it('dates a time by its UTC day, the same as toISOString, at the edges of days and of the range', () => {
+    const max = Math.floor(Date.UTC(2105, 11, 31, 23, 59, 59) / 1000);
+    const times = [0, 86_399, 86_400, 951_782_399, 951_782_400, at / 1000, at / 1000 + 1800, max];
+    for (let i = 0; i < 2; i++) {
+      for (const s of times) expect(utcDate(s)).toBe(new Date(s * 1000).toISOString().slice(0, 10));
+    }
+    expect(utcDate(951_782_400)).toBe('2000-02-29');
   });
 
   it('refuses dates and times ClickHouse cannot store, naming the field', () => {

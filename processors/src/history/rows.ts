@@ -58,11 +58,25 @@ function count(field: string, value: number, max: number): number {
   return value;
 }
 
+const SECONDS_PER_DAY = 86_400;
+/** YYYY-MM-DD by UTC day number; at most one entry per day of 1970..2105 (~50 k), as times are checked first. */
+const utcDates = new Map<number, string>();
+
+/** The UTC date of epoch seconds (0..MAX_EPOCH_MS / 1000): formatted once per day, not per row. */
+export function utcDate(seconds: number): string {
+  const day = Math.floor(seconds / SECONDS_PER_DAY);
+  let date = utcDates.get(day);
+  if (date === undefined) {
+    date = new Date(day * SECONDS_PER_DAY * 1000).toISOString().slice(0, 10);
+    utcDates.set(day, date);
+  }
+  return date;
+}
+
 function envelope(event: EventTypes[HistoryKind], p: Provenance): Row {
   if (event.eventId.length === 0) throw new RowError('eventId is empty');
   const occurred = epochSeconds('occurredAt', event.occurredAt);
   const received = epochSeconds('receivedAt', event.receivedAt);
-  const receivedDate = new Date(received * 1000).toISOString().slice(0, 10);
   return {
     event_id: event.eventId,
     source: event.source,
@@ -71,8 +85,8 @@ function envelope(event: EventTypes[HistoryKind], p: Provenance): Row {
     kafka_offset: p.offset,
     occurred_at: occurred,
     received_at: received,
-    occurred_date: new Date(occurred * 1000).toISOString().slice(0, 10),
-    received_date: receivedDate,
+    occurred_date: utcDate(occurred),
+    received_date: utcDate(received),
   };
 }
 
