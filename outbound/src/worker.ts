@@ -222,6 +222,9 @@ export class OutboundWorker {
     await consumer.subscribe({ topic, fromBeginning });
     await consumer.run({
       autoCommit: false,
+      // Partitions in parallel (each in order), so one partition's Redis and commit round trips
+      // do not wait behind another's; a number, keyed, lives in one partition.
+      partitionsConsumedConcurrently: Math.max(1, this.o.config.KAFKA_PARTITIONS),
       eachBatch: async (p) => {
         if (p.batch.messages.length === 0) return;
         await handle(p);
@@ -425,8 +428,11 @@ export class OutboundWorker {
         }
       }
     });
-    await this.queue.enqueue(messages, now, now);
-    if (seenUpdates.length > 0) await seenUpdates.exec();
+    // Independent: a change replayed after a crash gets the same "before" whichever was written.
+    await Promise.all([
+      this.queue.enqueue(messages, now, now),
+      seenUpdates.length > 0 ? seenUpdates.exec() : null,
+    ]);
     if (messages.length > 0) this.dispatcher.kick();
   }
 

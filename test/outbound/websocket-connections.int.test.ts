@@ -13,7 +13,7 @@ import { waitFor } from './support.ts';
  * WS_MAX_BUFFERED_BYTES queued for a client closes it with 4008).
  */
 
-const PING_MS = 200;
+const PING_MS = 500;
 const MAX_BUFFERED = 64 * 1024;
 
 let h: Harness;

@@ -93,6 +93,7 @@ export class ChannelHub {
   private readonly clients = new Set<Client>();
   private consumer: Consumer | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private beating = false;
   private readonly codec: EventCodec;
   private readonly subscriptionCodec: OutboundCodec<SubscriptionEvent>;
   private readonly notificationCodec: OutboundCodec<Record<string, unknown>>;
@@ -229,17 +230,35 @@ export class ChannelHub {
     setTimeout(() => c.ws.terminate(), 1000).unref();
   }
 
+  /**
+   * One heartbeat: every client that answered the previous ping is pinged again, one that did not
+   * is terminated; then every token is checked again (concurrently). A beat still checking tokens
+   * when the next is due makes that one skip, so a slow beat never terminates a client before its
+   * ping could be answered.
+   */
   private async beat(): Promise<void> {
-    for (const c of this.clients) {
-      if (!c.alive) {
-        this.clients.delete(c);
-        c.ws.terminate();
-        continue;
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      const pinged: Client[] = [];
+      for (const c of this.clients) {
+        if (!c.alive) {
+          this.clients.delete(c);
+          c.ws.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.ws.ping();
+        pinged.push(c);
       }
-      c.alive = false;
-      c.ws.ping();
-      const still = await this.o.authenticate(`Bearer ${c.token}`).catch(() => c.principal);
-      if (!still) this.drop(c, CLOSE.UNAUTHORIZED, 'token no longer valid');
+      await Promise.all(
+        pinged.map(async (c) => {
+          const still = await this.o.authenticate(`Bearer ${c.token}`).catch(() => c.principal);
+          if (!still && this.clients.has(c)) this.drop(c, CLOSE.UNAUTHORIZED, 'token no longer valid');
+        }),
+      );
+    } finally {
+      this.beating = false;
     }
   }
 
