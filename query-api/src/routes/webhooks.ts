@@ -176,12 +176,10 @@ export const DelinkWebhookEventSchema = z
       previousStatus: z.string().nullable().openapi({ example: 'PROCESSING' }),
       scope: z.enum(['NIN', 'BVN', 'ALL']),
       reason: z.string().nullable(),
-      linkages: z
-        .array(z.string())
-        .openapi({
-          description: "The previous owner's linkages the request clears, masked",
-          example: ['123****8901'],
-        }),
+      linkages: z.array(z.string()).openapi({
+        description: "The previous owner's linkages the request clears, masked",
+        example: ['123****8901'],
+      }),
       attempt: z.number().int(),
       occurrenceOfStatusDate: z.string().openapi({ example: '2026-12-01' }),
       mobileNetwork: z.string().nullable().openapi({ example: 'MTN' }),
