@@ -1,16 +1,22 @@
-/** The pagination block of Okra-style responses, computed from a total, a page and a limit. */
-export interface OkraPagination {
-  totalDocs: number;
-  limit: number;
-  hasPrevPage: boolean;
-  hasNextPage: boolean;
-  page: number;
-  totalPages: number;
-  /** 1-based position of the page's first document. */
-  pagingCounter: number;
-  prevPage: number | null;
-  nextPage: number | null;
-}
+import { z } from '@hono/zod-openapi';
+
+/** The pagination block of Okra-style responses (pagingCounter: 1-based position of the page's first document). */
+export const OkraPaginationSchema = z
+  .object({
+    totalDocs: z.number().int(),
+    limit: z.number().int(),
+    hasPrevPage: z.boolean(),
+    hasNextPage: z.boolean(),
+    page: z.number().int(),
+    totalPages: z.number().int(),
+    pagingCounter: z.number().int(),
+    prevPage: z.number().int().nullable(),
+    nextPage: z.number().int().nullable(),
+  })
+  .openapi('OkraPagination');
+
+/** The pagination block, computed from a total, a page and a limit by okraPagination. */
+export type OkraPagination = z.infer<typeof OkraPaginationSchema>;
 
 export const OKRA_DEFAULT_LIMIT = 20;
 export const OKRA_MAX_LIMIT = 100;

@@ -6,7 +6,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { identifierField, msisdnField, queryRows, recordUse } from '../identity/http.ts';
 import { bvnLinkageOut, linkageOut, plusForm } from '../identity/mapping.ts';
-import { OKRA_DEFAULT_LIMIT, OKRA_MAX_LIMIT, okraPage } from '../identity/okra.ts';
+import { OKRA_DEFAULT_LIMIT, OKRA_MAX_LIMIT, OkraPaginationSchema, okraPage } from '../identity/okra.ts';
 import { auditRead, msisdnTarget, purposeField } from '../identity/read-audit.ts';
 import { cbnBankCodeField, customerField, identityRecordId } from '../identity/records.ts';
 import { numbersByTokenQuery, type TokenColumn } from '../identity/sql.ts';
@@ -15,19 +15,7 @@ const BASE = '/api/v1/lookups';
 const BODY_BYTES = 16 * 1024;
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
-const Pagination = z
-  .object({
-    totalDocs: z.number().int(),
-    limit: z.number().int(),
-    hasPrevPage: z.boolean(),
-    hasNextPage: z.boolean(),
-    page: z.number().int(),
-    totalPages: z.number().int(),
-    pagingCounter: z.number().int(),
-    prevPage: z.number().int().nullable(),
-    nextPage: z.number().int().nullable(),
-  })
-  .openapi('OkraPagination');
+const Pagination = OkraPaginationSchema;
 
 const recordIdField = z.string().nullable().openapi({
   description:

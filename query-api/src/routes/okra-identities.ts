@@ -5,7 +5,13 @@ import type { StateView } from '@hub/state';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiApp, ApiContext, ApiEnv } from '../context.ts';
 import { historyDayField, identifierField, queryRows, recordUse } from '../identity/http.ts';
-import { OKRA_DEFAULT_LIMIT, OKRA_MAX_LIMIT, okraPage, okraPagination } from '../identity/okra.ts';
+import {
+  OKRA_DEFAULT_LIMIT,
+  OKRA_MAX_LIMIT,
+  OkraPaginationSchema,
+  okraPage,
+  okraPagination,
+} from '../identity/okra.ts';
 import {
   customerProfiles,
   IdentityProfile,
@@ -37,19 +43,7 @@ const BASE = '/api/v1/lookups';
 const BODY_BYTES = 4 * 1024;
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
-const Pagination = z
-  .object({
-    totalDocs: z.number().int(),
-    limit: z.number().int(),
-    hasPrevPage: z.boolean(),
-    hasNextPage: z.boolean(),
-    page: z.number().int(),
-    totalPages: z.number().int(),
-    pagingCounter: z.number().int(),
-    prevPage: z.number().int().nullable(),
-    nextPage: z.number().int().nullable(),
-  })
-  .openapi('OkraProfilePagination');
+const Pagination = OkraPaginationSchema;
 
 const ProfilesResponse = z
   .object({
