@@ -1,6 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { EMPTY_SEED, IdentityIndex } from '@hub/dev-tools/simulators/identities';
 import { createNibssSimulator } from '@hub/dev-tools/simulators/nibss';
+import { createNimcSimulator } from '@hub/dev-tools/simulators/nimc';
 import { startSimulator } from '@hub/dev-tools/simulators/server';
 import { type Credential, createCredentials, createFaultEnv, killChild, startApi, stopChild } from './env.ts';
 import { Rand, type Scenario } from './scenario.ts';
@@ -147,9 +148,11 @@ export const fuzzScenario: Scenario = {
   async run(ctx, report) {
     const total = 10_000;
     const rand = new Rand(ctx.seed ^ 0x6666);
-    // The name enquiry asks NIBSS live, so a NIBSS simulator stands where NIBSS would.
+    // The name enquiry asks NIBSS live and NIN verify with refresh asks NIMC live, so simulators
+    // stand where NIBSS and NIMC would.
     const nibss = await startSimulator(createNibssSimulator(new IdentityIndex(EMPTY_SEED)), 0);
-    const env = await createFaultEnv(ctx.run, 's6', { NIBSS_URL: nibss.url });
+    const nimc = await startSimulator(createNimcSimulator(new IdentityIndex(EMPTY_SEED)), 0);
+    const env = await createFaultEnv(ctx.run, 's6', { NIBSS_URL: nibss.url, NIMC_URL: nimc.url });
     const creds = await createCredentials(env);
     const api = await startApi(env);
     try {
@@ -534,6 +537,7 @@ export const fuzzScenario: Scenario = {
       await creds.close().catch(() => undefined);
       await env.close().catch(() => undefined);
       await nibss.close().catch(() => undefined);
+      await nimc.close().catch(() => undefined);
     }
   },
 };
