@@ -5,7 +5,7 @@ import { startSimulator } from '../../dev-tools/src/simulators/server.ts';
 import { createSmsGateway } from '../../dev-tools/src/simulators/sms-gateway.ts';
 import { startSmtpSink } from '../../dev-tools/src/simulators/smtp-sink.ts';
 import { createHarness, type Harness } from '../security/harness.ts';
-import { receiver, startWorker, waitFor } from './support.ts';
+import { organisationsOf, receiver, startWorker, waitFor } from './support.ts';
 
 let h: Harness;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -41,16 +41,7 @@ beforeAll(async () => {
   process.env.SMS_GATEWAY_URL = sms.url;
   process.env.SMTP_URL = `smtp://127.0.0.1:${sink.smtpPort}`;
   h = await createHarness('notifications');
-  const org = (id: string, type: 'OPERATOR' | 'SERVICE_PROVIDER' | 'HUB', operatorCode: string | null) =>
-    h.organisation({
-      id,
-      name: id,
-      type,
-      operatorCode,
-      ranges: [],
-      verifyPerMinute: 10_000,
-      generalPerMinute: 10_000,
-    });
+  const org = organisationsOf(h);
   await org('HUBOPS', 'HUB', null);
   const mtnKey = await org('MTNNG', 'OPERATOR', 'MTN');
   await org('ABANK', 'SERVICE_PROVIDER', null);

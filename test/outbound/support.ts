@@ -12,6 +12,7 @@ import {
 import { OutboundWorker } from '@hub/outbound';
 import { EventCodec, type StateChangeEvent, type VerificationEvent } from '@hub/schemas';
 import type { Kafka, Producer } from 'kafkajs';
+import type { Harness } from '../security/harness.ts';
 
 export interface Received {
   at: number;
@@ -185,4 +186,21 @@ export async function startWorker(config: Config, kafka: Kafka, groupPrefix = co
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Registers organisations for an outbound test: no number ranges and limits high enough that a
+ * test never meets them. Answers the organisation's API key.
+ */
+export function organisationsOf(h: Pick<Harness, 'organisation'>) {
+  return (id: string, type: 'OPERATOR' | 'SERVICE_PROVIDER' | 'HUB', operatorCode: string | null) =>
+    h.organisation({
+      id,
+      name: id,
+      type,
+      operatorCode,
+      ranges: [],
+      verifyPerMinute: 10_000,
+      generalPerMinute: 10_000,
+    });
 }

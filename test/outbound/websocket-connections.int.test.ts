@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE } from '../../query-api/src/ws/channels.ts';
 import { createHarness, type Harness } from '../security/harness.ts';
-import { waitFor } from './support.ts';
+import { organisationsOf, waitFor } from './support.ts';
 
 /**
  * WebSocket connection upkeep: heartbeats (a ping every WS_PING_INTERVAL_MS; a client that
@@ -49,16 +49,7 @@ beforeAll(async () => {
     {},
     { env: { WS_PING_INTERVAL_MS: String(PING_MS), WS_MAX_BUFFERED_BYTES: String(MAX_BUFFERED) } },
   );
-  const org = (id: string, type: 'OPERATOR' | 'SERVICE_PROVIDER' | 'HUB', operatorCode: string | null) =>
-    h.organisation({
-      id,
-      name: id,
-      type,
-      operatorCode,
-      ranges: [],
-      verifyPerMinute: 10_000,
-      generalPerMinute: 10_000,
-    });
+  const org = organisationsOf(h);
   await org('HUBADMIN', 'HUB', null);
   await org('YBANK', 'SERVICE_PROVIDER', null);
   await org('XBANK', 'SERVICE_PROVIDER', null);

@@ -9,7 +9,7 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHarness, type Harness } from '../security/harness.ts';
-import { Facts, waitFor } from './support.ts';
+import { Facts, organisationsOf, waitFor } from './support.ts';
 
 /**
  * The 1 s target of each channel is measured by the bench (`npm run bench`, WebSocket fan-out
@@ -76,16 +76,7 @@ async function refusal(path: string): Promise<number> {
 
 beforeAll(async () => {
   h = await createHarness('websockets');
-  const org = (id: string, type: 'OPERATOR' | 'SERVICE_PROVIDER' | 'HUB', operatorCode: string | null) =>
-    h.organisation({
-      id,
-      name: id,
-      type,
-      operatorCode,
-      ranges: [],
-      verifyPerMinute: 10_000,
-      generalPerMinute: 10_000,
-    });
+  const org = organisationsOf(h);
   await org('HUBADMIN', 'HUB', null);
   await org('MTNNG', 'OPERATOR', 'MTN');
   await org('AIRTELNG', 'OPERATOR', 'AIRTEL');

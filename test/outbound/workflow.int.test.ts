@@ -23,7 +23,7 @@ import {
   NotificationWebhookEventSchema,
 } from '../../query-api/src/routes/webhooks.ts';
 import { createHarness, type Harness } from '../security/harness.ts';
-import { Facts, receiver, startWorker, waitFor } from './support.ts';
+import { Facts, organisationsOf, receiver, startWorker, waitFor } from './support.ts';
 
 /**
  * Workflow events through the outbound worker: delink outcomes as webhooks, the workflow's
@@ -113,16 +113,7 @@ beforeAll(async () => {
   process.env.SMS_GATEWAY_URL = sms.url;
   h = await createHarness('outbound_workflow');
   topics = topicNames(h.config.TOPIC_PREFIX);
-  const org = (id: string, type: 'OPERATOR' | 'SERVICE_PROVIDER' | 'HUB', operatorCode: string | null) =>
-    h.organisation({
-      id,
-      name: id,
-      type,
-      operatorCode,
-      ranges: [],
-      verifyPerMinute: 10_000,
-      generalPerMinute: 10_000,
-    });
+  const org = organisationsOf(h);
   await org('HUBOPS', 'HUB', null);
   const keys = {
     // The operator's organisation id is not its operator code: the worker finds it by the code.
