@@ -243,22 +243,9 @@ export class OutboundWorker {
     });
   }
 
-  private async decodeAll<K extends 'verification' | 'state-change'>(kind: K, p: EachBatchPayload) {
-    const out = [];
-    for (const m of p.batch.messages) {
-      try {
-        out.push(this.codec.decodeCached(kind, m.value) ?? (await this.codec.decode(kind, m.value)));
-      } catch (err) {
-        if (!(err instanceof UndecodableRecordError)) throw err;
-        this.log('warn', 'skipping an undecodable record', {
-          topic: p.batch.topic,
-          partition: p.batch.partition,
-          offset: m.offset,
-          reason: err.message,
-        });
-      }
-    }
-    return out;
+  /** A batch's events that decode; one that does not is skipped (its topic's owner dead-letters it). */
+  private async decodeAll<K extends EventKind>(kind: K, p: EachBatchPayload): Promise<EventTypes[K][]> {
+    return (await this.decodeRecords(kind, p)).map((r) => r.event);
   }
 
   private async decodeRecords<K extends EventKind>(
