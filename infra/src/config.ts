@@ -217,6 +217,12 @@ export const configVariables = [
     description: 'Simulators: the API key of those pushes',
   },
   {
+    name: 'HUB_TEST_RUN',
+    default: '',
+    description:
+      "Integration tests only: the run's name, set by its global setup; every test's topics carry it, so the run deletes its own",
+  },
+  {
     name: 'SMTP_SINK_HTTP_PORT',
     default: '18026',
     description: 'Local SMTP sink: port of its HTTP view of the received mail',
@@ -408,6 +414,10 @@ function buildSchema(production: boolean) {
     SIM_FAIL_STATUS: z.string().default('503').pipe(integer(400, 599)),
     SIM_FEED_URL: httpUrl().optional(),
     SIM_FEED_API_KEY: z.string().min(1).optional(),
+    HUB_TEST_RUN: z
+      .string()
+      .regex(/^[a-z0-9]*$/, { error: 'may only contain lower-case letters and digits' })
+      .default(''),
     SMTP_SINK_HTTP_PORT: z.string().default('18026').pipe(integer(0, 65_535)),
     DEMO_NUMBERS: z.string().default('20000').pipe(integer(1, 10_000_000)),
     OPERATOR_CODE: z.string().min(1).default('MTN'),

@@ -21,7 +21,8 @@ export const uniqueId = (): string => randomBytes(5).toString('hex');
  */
 export function testConfig(name: string, env: NodeJS.ProcessEnv = {}): Config {
   const id = `${name}_${uniqueId()}`;
-  const run = process.env.HUB_TEST_RUN ? `${process.env.HUB_TEST_RUN}.` : '';
+  const { HUB_TEST_RUN } = loadConfig(process.env);
+  const run = HUB_TEST_RUN ? `${HUB_TEST_RUN}.` : '';
   return loadConfig({
     ...process.env,
     LOG_LEVEL: 'error',

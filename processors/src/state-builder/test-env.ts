@@ -36,7 +36,8 @@ export interface StateTestEnv {
 export async function createStateTestEnv(partitions = 3): Promise<StateTestEnv> {
   const id = randomBytes(4).toString('hex');
   // The integration run's name (set by its global setup) lets the run delete its topics at the end.
-  const run = process.env.HUB_TEST_RUN ? `${process.env.HUB_TEST_RUN}.` : '';
+  const { HUB_TEST_RUN } = loadConfig(process.env);
+  const run = HUB_TEST_RUN ? `${HUB_TEST_RUN}.` : '';
   const env = {
     TOPIC_PREFIX: `test-${run}${id}.`,
     REDIS_KEY_PREFIX: `test-${id}:`,
