@@ -102,6 +102,9 @@ function customerOf(body: Record<string, unknown>): { ok: true; value: string | 
 export function parseVerifyRequest(body: unknown): Parsed<{ phoneNumber: string; customer?: string }> {
   if (!isObject(body)) return { ok: false, errors: [{ field: 'body', message: NOT_AN_OBJECT }] };
   const { phoneNumber } = body;
+  // The common request, a number and no reference: answered before anything else is built.
+  if (typeof phoneNumber === 'string' && body.customer === undefined)
+    return { ok: true, value: { phoneNumber } };
   const customer = customerOf(body);
   const errors: FieldError[] = 'ok' in customer ? [] : [customer];
   if (typeof phoneNumber !== 'string')
