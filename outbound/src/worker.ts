@@ -457,7 +457,7 @@ export class OutboundWorker {
   }
 
   private async redeliver(r: DeliveryRecord): Promise<void> {
-    const sub = await this.projectedSubscription(r.subscriptionId);
+    const sub = this.subscription(r.subscriptionId);
     if (!sub?.active) return;
     await this.queue.forgetDelivered(r.subscriptionId, r.webhookId);
     const now = Date.now();
@@ -478,12 +478,13 @@ export class OutboundWorker {
     this.dispatcher.kick();
   }
 
-  private async projectedSubscription(id: string): Promise<Subscription | null> {
+  /** Active subscription `id` as this worker has applied it from the subscriptions topic. */
+  subscription(id: string): Subscription | undefined {
     for (const subs of this.byOrganisation.values()) {
       const s = subs.get(id);
       if (s) return s;
     }
-    return null;
+    return undefined;
   }
 
   async stop(): Promise<void> {

@@ -9,7 +9,7 @@ import {
   createSchemaRegistry,
   topicNames,
 } from '@hub/infra';
-import { OutboundWorker } from '@hub/outbound';
+import { OutboundWorker, outboundKeys } from '@hub/outbound';
 import { EventCodec, type StateChangeEvent, type VerificationEvent } from '@hub/schemas';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Harness } from '../security/harness.ts';
@@ -177,8 +177,24 @@ export async function startWorker(config: Config, kafka: Kafka, groupPrefix = co
     pollMs: 20,
   });
   await worker.start();
+  const keys = outboundKeys(config.REDIS_KEY_PREFIX);
   return {
     worker,
+    /**
+     * Waits until the worker has applied `subscriptions` and watches `msisdn` for `organisation`,
+     * so a change published next is fanned out (under load the projections can lag a while).
+     */
+    async ready(msisdn: string, organisation: string, subscriptions: readonly string[] = []) {
+      await waitFor(`the worker to know ${subscriptions.join(', ')}`, () =>
+        subscriptions.every((id) => worker.subscription(id)),
+      );
+      const deadline = Date.now() + 15_000;
+      while ((await redis.hget(keys.watch(msisdn), organisation)) === null) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${organisation} to watch ${msisdn}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop() {
       await worker.stop();
       await producer.disconnect();

@@ -124,7 +124,7 @@ describe('webhook delivery', () => {
     const number = msisdn();
     await facts.verified('FIRSTBANK', number, 'BLACKLISTED');
     await facts.verified('OTHERBANK', msisdn());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await worker.ready(number, 'FIRSTBANK', [sub.id]);
     const sent = Date.now();
     await facts.publish([facts.change(number, 'CHURNED')]);
     const got = await waitFor('the webhook', () => r.got[0]);
@@ -151,7 +151,7 @@ describe('webhook delivery', () => {
     const sub = await subscribe(bankKey, r.url);
     const number = msisdn();
     await facts.verified('FIRSTBANK', number);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await worker.ready(number, 'FIRSTBANK', [sub.id]);
     await facts.publish([facts.change(number, 'SWAPPED')]);
     await waitFor('three attempts', () => r.got.length >= 3);
     const ids = new Set(r.got.map((g) => g.headers['webhook-id']));
@@ -189,14 +189,17 @@ describe('webhook delivery', () => {
   it('a failing receiver does not delay a healthy one', async () => {
     const dead = await hook(() => ({ status: 503, delayMs: 300 }));
     const healthy = await hook();
-    await subscribe(otherKey, dead.url);
-    await subscribe(bankKey, healthy.url);
+    const deadSub = await subscribe(otherKey, dead.url);
+    const healthySub = await subscribe(bankKey, healthy.url);
     const numbers = Array.from({ length: 40 }, () => msisdn());
     for (const m of numbers) {
       await facts.verified('FIRSTBANK', m);
       await facts.verified('OTHERBANK', m);
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const m of numbers) {
+      await worker.ready(m, 'FIRSTBANK', [healthySub.id]);
+      await worker.ready(m, 'OTHERBANK', [deadSub.id]);
+    }
     const sent = Date.now();
     await facts.publish(numbers.map((m) => facts.change(m, 'CHURNED')));
     await waitFor('every healthy delivery', () => healthy.got.length >= numbers.length);
@@ -213,13 +216,17 @@ describe('webhook delivery', () => {
     const gone = await hook();
     const still = await hook();
     const deleted = await subscribe(bankKey, gone.url);
-    await subscribe(bankKey, still.url);
+    const kept = await subscribe(bankKey, still.url);
     const res = await h.call('DELETE', `/api/v1/webhooks/subscriptions/${deleted.id}`, { token: bankKey });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe('DELETED');
     const number = msisdn();
     await facts.verified('FIRSTBANK', number);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await worker.ready(number, 'FIRSTBANK', [kept.id]);
+    await waitFor(
+      'the worker to drop the deleted subscription',
+      () => !worker.worker.subscription(deleted.id),
+    );
     await facts.publish([facts.change(number, 'REASSIGNED')]);
     await waitFor('the active subscription', () => still.got[0]);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -238,7 +245,11 @@ describe('webhook delivery', () => {
     expect(secret).not.toBe(sub.secret);
     const number = msisdn();
     await facts.verified('FIRSTBANK', number, 'SWAPPED');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await worker.ready(number, 'FIRSTBANK', [sub.id]);
+    await waitFor(
+      'the worker to hold both secrets',
+      () => worker.worker.subscription(sub.id)?.secrets.length === 2,
+    );
     await facts.publish([facts.change(number, 'NORMAL')]);
     const first = await waitFor('the webhook', () => r.got[0]);
     verify(secret, first);

@@ -148,6 +148,7 @@ beforeAll(async () => {
     mtn: ['DELINK_COMPLETED', 'RECYCLED'],
     nibss: ['DELINK_COMPLETED'],
   };
+  const subscriptions: string[] = [];
   for (const who of ['bank', 'mtn', 'nibss'] as const) {
     hooks[who] = await receiver();
     const reg = await h.call('POST', '/api/v1/webhooks/register', {
@@ -155,11 +156,15 @@ beforeAll(async () => {
       body: { url: hooks[who].url, events: events[who] },
     });
     expect(reg.status).toBe(201);
-    secrets[who] = ((await reg.json()) as { secret: string }).secret;
+    const sub = (await reg.json()) as { id: string; secret: string };
+    secrets[who] = sub.secret;
+    subscriptions.push(sub.id);
   }
   // The bank verified the number: it watches it.
   await facts.verified('CBANK', MSISDN);
   await facts.verified('MTNNG', MSISDN);
+  await worker.ready(MSISDN, 'CBANK', subscriptions);
+  await worker.ready(MSISDN, 'MTNNG');
 });
 
 afterAll(async () => {
