@@ -83,3 +83,20 @@ export function stateChangeCloudEvent(
     },
   };
 }
+
+const BODY_HEAD = '{"specversion":"1.0","id":';
+
+/**
+ * The JSON body of one event of a change for any subscription: the subscriptions' bodies differ
+ * only in `id` (the webhook-id), the second member, so the rest is serialised once and each id
+ * spliced in. The bytes are JSON.stringify's of stateChangeCloudEvent with that id.
+ */
+export function stateChangeBodies(
+  event: string,
+  change: StateChangeEvent,
+  before: Statuses,
+): (id: string) => string {
+  const json = JSON.stringify(stateChangeCloudEvent('', event, change, before));
+  const tail = json.slice(BODY_HEAD.length + 2);
+  return (id) => `${BODY_HEAD}${JSON.stringify(id)}${tail}`;
+}

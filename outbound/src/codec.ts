@@ -23,6 +23,8 @@ export class OutboundCodec<T> {
   private readonly type: avro.Type;
   private readonly resolvers = new Map<number, Promise<avro.Resolver | null>>();
   private id: number | null = null;
+  /** Where values are written before they are copied out; grows to the largest value seen. */
+  private scratch = Buffer.allocUnsafeSlow(16 * 1024);
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -41,14 +43,24 @@ export class OutboundCodec<T> {
     return this;
   }
 
+  /**
+   * Confluent frame and Avro body in one buffer. avsc's toBuffer writes into a shared 1 KB tap and
+   * writes a larger value a second time; a delivery record (it carries the body) usually is.
+   */
   encode(value: T): Buffer {
     if (this.id === null) throw new Error('schema not registered');
-    const body = this.type.toBuffer(value);
-    const frame = Buffer.allocUnsafe(5 + body.length);
-    frame.writeUInt8(0, 0);
-    frame.writeUInt32BE(this.id, 1);
-    body.copy(frame, 5);
-    return frame;
+    for (;;) {
+      const end = this.type.encode(value, this.scratch, 5);
+      if (end >= 0) {
+        const frame = Buffer.allocUnsafe(end);
+        this.scratch.copy(frame, 5, 5, end);
+        frame.writeUInt8(0, 0);
+        frame.writeUInt32BE(this.id, 1);
+        return frame;
+      }
+      // `end` is minus the bytes missing.
+      this.scratch = Buffer.allocUnsafeSlow(Math.max(2 * this.scratch.length, this.scratch.length - end));
+    }
   }
 
   async decode(bytes: Buffer | null): Promise<T> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { quoteIdentifier } from '@hub/infra';
+import { partitionFor, quoteIdentifier } from '@hub/infra';
 import { sqlString } from '@hub/state/history/queries';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { OutboundCodec } from './codec.ts';
@@ -41,6 +41,9 @@ export const DELIVERIES_TABLE = 'webhook_deliveries_v1';
 export class DeliveryLog {
   private pending: { record: DeliveryRecord; resolve: () => void; reject: (e: Error) => void }[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The topic's partition count once known (usePartitions), and each key's partition under it. */
+  private partitions = 0;
+  private readonly partitionOf = new Map<string, number>();
 
   constructor(
     private readonly producer: Producer,
@@ -48,6 +51,28 @@ export class DeliveryLog {
     private readonly topic: string,
     private readonly lingerMs = 20,
   ) {}
+
+  /**
+   * Places records by the topic's partition count, each subscription's partition computed once
+   * (Kafka's default murmur2 partitioning, as kafkajs would), instead of by kafkajs's partitioner
+   * per record, which filters the partition list and hashes the key every time.
+   */
+  usePartitions(count: number): void {
+    this.partitions = count;
+    this.partitionOf.clear();
+  }
+
+  private partition(key: string): number | undefined {
+    if (this.partitions === 0) return undefined;
+    let p = this.partitionOf.get(key);
+    if (p === undefined) {
+      p = partitionFor(key, this.partitions);
+      // Subscriptions are few; the bound only guards against a flood of unknown ones.
+      if (this.partitionOf.size >= 100_000) this.partitionOf.clear();
+      this.partitionOf.set(key, p);
+    }
+    return p;
+  }
 
   record(record: Omit<DeliveryRecord, 'eventId' | 'receivedAt'>): Promise<void> {
     const full: DeliveryRecord = { ...record, eventId: randomUUID(), receivedAt: Date.now() };
@@ -66,7 +91,11 @@ export class DeliveryLog {
       await this.producer.send({
         topic: this.topic,
         acks: -1,
-        messages: batch.map((p) => ({ key: p.record.subscriptionId, value: this.codec.encode(p.record) })),
+        messages: batch.map((p) => ({
+          key: p.record.subscriptionId,
+          value: this.codec.encode(p.record),
+          partition: this.partition(p.record.subscriptionId),
+        })),
       });
       for (const p of batch) p.resolve();
     } catch (err) {

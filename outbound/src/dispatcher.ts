@@ -39,6 +39,8 @@ interface Endpoint {
   signers: { list: Signer[]; until: number } | null;
   /** The target URL's check (DNS and address rules), reused for TARGET_CHECK_MS. */
   target: { check: Promise<UrlCheck>; until: number } | null;
+  /** The last claim found fewer due messages than it asked for: only a poll or new messages look again. */
+  drained: boolean;
 }
 
 const SNIPPET = 256;
@@ -57,6 +59,8 @@ export class Dispatcher {
   private running = false;
   private ticking = false;
   private again = false;
+  /** The next claim asks every endpoint, drained ones too (a poll, or messages were queued). */
+  private all = true;
   private readonly inflight = new Set<Promise<void>>();
   private readonly now: () => number;
 
@@ -84,6 +88,7 @@ export class Dispatcher {
         disabling: false,
         signers: null,
         target: null,
+        drained: false,
       });
   }
 
@@ -111,6 +116,7 @@ export class Dispatcher {
     this.running = true;
     const loop = () => {
       if (!this.running) return;
+      this.all = true;
       void this.tick().finally(() => {
         if (this.running) this.timer = setTimeout(loop, this.o.pollMs ?? 50);
       });
@@ -120,6 +126,12 @@ export class Dispatcher {
 
   /** Claims at once instead of at the next poll (new messages were queued). */
   kick(): void {
+    this.all = true;
+    if (this.running) void this.tick();
+  }
+
+  /** Claims at once for the endpoints whose queues still had due messages (a slot came free). */
+  private refill(): void {
     if (this.running) void this.tick();
   }
 
@@ -149,9 +161,11 @@ export class Dispatcher {
 
   private async claimAndSend(): Promise<void> {
     const now = this.now();
+    const all = this.all;
+    this.all = false;
     const wants: { subscriptionId: string; limit: number }[] = [];
     for (const [id, e] of this.endpoints) {
-      if (e.disabling) continue;
+      if (e.disabling || (e.drained && !all)) continue;
       const halfOpen = e.openUntil !== 0;
       if (halfOpen && now < e.openUntil) continue;
       const limit = halfOpen ? (e.inflight === 0 ? 1 : 0) : this.o.concurrency - e.inflight;
@@ -159,6 +173,12 @@ export class Dispatcher {
     }
     if (wants.length === 0) return;
     const claimed = await this.o.queue.claim(wants, now, this.o.timeoutMs + 5_000);
+    const got = new Map<string, number>();
+    for (const m of claimed) got.set(m.subscriptionId, (got.get(m.subscriptionId) ?? 0) + 1);
+    for (const w of wants) {
+      const e = this.endpoints.get(w.subscriptionId);
+      if (e) e.drained = (got.get(w.subscriptionId) ?? 0) < w.limit;
+    }
     for (const m of claimed) {
       const e = this.endpoints.get(m.subscriptionId);
       if (!e) continue;
@@ -170,7 +190,7 @@ export class Dispatcher {
         if (released) return;
         released = true;
         e.inflight--;
-        this.kick();
+        this.refill();
       };
       const p = this.attempt(e, m, release).finally(() => {
         release();

@@ -14,8 +14,13 @@ export function outboundKeys(prefix: string) {
     queue: (sub: string) => `${prefix}wh:{${sub}}:q`,
     /** One queued message: hash { b: body, a: attempts made, t, n, s, f: first queued }. */
     message: (sub: string, id: string) => `${prefix}wh:{${sub}}:m:${id}`,
-    /** Marks a delivered message for a while, so a replay after a crash does not send it again. */
-    delivered: (sub: string, id: string) => `${prefix}wh:{${sub}}:d:${id}`,
+    /**
+     * A subscription's delivered messages: sorted set of webhook ids by delivery time (ms), its
+     * newest ones kept, so a replay after a crash does not send them again.
+     */
+    delivered: (sub: string) => `${prefix}wh:{${sub}}:done`,
+    /** The per-message delivered marker older workers set (3-day expiry): still honoured, no longer written. */
+    deliveredMarker: (sub: string, id: string) => `${prefix}wh:{${sub}}:d:${id}`,
     /** Endpoint health: hash { since: start of the current failure streak (ms) }. */
     health: (sub: string) => `${prefix}wh:{${sub}}:h`,
   };

@@ -13,7 +13,7 @@ import {
 import { workflowKeys } from '@hub/state/workflow/store';
 import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { eventsOf, stateChangeCloudEvent, webhookId } from './cloud-events.ts';
+import { eventsOf, stateChangeBodies, webhookId } from './cloud-events.ts';
 import { OutboundCodec } from './codec.ts';
 import { DeliveryLog, DeliveryLogSink, type DeliveryRecord } from './delivery-log.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -63,6 +63,7 @@ export class OutboundWorker {
   readonly watch: WatchList;
   readonly dispatcher: Dispatcher;
   private readonly consumers: Consumer[] = [];
+  private readonly deliveryLog: DeliveryLog;
   private projector: SubscriptionProjector | null = null;
   private sink: DeliveryLogSink | null = null;
   private commands: SubscriptionCommands | null = null;
@@ -99,9 +100,10 @@ export class OutboundWorker {
     this.watch = new WatchList(o.redis, this.keys, config.WATCH_TTL_SECONDS);
     this.workflow = new WorkflowView(o.redis, workflowKeys(config.REDIS_KEY_PREFIX));
     this.operators = new OperatorDirectory(o.redis, config.REDIS_KEY_PREFIX);
+    this.deliveryLog = new DeliveryLog(o.producer, this.deliveryCodec, this.topics.webhookDeliveries);
     this.dispatcher = new Dispatcher({
       queue: new DeliveryQueue(this.dispatchRedis, this.keys),
-      log: new DeliveryLog(o.producer, this.deliveryCodec, this.topics.webhookDeliveries),
+      log: this.deliveryLog,
       box: this.box,
       urlPolicy: { production: config.NODE_ENV === 'production', allowlist: config.WEBHOOK_URL_ALLOWLIST },
       schedule: config.WEBHOOK_RETRY_SCHEDULE,
@@ -137,6 +139,7 @@ export class OutboundWorker {
     await this.subscriptionCodec.register(t.webhookSubscriptions);
     await this.deliveryCodec.register(t.webhookDeliveries);
     await this.notificationCodec.register(t.notifications);
+    this.deliveryLog.usePartitions(await partitionCount(this.o.kafka, t.webhookDeliveries));
 
     this.projector = new SubscriptionProjector({
       kafka: this.o.kafka,
@@ -398,15 +401,22 @@ export class OutboundWorker {
       if (w.expired.length > 0) seenUpdates.hdel(this.keys.watch(change.msisdn), ...w.expired);
       const events = eventsOf(change, step.before);
       if (events.length === 0) return;
+      // One serialisation per event of the change, whatever the number of subscriptions.
+      const bodies = new Map<string, (id: string) => string>();
       for (const organisation of w.organisations) {
         for (const sub of this.byOrganisation.get(organisation)?.values() ?? []) {
           for (const event of events) {
             if (!sub.events.includes(event)) continue;
             const id = webhookId(sub.id, change.eventId, event);
+            let bodyOf = bodies.get(event);
+            if (!bodyOf) {
+              bodyOf = stateChangeBodies(event, change, step.before);
+              bodies.set(event, bodyOf);
+            }
             messages.push({
               subscriptionId: sub.id,
               id,
-              body: JSON.stringify(stateChangeCloudEvent(id, event, change, step.before)),
+              body: bodyOf(id),
               eventType: event,
               msisdn: change.msisdn,
               sequence: change.version,
@@ -494,6 +504,17 @@ export class OutboundWorker {
     await this.projector?.stop();
     this.email.close();
     this.dispatchRedis.disconnect();
+  }
+}
+
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  } finally {
+    await admin.disconnect();
   }
 }
 
