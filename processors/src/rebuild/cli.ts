@@ -12,8 +12,9 @@ import { type ReplayProgress, replayIntoRedis } from './replay.ts';
  * Checksums every state record under REDIS_KEY_PREFIX, drops them (only that prefix's state keys),
  * replays the four input topics from the beginning with a fresh consumer group, checksums again and
  * exits 1 unless the two checksums are equal. Stop the live state builder first: both would write
- * the same records (compare-and-set keeps them consistent, but the first checksum would be a moving
- * target). REBUILD_GROUP overrides the consumer group.
+ * the same records, and the replay (replay.ts) writes each number's record outright, without the
+ * live builder's compare-and-set, since it starts from the dropped projection; the first checksum
+ * would be a moving target too. REBUILD_GROUP overrides the consumer group.
  */
 const USAGE = 'usage: tsx processors/src/rebuild/cli.ts redis';
 
