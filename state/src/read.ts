@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { deriveView, type StateView } from './derive.ts';
 import { decodeState, StateEncodingError } from './encoding.ts';
@@ -92,19 +93,27 @@ for i = 2, #KEYS do values[i - 1] = redis.call('HGET', KEYS[i], ARGV[i - 1]) end
 return values
 `;
 
-type RedisWithReadServable = Redis & {
-  hubReadServableBuffer(
-    numberOfKeys: number,
-    ...keysThenFields: string[]
-  ): Promise<number | (Buffer | null)[]>;
-};
+const READ_SERVABLE_SHA = createHash('sha1').update(READ_SERVABLE).digest('hex');
 
-/** Defines the script's command on a client once (ioredis keeps its SHA and loads it on NOSCRIPT). */
-function withReadServable(redis: Redis): RedisWithReadServable {
-  const r = redis as RedisWithReadServable;
-  if (typeof r.hubReadServableBuffer !== 'function')
-    redis.defineCommand('hubReadServable', { lua: READ_SERVABLE });
-  return r;
+/**
+ * The script by its SHA, sent whole when Redis does not hold it yet (first use, or after a
+ * restart or SCRIPT FLUSH). Plain EVALSHA/EVAL rather than a command defined on the client: a
+ * defined command is missing from auto-pipelines the client built before it was defined.
+ */
+async function readServable(redis: Redis, keys: string[], fields: string[]): Promise<unknown> {
+  const r = redis as Redis & ScriptCalls;
+  try {
+    return await r.evalshaBuffer(READ_SERVABLE_SHA, keys.length, ...keys, ...fields);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    return r.evalBuffer(READ_SERVABLE, keys.length, ...keys, ...fields);
+  }
+}
+
+/** Every ioredis command has a …Buffer form (Buffer replies); its typings leave out these two. */
+interface ScriptCalls {
+  evalshaBuffer(sha: string, numberOfKeys: number, ...keysThenArgs: string[]): Promise<unknown>;
+  evalBuffer(script: string, numberOfKeys: number, ...keysThenArgs: string[]): Promise<unknown>;
 }
 
 /**
@@ -131,7 +140,7 @@ async function sendReads(
         fields.push(f);
       }
     }
-    const reply = await withReadServable(redis).hubReadServableBuffer(keys.length, ...keys, ...fields);
+    const reply = await readServable(redis, keys, fields);
     if (reply === 1) return REBUILDING;
     if (!Array.isArray(reply)) throw new Error('unexpected reply to the servable state read');
     const found: Found = new Map();
