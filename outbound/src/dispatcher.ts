@@ -169,7 +169,10 @@ export class Dispatcher {
       const halfOpen = e.openUntil !== 0;
       if (halfOpen && now < e.openUntil) continue;
       const limit = halfOpen ? (e.inflight === 0 ? 1 : 0) : this.o.concurrency - e.inflight;
-      if (limit > 0) wants.push({ subscriptionId: id, limit });
+      // A busy endpoint is refilled once half its slots are free, so a claim takes several
+      // messages rather than one per answer; an idle one, or a poll, claims whatever is free.
+      if (limit > 0 && (all || e.inflight === 0 || limit >= this.o.concurrency / 2))
+        wants.push({ subscriptionId: id, limit });
     }
     if (wants.length === 0) return;
     const claimed = await this.o.queue.claim(wants, now, this.o.timeoutMs + 5_000);
