@@ -5,13 +5,20 @@ import type { Context } from 'hono';
 let fallback: Logger | null = null;
 
 /**
- * The request's logger: the child the server's request-id middleware put on the context (it
- * carries the request id), else a default one. Log the route pattern (`c.req.routePath`), never
- * the path: a path can hold a phone number.
+ * The request's logger: a child carrying the request id, made on first use from the logger the
+ * server's request-id middleware put on the context (`logRoot`, beside `requestId`), or one put
+ * there whole (`log`); else a default one. Log the route pattern (`c.req.routePath`), never the
+ * path: a path can hold a phone number.
  */
 export function requestLog(c: Context): Logger {
   const log = c.get('log') as Logger | undefined;
   if (log) return log;
+  const root = c.get('logRoot') as Logger | undefined;
+  if (root) {
+    const child = root.child({ requestId: c.get('requestId') as string | undefined });
+    c.set('log', child);
+    return child;
+  }
   fallback ??= createLogger({ LOG_LEVEL: 'info' }, 'hub');
   return fallback;
 }

@@ -10,7 +10,8 @@ import {
 import { httpExceptionResponse, securityHeaders } from '@hub/security';
 import type { ApiApp, ApiContext, ApiEnv } from './context.ts';
 import { DOCS_PAGE } from './docs-page.ts';
-import { requestDuration } from './metrics.ts';
+import { observeRequest } from './metrics.ts';
+import { StaticPathRouter } from './router.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
 import { registerAuditLogRoutes } from './routes/audit-logs.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
@@ -61,6 +62,8 @@ async function drain(body: ReadableStream<Uint8Array>, limit: number): Promise<b
  */
 export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp {
   const app = createSurfaceApp<ApiEnv>();
+  // Before any route is added: every route lands in this router (see router.ts for why not Hono's).
+  app.router = new StaticPathRouter();
 
   const logger = ctx.logger ?? createLogger(ctx.config, 'query-api');
 
@@ -69,8 +72,9 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
     const incoming = requestHeader(c, 'x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);
-    const log = logger.child({ requestId });
-    c.set('log', log);
+    // The request's child logger is made on first use (requestLog): most requests log only the
+    // access line below, which carries the same fields from the process logger.
+    c.set('logRoot', logger);
     responseHeader(c, 'X-Request-Id', requestId);
     const started = performance.now();
     await next();
@@ -78,16 +82,19 @@ export function createApiApp(ctx: ApiContext, probes: DependencyProbe[]): ApiApp
     // largest body any route accepts, so the client can finish sending and read the answer. A body
     // left part-read (413) or too large to drain closes the connection, so the client does not
     // reuse a socket with unread bytes on it.
-    if (c.res.status >= 400 && c.req.raw.body !== null) {
+    const status = c.res.status;
+    if (status >= 400 && c.req.raw.body !== null) {
       const drained = !c.req.raw.bodyUsed && (await drain(c.req.raw.body, MAX_DRAIN_BYTES));
       if (!drained) c.header('Connection', 'close');
     }
+    const method = c.req.method;
     const route = c.req.routePath || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
-    requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    observeRequest(method, route, status, seconds);
     // The access log: the route pattern, never the path, the query or a body (they hold numbers).
-    log.info(
-      { method: c.req.method, route, status: c.res.status, durationMs: Math.round(seconds * 100_000) / 100 },
+    // The request id first, where the child logger's binding puts it: the same line either way.
+    logger.info(
+      { requestId, method, route, status, durationMs: Math.round(seconds * 100_000) / 100 },
       'request',
     );
   });

@@ -14,7 +14,7 @@ import { Security, type SecurityOptions } from '@hub/security';
 import { readState } from '@hub/state';
 import type { ApiContext } from './context.ts';
 import { DataSubjectService } from './data-subject/service.ts';
-import { auditDropped, redisRoundTrip, verificationsDropped } from './metrics.ts';
+import { auditDropped, observeStateRead, verificationsDropped } from './metrics.ts';
 import { createWebhookApi } from './outbound/webhooks.ts';
 import type { DependencyProbe } from './routes/health.ts';
 import { VerificationRecorder } from './verifications.ts';
@@ -91,11 +91,11 @@ export async function createApiContext(
     security,
     redis,
     async readState(msisdns) {
-      const end = redisRoundTrip.startTimer({ numbers: msisdns.length > 1 ? 'many' : 'one' });
+      const started = performance.now();
       try {
         return await readState(redis, config.REDIS_KEY_PREFIX, msisdns);
       } finally {
-        end();
+        observeStateRead(msisdns.length, started);
       }
     },
     verifications,

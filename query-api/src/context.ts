@@ -27,7 +27,7 @@ export interface ApiContext {
   /** How long bulk-verification result links stay valid. */
   resultTtlSeconds: number;
   now: () => number;
-  /** The process's structured logger; each request gets a child carrying its request id. */
+  /** The process's structured logger; a request that logs gets a child carrying its request id. */
   logger?: Logger;
   /** NIMC and NIBSS clients for live corroboration; built from NIMC_URL/NIBSS_URL when absent. */
   identitySources?: IdentitySources;
@@ -40,7 +40,8 @@ export interface ApiContext {
 }
 
 export interface ApiEnv {
-  Variables: { principal: Principal; requestId: string; log: Logger };
+  /** `logRoot` is the process logger the request's child (`log`, with its id) is made from on first use. */
+  Variables: { principal: Principal; requestId: string; log: Logger; logRoot: Logger };
 }
 
 export type ApiApp = OpenAPIHono<ApiEnv>;

@@ -33,3 +33,16 @@ export const auditDropped = new Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 });
+
+/** One request's latency, under its method, route pattern and status code. */
+export function observeRequest(method: string, route: string, status: number, seconds: number): void {
+  requestDuration.observe({ method, route, status: String(status) }, seconds);
+}
+
+const ONE = { numbers: 'one' } as const;
+const MANY = { numbers: 'many' } as const;
+
+/** One state read's round trip (performance.now() at its start), labelled one number or many. */
+export function observeStateRead(numbers: number, startedMs: number): void {
+  redisRoundTrip.observe(numbers > 1 ? MANY : ONE, (performance.now() - startedMs) / 1000);
+}
