@@ -19,6 +19,11 @@ export interface ErasureFollowerOptions {
   onErasure?(event: DataSubjectEvent, phase: 'catch-up' | 'live'): Promise<void>;
   log?: Log;
   retryDelayMs?: number;
+  /**
+   * The consumer's long-poll (kafkajs' default 5 s). A follower stopped as soon as it has caught
+   * up (the rebuild's) keeps it short, since a stop waits for the fetch in flight.
+   */
+  maxWaitTimeInMs?: number;
 }
 
 /**
@@ -59,6 +64,7 @@ export class ErasureFollower {
     const consumer = this.o.kafka.consumer({
       groupId: `${this.o.name}-erasures-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
       allowAutoTopicCreation: false,
+      ...(this.o.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: this.o.maxWaitTimeInMs }),
     });
     this.consumer = consumer;
     await consumer.connect();

@@ -5,25 +5,22 @@ import {
   createRedis,
   createSchemaRegistry,
   ensureTopics,
-  type TopicNames,
   topicNames,
   topicSpecs,
 } from '@hub/infra';
 import { DataSubjectCodec, EventCodec } from '@hub/schemas';
 import { stateSlot } from '@hub/state/keys';
 import { readStored } from '@hub/state/read';
-import type { StateEvent } from '@hub/state/record';
 import type { Redis } from 'ioredis';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { ErasureFollower } from '../data-subject/follower.ts';
 import { BatchConsumer, type PartitionBatch } from '../kafka/batch-consumer.ts';
 import { LoggedDeadLetters, STATE_BUILDER } from '../kafka/dead-letters.ts';
-import { msisdnEventDecoder, type RecordDecoder } from '../kafka/decoders.ts';
 import type { Log } from '../kafka/logger.ts';
-import { ok, type RecordRejection, type StepResult } from '../kafka/results.ts';
+import type { RecordRejection } from '../kafka/results.ts';
 import { eventsApplied, eventsSkipped } from '../metrics.ts';
-import type { BuilderInput } from '../state-builder/builder.ts';
-import { erasureOrderDecoder, publishDecisions } from '../state-builder/erasure-orders.ts';
+import { type BuilderInput, builderDecoders } from '../state-builder/builder.ts';
+import { publishDecisions } from '../state-builder/erasure-orders.ts';
 import { FoldedState, type FoldStart, foldChunk } from './fold.ts';
 
 export interface ReplayProgress {
@@ -69,43 +66,6 @@ async function progressOf(admin: Admin, groupId: string, ranges: Range[]): Promi
     total += r.end - r.start;
   }
   return { done: Number(done), total: Number(total) };
-}
-
-function lift<E extends StateEvent>(
-  input: E['input'],
-  decode: RecordDecoder<E['event']>,
-): RecordDecoder<BuilderInput> {
-  const up = (r: StepResult<E['event']>): StepResult<BuilderInput> =>
-    r.status === 'ok' ? ok({ input, event: r.value } as StateEvent) : r;
-  return (message, ctx) => {
-    const r = decode(message, ctx);
-    return r instanceof Promise ? r.then(up) : up(r);
-  };
-}
-
-/** The live state builder's inputs and decoders (builder.ts createStateBuilder), erasure orders included. */
-function builderDecoders(
-  codec: EventCodec,
-  dataSubjectCodec: DataSubjectCodec,
-  topics: TopicNames,
-): Map<string, RecordDecoder<BuilderInput>> {
-  return new Map<string, RecordDecoder<BuilderInput>>([
-    [topics.statusUpdates, lift('status', msisdnEventDecoder(codec, 'status-update'))],
-    [topics.ninLinkages, lift('nin', msisdnEventDecoder(codec, 'nin-linkage'))],
-    [topics.bvnLinkages, lift('bvn', msisdnEventDecoder(codec, 'bvn-linkage'))],
-    [topics.delink, lift('delink', msisdnEventDecoder(codec, 'delink'))],
-    [topics.dataSubject, erasureOrderDecoder(dataSubjectCodec)],
-  ]);
-}
-
-/**
- * The follower's consumer with a short long-poll: it is stopped as soon as it has caught up, and a
- * stop waits for the fetch in flight (kafkajs' default wait is 5 s).
- */
-function withShortFetchWait(kafka: Kafka): Kafka {
-  const wrapped = Object.create(kafka) as Kafka;
-  wrapped.consumer = (config) => kafka.consumer({ maxWaitTimeInMs: FETCH_WAIT_MS, ...config });
-  return wrapped;
 }
 
 /** One HSET per bucket touched (buckets are single keys, so this is valid on Redis Cluster too). */
@@ -179,7 +139,8 @@ export async function replayIntoRedis(config: Config, options: ReplayOptions): P
     // Every erasure already decided is known before the first event is applied (the handler waits
     // for it); the replay decides, and adds, any new one itself, so the follower stops once caught up.
     const erasures = new ErasureFollower({
-      kafka: withShortFetchWait(kafka),
+      kafka,
+      maxWaitTimeInMs: FETCH_WAIT_MS,
       codec: dataSubjectCodec,
       topic: topics.dataSubject,
       name: 'state-rebuild',
@@ -226,7 +187,7 @@ export async function replayIntoRedis(config: Config, options: ReplayOptions): P
       kafka,
       groupId: options.groupId,
       name: STATE_BUILDER,
-      topics: builderDecoders(codec, dataSubjectCodec, topics),
+      topics: builderDecoders(codec, topics, dataSubjectCodec),
       handle,
       deadLetters: new LoggedDeadLetters(options.log),
       maxChunkSize: options.maxChunkSize ?? 100_000,

@@ -1,5 +1,5 @@
 import type { TopicNames } from '@hub/infra';
-import type { EventCodec, StateChangeEvent } from '@hub/schemas';
+import type { DataSubjectCodec, EventCodec, StateChangeEvent } from '@hub/schemas';
 import { StateWriter } from '@hub/state/cas';
 import { deriveView } from '@hub/state/derive';
 import { encodeState } from '@hub/state/encoding';
@@ -68,6 +68,25 @@ function wrap<E extends StateEvent>(
 /** What the builder consumes: the state inputs, and erasure orders when erasures are on. */
 export type BuilderInput = StateEvent | ErasureOrder;
 
+/**
+ * The builder's inputs and their decoders: the status, NIN, BVN and delink topics, and the
+ * data-subject topic's erasure orders when `erasures` is given. The rebuild reads the same table.
+ */
+export function builderDecoders(
+  codec: EventCodec,
+  topics: Pick<TopicNames, 'statusUpdates' | 'ninLinkages' | 'bvnLinkages' | 'delink' | 'dataSubject'>,
+  erasures?: DataSubjectCodec,
+): Map<string, RecordDecoder<BuilderInput>> {
+  const decoders = new Map<string, RecordDecoder<BuilderInput>>([
+    [topics.statusUpdates, wrap('status', msisdnEventDecoder(codec, 'status-update'))],
+    [topics.ninLinkages, wrap('nin', msisdnEventDecoder(codec, 'nin-linkage'))],
+    [topics.bvnLinkages, wrap('bvn', msisdnEventDecoder(codec, 'bvn-linkage'))],
+    [topics.delink, wrap('delink', msisdnEventDecoder(codec, 'delink'))],
+  ]);
+  if (erasures) decoders.set(topics.dataSubject, erasureOrderDecoder(erasures));
+  return decoders;
+}
+
 /** The running state projection consumer. */
 export type StateBuilder = BatchConsumer<BuilderInput>;
 
@@ -114,15 +133,9 @@ function encodeSafely(record: StateRecord): { ok: true; bytes: Buffer } | { ok: 
  */
 export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<BuilderInput> {
   const { codec, topics, redis, redisKeyPrefix } = options;
-  const decoders = new Map<string, RecordDecoder<BuilderInput>>([
-    [topics.statusUpdates, wrap('status', msisdnEventDecoder(codec, 'status-update'))],
-    [topics.ninLinkages, wrap('nin', msisdnEventDecoder(codec, 'nin-linkage'))],
-    [topics.bvnLinkages, wrap('bvn', msisdnEventDecoder(codec, 'bvn-linkage'))],
-    [topics.delink, wrap('delink', msisdnEventDecoder(codec, 'delink'))],
-  ]);
-  const writer = new StateWriter(redis);
   const erasures = options.erasures;
-  if (erasures) decoders.set(topics.dataSubject, erasureOrderDecoder(erasures.codec));
+  const decoders = builderDecoders(codec, topics, erasures?.codec);
+  const writer = new StateWriter(redis);
 
   function isErased(batch: PartitionBatch<BuilderInput>, ev: StateEvent, offset: bigint): boolean {
     return (
