@@ -14,13 +14,13 @@ export interface Provenance {
 
 /**
  * One row ready for `INSERT INTO table (HISTORY_COLUMNS[table]) FORMAT TabSeparated`: its fields
- * already encoded (processors/src/history/tsv.ts), so a batch is its lines joined.
+ * already encoded (processors/src/history/tsv.ts), so a batch is its lines, each ended by '\n'.
  */
 export interface HistoryRow {
   table: RawTable;
   /** The row's number, for the erasure filter; null for a family without one (audit). */
   msisdn: string | null;
-  /** The row's TabSeparated fields in HISTORY_COLUMNS order, ending in a newline. */
+  /** The row's TabSeparated fields in HISTORY_COLUMNS order, without the newline that ends it. */
   line: string;
 }
 
@@ -103,13 +103,21 @@ const ENVELOPE_COLUMNS = [
   'received_date',
 ] as const;
 
-/** The envelope's fields (ENVELOPE_COLUMNS), without the tab after the last. */
-function envelope(event: EventTypes[HistoryKind], p: Provenance): string {
+/** Puts the envelope's fields (ENVELOPE_COLUMNS) at the start of `fields`. */
+function envelope(event: EventTypes[HistoryKind], p: Provenance, fields: string[]): void {
   if (event.eventId.length === 0) throw new RowError('eventId is empty');
   const occurred = epochSeconds('occurredAt', event.occurredAt);
   const received = epochSeconds('receivedAt', event.receivedAt);
-  // The offset is kafkajs's decimal string of an int64 and the partition a small integer.
-  return `${tsvString(event.eventId)}\t${tsvString(event.source)}\t${tsvString(p.topic)}\t${p.partition}\t${p.offset}\t${tsvDateTime(occurred)}\t${tsvDateTime(received)}\t${utcDate(occurred)}\t${utcDate(received)}`;
+  fields[0] = tsvString(event.eventId);
+  fields[1] = tsvString(event.source);
+  fields[2] = tsvString(p.topic);
+  // The partition is a small integer and the offset kafkajs's decimal string of an int64.
+  fields[3] = String(p.partition);
+  fields[4] = p.offset;
+  fields[5] = tsvDateTime(occurred);
+  fields[6] = tsvDateTime(received);
+  fields[7] = utcDate(occurred);
+  fields[8] = utcDate(received);
 }
 
 /** One column's field of an event, encoded (tsv.ts); throws RowError for a value ClickHouse cannot store. */
@@ -220,6 +228,18 @@ const ENCODERS = Object.fromEntries(
   Object.entries(FIELDS).map(([kind, fields]) => [kind, Object.values(fields)]),
 ) as unknown as { [K in HistoryKind]: Field<EventTypes[K]>[] };
 
+/**
+ * Each family's fields of the row being encoded, reused row after row (encoding is synchronous):
+ * joined once into a flat line. A line built by `+=` would be a tree of a few dozen string pieces,
+ * held until its batch is inserted; every garbage collection in between walked and copied them.
+ */
+const SCRATCH = Object.fromEntries(
+  Object.entries(FIELDS).map(([kind, fields]) => [
+    kind,
+    new Array<string>(ENVELOPE_COLUMNS.length + Object.keys(fields).length).fill(''),
+  ]),
+) as Record<HistoryKind, string[]>;
+
 /** The columns of each raw table's insert, in the order of the fields of its rows' lines. */
 export const HISTORY_COLUMNS = Object.fromEntries(
   (Object.keys(FIELDS) as HistoryKind[]).map((kind) => [
@@ -238,16 +258,18 @@ export function toHistoryRow<K extends HistoryKind>(
   provenance: Provenance,
 ): RowResult {
   try {
-    const fields = ENCODERS[kind] as Field<EventTypes[K]>[];
-    let line = envelope(event, provenance);
-    for (let i = 0; i < fields.length; i++) line += `\t${fields[i]!(event)}`;
+    const encoders = ENCODERS[kind] as Field<EventTypes[K]>[];
+    const fields = SCRATCH[kind];
+    envelope(event, provenance, fields);
+    const first = ENVELOPE_COLUMNS.length;
+    for (let i = 0; i < encoders.length; i++) fields[first + i] = encoders[i]!(event);
     const msisdn = (event as { msisdn?: unknown }).msisdn;
     return {
       ok: true,
       value: {
         table: RAW_TABLES[kind],
         msisdn: typeof msisdn === 'string' ? msisdn : null,
-        line: `${line}\n`,
+        line: fields.join('\t'),
       },
     };
   } catch (err) {

@@ -415,17 +415,15 @@ WHERE database = ${sqlString(this.options.database)} AND name IN (${tables.map((
         }
         if (pending.size === 0) return;
       }
-      let body = '';
-      let rows = 0;
-      for (const p of pending.values()) {
-        for (const r of p.rows) body += r.value.line;
-        rows += p.rows.length;
-      }
+      const lines: string[] = [];
+      for (const p of pending.values()) for (const r of p.rows) lines.push(r.value.line);
+      const rows = lines.length;
+      lines.push(''); // the last line's newline
       const timer = insertDuration.startTimer({ table });
       await this.options.clickhouse.insert({
         table: `${this.db}.${table}`,
         columns: [...HISTORY_COLUMNS[table]] as [string, ...string[]],
-        values: Readable.from([Buffer.from(body)], { objectMode: false }),
+        values: Readable.from([Buffer.from(lines.join('\n'))], { objectMode: false }),
         format: 'TabSeparated',
       });
       timer();
