@@ -83,6 +83,29 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const SECTION_HISTORY = 1;
 const SECTION_DROPPED = 2;
 
+/** Stored day numbers of the dates seen so far: records repeat a few thousand distinct days. */
+const STORED_DAYS = new Map<string, number>();
+const MAX_STORED_DAYS = 100_000;
+
+/** Days since DATE_EPOCH of a YYYY-MM-DD date (NaN when it is not one), as dateToDays gives. */
+function storedDays(d: string): number {
+  let days = STORED_DAYS.get(d);
+  if (days === undefined) {
+    days = dateToDays(d) - EPOCH_DAYS;
+    if (STORED_DAYS.size >= MAX_STORED_DAYS) STORED_DAYS.clear();
+    STORED_DAYS.set(d, days);
+  }
+  return days;
+}
+
+/** Masked identifiers by their 4 digits, made on first use. */
+const MASKS: string[] = [];
+
+/** The value of a lowercase hex digit's char code (the caller has checked it is one). */
+function nibble(c: number): number {
+  return c <= 57 ? c - 48 : c - 87;
+}
+
 /** Why a stored text (operator, request id) is out of bounds, or null. */
 function textProblem(s: string): string | null {
   if (s.length === 0) return 'is empty';
@@ -91,8 +114,11 @@ function textProblem(s: string): string | null {
   return null;
 }
 
+/** Scratch space of the writer, reused by every encodeState (which is synchronous). */
+let scratch = Buffer.allocUnsafe(256);
+
 class Writer {
-  private buf = Buffer.allocUnsafe(96);
+  private buf = scratch;
   private pos = 0;
 
   private room(n: number): void {
@@ -100,6 +126,7 @@ class Writer {
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(bigger, 0, 0, this.pos);
     this.buf = bigger;
+    scratch = bigger;
   }
 
   u8(v: number): void {
@@ -109,13 +136,26 @@ class Writer {
 
   u16(v: number): void {
     this.room(2);
-    this.buf.writeUInt16BE(v, this.pos);
-    this.pos += 2;
+    this.buf[this.pos++] = v >>> 8;
+    this.buf[this.pos++] = v & 0xff;
   }
 
   varint(v: bigint | number): void {
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+      this.room(8);
+      while (v >= 0x80) {
+        this.buf[this.pos++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
+      this.buf[this.pos++] = v;
+      return;
+    }
     let n = BigInt(v);
     if (n < 0n) throw new StateEncodingError(`cannot encode negative varint ${n}`);
+    if (n <= BigInt(Number.MAX_SAFE_INTEGER)) {
+      this.varint(Number(n));
+      return;
+    }
     do {
       let byte = Number(n & 0x7fn);
       n >>= 7n;
@@ -145,7 +185,7 @@ class Writer {
   }
 
   date(d: string): void {
-    const days = dateToDays(d) - EPOCH_DAYS;
+    const days = storedDays(d);
     if (!Number.isInteger(days) || days < 0 || days > 0xffff) {
       throw new StateEncodingError(`date '${d}' is outside the storable range`);
     }
@@ -155,11 +195,16 @@ class Writer {
   token(t: string): void {
     if (!/^[0-9a-f]{16}$/.test(t))
       throw new StateEncodingError(`token '${t}' is not 16 lowercase hex characters`);
-    this.bytes(Buffer.from(t, 'hex'));
+    this.room(8);
+    for (let i = 0; i < 16; i += 2) {
+      this.buf[this.pos++] = (nibble(t.charCodeAt(i)) << 4) | nibble(t.charCodeAt(i + 1));
+    }
   }
 
   done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
   }
 }
 
@@ -182,12 +227,34 @@ class Reader {
 
   u16(what: string): number {
     this.need(2, what);
-    const v = this.buf.readUInt16BE(this.pos);
+    const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
 
   varint(what: string): bigint {
+    const start = this.pos;
+    const n = this.shortVarint(what);
+    if (n !== -1) return BigInt(n);
+    this.pos = start;
+    return this.longVarint(what);
+  }
+
+  /** A varint of at most 7 bytes (49 bits) as a number, or -1 (position then undefined) when longer. */
+  private shortVarint(what: string): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      const byte = this.u8(what);
+      if (byte === 0 && i > 0) throw new StateEncodingError(`varint ${what} is not minimally encoded`);
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) return result;
+      scale *= 0x80;
+    }
+    return -1;
+  }
+
+  private longVarint(what: string): bigint {
     let result = 0n;
     let shift = 0n;
     for (;;) {
@@ -201,8 +268,26 @@ class Reader {
     }
   }
 
+  /** An offset + 1 varint as the offset, or null for 0. */
+  offset(what: string): bigint | null {
+    const start = this.pos;
+    const n = this.shortVarint(what);
+    if (n !== -1) return n === 0 ? null : BigInt(n - 1);
+    this.pos = start;
+    const v = this.longVarint(what);
+    if (v - 1n > OFFSET_MAX) throw new StateEncodingError(`${what} ${v - 1n} is outside 0..2^63-1`);
+    return v - 1n;
+  }
+
   smallInt(what: string, max: number): number {
-    const v = this.varint(what);
+    const start = this.pos;
+    const n = this.shortVarint(what);
+    if (n !== -1) {
+      if (n > max) throw new StateEncodingError(`${what} ${n} exceeds ${max}`);
+      return n;
+    }
+    this.pos = start;
+    const v = this.longVarint(what);
     if (v > BigInt(max)) throw new StateEncodingError(`${what} ${v} exceeds ${max}`);
     return Number(v);
   }
@@ -232,7 +317,10 @@ class Reader {
   }
 
   token(what: string): string {
-    return this.bytes(8, what).toString('hex');
+    this.need(8, what);
+    const t = this.buf.toString('hex', this.pos, this.pos + 8);
+    this.pos += 8;
+    return t;
   }
 
   atEnd(): boolean {
@@ -247,16 +335,30 @@ class Reader {
 }
 
 function maskDigits(masked: string): number {
-  if (masked.length !== 11 || !masked.startsWith(MASK_PREFIX) || !/^\d{4}$/.test(masked.slice(7))) {
-    throw new StateEncodingError(`mask '${masked}' is not 7 '*' and 4 digits`);
-  }
-  return Number(masked.slice(7));
+  let digits = 0;
+  if (masked.length === 11 && masked.startsWith(MASK_PREFIX)) {
+    for (let i = 7; i < 11; i++) {
+      const d = masked.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) {
+        digits = -1;
+        break;
+      }
+      digits = digits * 10 + d;
+    }
+  } else digits = -1;
+  if (digits === -1) throw new StateEncodingError(`mask '${masked}' is not 7 '*' and 4 digits`);
+  return digits;
 }
 
 function maskFrom(word: number): string {
   const digits = word & 0x3fff;
   if (digits > 9999) throw new StateEncodingError(`mask digits ${digits} exceed 9999`);
-  return `${MASK_PREFIX}${String(digits).padStart(4, '0')}`;
+  let m = MASKS[digits];
+  if (m === undefined) {
+    m = `${MASK_PREFIX}${String(digits).padStart(4, '0')}`;
+    MASKS[digits] = m;
+  }
+  return m;
 }
 
 export function encodeState(r: StateRecord): Buffer {
@@ -289,15 +391,16 @@ export function encodeState(r: StateRecord): Buffer {
   if (operatorIndex === -1) w.text(r.operator!, 'operator');
   else w.u8(operatorIndex);
   if (r.statusDate !== null) w.date(r.statusDate);
-  for (const d of [r.reassignmentDate, r.lastSwappedDate, r.lastChurnedDate, r.lastReassignedDate]) {
-    if (d !== null) w.date(d);
-  }
+  if (r.reassignmentDate !== null) w.date(r.reassignmentDate);
+  if (r.lastSwappedDate !== null) w.date(r.lastSwappedDate);
+  if (r.lastChurnedDate !== null) w.date(r.lastChurnedDate);
+  if (r.lastReassignedDate !== null) w.date(r.lastReassignedDate);
   for (const input of INPUTS) {
     const o = r.offsets[input];
     if (o !== null && (o < 0n || o > OFFSET_MAX)) {
       throw new StateEncodingError(`${input} offset ${o} is outside 0..2^63-1`);
     }
-    w.varint(o === null ? 0n : o + 1n);
+    w.varint(o === null ? 0 : o + 1n);
   }
   w.varint(r.nin.length);
   for (const l of r.nin) {
@@ -348,13 +451,24 @@ function checkLinkages(kind: 'NIN' | 'BVN', links: readonly StoredNinLink[]): vo
   if (links.length > LINKAGE_LIMIT) {
     throw new StateEncodingError(`${kind} linkages ${links.length} exceed ${LINKAGE_LIMIT}`);
   }
-  if (new Set(links.map((l) => l.token)).size !== links.length) {
-    throw new StateEncodingError(`${kind} linkages repeat a token`);
+  if (repeatsToken(links)) throw new StateEncodingError(`${kind} linkages repeat a token`);
+}
+
+function repeatsToken(links: readonly StoredNinLink[]): boolean {
+  for (let i = 1; i < links.length; i++) {
+    const t = links[i]!.token;
+    for (let j = 0; j < i; j++) if (links[j]!.token === t) return true;
   }
+  return false;
 }
 
 /** Recycle dates implied by the last churned/reassigned dates plus `extra`: the most recent HISTORY_LIMIT. */
 function recycleDatesFrom(extra: readonly string[], churned: string | null, reassigned: string | null) {
+  if (extra.length === 0) {
+    if (churned === null) return reassigned === null ? [] : [reassigned];
+    if (reassigned === null || reassigned === churned) return [churned];
+    return churned < reassigned ? [churned, reassigned] : [reassigned, churned];
+  }
   const all = new Set(extra);
   if (churned !== null) all.add(churned);
   if (reassigned !== null) all.add(reassigned);
@@ -371,6 +485,12 @@ function ascendingDistinct(list: readonly string[]): boolean {
  * decode back to the same record.
  */
 function historyOf(r: StateRecord): [string[], string[], string[], string[]] | null {
+  // The common record: no history beyond what the last churned/reassigned dates imply.
+  if (r.completedDelinks.length === 0 && r.recycleDates.length <= 2) {
+    const implied = recycleDatesFrom([], r.lastChurnedDate, r.lastReassignedDate);
+    if (implied.length === r.recycleDates.length && implied.every((d, i) => d === r.recycleDates[i]))
+      return null;
+  }
   const extra = r.recycleDates.filter((d) => d !== r.lastChurnedDate && d !== r.lastReassignedDate);
   const implied = recycleDatesFrom(extra, r.lastChurnedDate, r.lastReassignedDate);
   if (
@@ -418,9 +538,7 @@ function readLinkageCount(r: Reader, kind: 'NIN' | 'BVN'): number {
 }
 
 function distinctTokens(kind: 'NIN' | 'BVN', links: readonly StoredNinLink[]): void {
-  if (new Set(links.map((l) => l.token)).size !== links.length) {
-    throw new StateEncodingError(`${kind} linkages repeat a token`);
-  }
+  if (repeatsToken(links)) throw new StateEncodingError(`${kind} linkages repeat a token`);
 }
 
 /** The history section's content: extra recycle dates and completed delinks. */
@@ -475,11 +593,10 @@ export function decodeState(bytes: Buffer): StateRecord {
   const lastChurnedDate = flags & (1 << 5) ? r.date('lastChurnedDate') : null;
   const lastReassignedDate = flags & (1 << 6) ? r.date('lastReassignedDate') : null;
   const offsets = { status: null, nin: null, bvn: null, delink: null } as StateRecord['offsets'];
-  for (const input of INPUTS) {
-    const v = r.varint(`${input} offset`);
-    if (v - 1n > OFFSET_MAX) throw new StateEncodingError(`${input} offset ${v - 1n} is outside 0..2^63-1`);
-    offsets[input] = v === 0n ? null : v - 1n;
-  }
+  offsets.status = r.offset('status offset');
+  offsets.nin = r.offset('nin offset');
+  offsets.bvn = r.offset('bvn offset');
+  offsets.delink = r.offset('delink offset');
   const nin: StoredNinLink[] = [];
   const ninCount = readLinkageCount(r, 'NIN');
   for (let i = 0; i < ninCount; i++) {
@@ -541,8 +658,11 @@ export function decodeState(bytes: Buffer): StateRecord {
   }
   r.end();
   const recycleDates = recycleDatesFrom(extra, lastChurnedDate, lastReassignedDate);
-  const keptExtra = recycleDates.filter((d) => d !== lastChurnedDate && d !== lastReassignedDate);
-  if (keptExtra.join() !== extra.join()) {
+  const keptExtra =
+    extra.length === 0
+      ? extra
+      : recycleDates.filter((d) => d !== lastChurnedDate && d !== lastReassignedDate);
+  if (keptExtra.length !== extra.length || keptExtra.some((d, i) => d !== extra[i])) {
     throw new StateEncodingError(
       'history recycle dates repeat the last churned or reassigned date or exceed the limit',
     );

@@ -1,6 +1,6 @@
 import type { DataSubjectEvent, ErasureCutoff } from '@hub/schemas';
 import { type ApplyOutcome, validate } from './machine.ts';
-import { cloneRecord, type Input, type StateEvent, type StateRecord } from './record.ts';
+import { type Input, nextVersionOf, type StateEvent, type StateRecord } from './record.ts';
 
 /**
  * The subscriber erasures a projection honours (DESIGN "Data-subject rights and erasure"): per
@@ -86,7 +86,7 @@ export function applyErasedEvent(record: StateRecord, ev: StateEvent, offset: bi
   if (last !== null && offset <= last) return { status: 'skipped' };
   const problem = validate(ev);
   if (problem) return { status: 'invalid', reason: problem };
-  const next = cloneRecord(record);
+  const next = nextVersionOf(record);
   next.version += 1;
   next.offsets[ev.input] = offset;
   return { status: 'applied', record: next };
@@ -121,7 +121,7 @@ export function eraseBefore(
     const applied = record.offsets[kind];
     if (applied !== null && applied >= at) continue;
     if (record[kind].length === 0 && record.droppedLinkages[kind] === 0) continue;
-    next ??= cloneRecord(record);
+    next ??= nextVersionOf(record);
     next[kind] = [];
     next.droppedLinkages = { ...next.droppedLinkages, [kind]: 0 };
   }

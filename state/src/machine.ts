@@ -9,7 +9,7 @@ import {
   todayInLagos,
 } from '@hub/schemas';
 import {
-  cloneRecord,
+  nextVersionOf,
   type StateEvent,
   type StateRecord,
   withCompletedDelink,
@@ -31,7 +31,9 @@ export type ApplyOutcome =
 
 /**
  * Applies one event, read at `offset` of its input topic, to a record (docs/state-model.md).
- * Returns a new record; the input is not modified. An event at or below the offset the record
+ * Returns a new record; the input is not modified. The new record shares the lists and nested
+ * objects this event does not change with the input (copy-on-write): records are never modified in
+ * place once built, here or by a caller. An event at or below the offset the record
  * already holds for that topic is `skipped` (a redelivery after a crash), which makes replay safe.
  *
  * Each event touches only facts of its own topic, and every fact is either a per-topic "latest"
@@ -42,7 +44,7 @@ export function applyEvent(record: StateRecord, ev: StateEvent, offset: bigint):
   if (last !== null && offset <= last) return { status: 'skipped' };
   const problem = validate(ev);
   if (problem) return { status: 'invalid', reason: problem };
-  const next = cloneRecord(record);
+  const next = nextVersionOf(record);
   switch (ev.input) {
     case 'status':
       applyStatus(next, ev.event);
@@ -82,12 +84,12 @@ function applyStatus(r: StateRecord, e: StatusUpdateEvent): void {
 }
 
 function applyNin(r: StateRecord, e: NinLinkageEvent): void {
-  const existing = r.nin.find((l) => l.token === e.ninToken);
+  const i = indexOfToken(r.nin, e.ninToken);
   if (e.action === 'LINK') {
-    if (existing) {
-      existing.masked = e.ninMasked;
-      existing.linkDate = e.linkDate;
-      existing.unlinkedDate = null;
+    if (i !== -1) {
+      const nin = r.nin.slice();
+      nin[i] = { token: nin[i]!.token, masked: e.ninMasked, linkDate: e.linkDate, unlinkedDate: null };
+      r.nin = nin;
     } else {
       const added = withLinkage(r.nin, {
         token: e.ninToken,
@@ -96,21 +98,29 @@ function applyNin(r: StateRecord, e: NinLinkageEvent): void {
         unlinkedDate: null,
       });
       r.nin = added.links;
-      if (added.dropped) r.droppedLinkages.nin += 1;
+      if (added.dropped) r.droppedLinkages = { nin: r.droppedLinkages.nin + 1, bvn: r.droppedLinkages.bvn };
     }
-  } else if (existing) {
-    existing.unlinkedDate = e.linkDate;
+  } else if (i !== -1) {
+    const nin = r.nin.slice();
+    const l = nin[i]!;
+    nin[i] = { token: l.token, masked: l.masked, linkDate: l.linkDate, unlinkedDate: e.linkDate };
+    r.nin = nin;
   }
 }
 
 function applyBvn(r: StateRecord, e: BvnLinkageEvent): void {
-  const existing = r.bvn.find((l) => l.token === e.bvnToken);
+  const i = indexOfToken(r.bvn, e.bvnToken);
   if (e.action === 'LINK') {
-    if (existing) {
-      existing.masked = e.bvnMasked;
-      existing.linkDate = e.linkDate;
-      existing.holderNinToken = e.holderNinToken;
-      existing.unlinkedDate = null;
+    if (i !== -1) {
+      const bvn = r.bvn.slice();
+      bvn[i] = {
+        token: bvn[i]!.token,
+        masked: e.bvnMasked,
+        holderNinToken: e.holderNinToken,
+        linkDate: e.linkDate,
+        unlinkedDate: null,
+      };
+      r.bvn = bvn;
     } else {
       const added = withLinkage(r.bvn, {
         token: e.bvnToken,
@@ -120,11 +130,25 @@ function applyBvn(r: StateRecord, e: BvnLinkageEvent): void {
         unlinkedDate: null,
       });
       r.bvn = added.links;
-      if (added.dropped) r.droppedLinkages.bvn += 1;
+      if (added.dropped) r.droppedLinkages = { nin: r.droppedLinkages.nin, bvn: r.droppedLinkages.bvn + 1 };
     }
-  } else if (existing) {
-    existing.unlinkedDate = e.linkDate;
+  } else if (i !== -1) {
+    const bvn = r.bvn.slice();
+    const l = bvn[i]!;
+    bvn[i] = {
+      token: l.token,
+      masked: l.masked,
+      holderNinToken: l.holderNinToken,
+      linkDate: l.linkDate,
+      unlinkedDate: e.linkDate,
+    };
+    r.bvn = bvn;
   }
+}
+
+function indexOfToken(links: readonly { token: string }[], token: string): number {
+  for (let i = 0; i < links.length; i++) if (links[i]!.token === token) return i;
+  return -1;
 }
 
 function applyDelink(r: StateRecord, e: DelinkEvent): void {

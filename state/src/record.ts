@@ -144,16 +144,55 @@ export function emptyRecord(): StateRecord {
   };
 }
 
+/** A deep copy (no object or array shared with `r`). Written out field by field: spreading is slow in V8. */
 export function cloneRecord(r: StateRecord): StateRecord {
+  const next = nextVersionOf(r);
+  next.recycleDates = r.recycleDates.slice();
+  next.nin = r.nin.map(copyNinLink);
+  next.bvn = r.bvn.map(copyBvnLink);
+  next.droppedLinkages = { nin: r.droppedLinkages.nin, bvn: r.droppedLinkages.bvn };
+  next.completedDelinks = r.completedDelinks.map((d) => ({ date: d.date, scope: d.scope }));
+  next.openDelink = r.openDelink ? { requestId: r.openDelink.requestId, action: r.openDelink.action } : null;
+  return next;
+}
+
+/**
+ * A copy of `r` that shares its lists and nested objects but has its own `offsets`: the start of
+ * the next version of a record (copy-on-write). Whoever changes a shared list or nested object of
+ * the copy replaces it instead of modifying it, so `r` stays as it was.
+ */
+export function nextVersionOf(r: StateRecord): StateRecord {
+  const o = r.offsets;
   return {
-    ...r,
-    recycleDates: [...r.recycleDates],
-    nin: r.nin.map((l) => ({ ...l })),
-    bvn: r.bvn.map((l) => ({ ...l })),
-    droppedLinkages: { ...r.droppedLinkages },
-    completedDelinks: r.completedDelinks.map((d) => ({ ...d })),
-    openDelink: r.openDelink ? { ...r.openDelink } : null,
-    offsets: { ...r.offsets },
+    version: r.version,
+    operator: r.operator,
+    telecomStatus: r.telecomStatus,
+    statusDate: r.statusDate,
+    reassignmentDate: r.reassignmentDate,
+    lastSwappedDate: r.lastSwappedDate,
+    lastChurnedDate: r.lastChurnedDate,
+    lastReassignedDate: r.lastReassignedDate,
+    recycleDates: r.recycleDates,
+    nin: r.nin,
+    bvn: r.bvn,
+    droppedLinkages: r.droppedLinkages,
+    completedDelinks: r.completedDelinks,
+    openDelink: r.openDelink,
+    offsets: { status: o.status, nin: o.nin, bvn: o.bvn, delink: o.delink },
+  };
+}
+
+function copyNinLink(l: StoredNinLink): StoredNinLink {
+  return { token: l.token, masked: l.masked, linkDate: l.linkDate, unlinkedDate: l.unlinkedDate };
+}
+
+function copyBvnLink(l: StoredBvnLink): StoredBvnLink {
+  return {
+    token: l.token,
+    masked: l.masked,
+    holderNinToken: l.holderNinToken,
+    linkDate: l.linkDate,
+    unlinkedDate: l.unlinkedDate,
   };
 }
 
