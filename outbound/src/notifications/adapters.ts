@@ -55,7 +55,7 @@ export class EmailAdapter implements ChannelAdapter {
   }
 
   async send(n: NotificationEvent): Promise<SendResult> {
-    if (!n.recipient || !n.recipient.includes('@'))
+    if (!n.recipient?.includes('@'))
       return { status: 'FAILED', error: 'no e-mail address to send to', retry: false };
     try {
       const info = await this.transport.sendMail({
