@@ -25,7 +25,8 @@ import {
   waitForLag,
 } from './env.ts';
 import { issueBenchKeys } from './keys.ts';
-import { type LoadResult, runLoad } from './load.ts';
+import type { LoadResult } from './load.ts';
+import { runOha } from './oha.ts';
 import type { Row } from './table.ts';
 import { freePort } from './verify.ts';
 
@@ -155,23 +156,25 @@ export interface FreshnessRaw {
   p99: number;
   max: number;
   backgroundRate: number;
+  verifyIngestRate: number;
   verifyIdle: LoadResult;
   verifyUnderIngest: LoadResult;
 }
 
 /**
  * Freshness: the real API, state builder and history sink processes over a published sample, with
- * steady background ingest (a separate producer process, `rate` status events a second). One at a
- * time, a status update for a number the hub has never seen is sent (PUT …/status, answered once
- * Kafka has it); the time from that answer to the first verify call that shows it is the
- * freshness. Meanwhile an open-loop single-verify load runs, whose latency is compared with the
- * same load before the background ingest started.
+ * steady background ingest (a separate producer process, `backgroundRate` status events a second).
+ * One at a time, a status update for a number the hub has never seen is sent (PUT …/status,
+ * answered once Kafka has it); the time from that answer to the first verify call that shows it is
+ * the freshness. Then, under `verifyIngestRate` events a second, an open-loop single-verify load
+ * (oha at `verifyRate`), whose latency is compared with the same load before any background ingest.
  */
 export async function benchFreshness(o: {
   numbers: number;
   samples: number;
   backgroundRate: number;
   verifyRate: number;
+  verifyIngestRate: number;
   verifyMs: number;
 }): Promise<{ rows: Row[]; raw: FreshnessRaw }> {
   const config = benchConfig('fresh');
@@ -203,18 +206,15 @@ export async function benchFreshness(o: {
     const verifyHeaders = { 'content-type': 'application/json', authorization: `Bearer ${keys.bank}` };
     const sampleNumbers = population.numbers.map((n) => `0${n.msisdn.slice(3)}`);
     const verifyLoad = (): Promise<LoadResult> =>
-      runLoad({
-        url: api.url,
-        connections: 8,
+      runOha(config, {
+        url: `${api.url}${TIRMS}/verify`,
+        connections: 16,
         durationMs: o.verifyMs,
         rate: o.verifyRate,
         warmupMs: 1000,
-        requests: sampleNumbers.slice(0, 2000).map((n) => ({
-          method: 'POST',
-          path: `${TIRMS}/verify`,
-          headers: verifyHeaders,
-          body: JSON.stringify({ phoneNumber: n }),
-        })),
+        method: 'POST',
+        headers: verifyHeaders,
+        bodies: sampleNumbers.slice(0, 2000).map((n) => JSON.stringify({ phoneNumber: n })),
       });
     // Let the builder and sink finish the sample first: the measurements are of steady state.
     const admin = createKafka(config).admin();
@@ -228,18 +228,17 @@ export async function benchFreshness(o: {
     }
     const verifyIdle = await verifyLoad();
 
-    const background = await startChild(
-      'bench/src/background-ingest.ts',
-      childEnv(config, { RATE: String(o.backgroundRate) }),
-      (l) => l.includes('background ingest running'),
-    );
-    children.push(background);
+    const background = (rate: number) =>
+      startChild('bench/src/background-ingest.ts', childEnv(config, { RATE: String(rate) }), (l) =>
+        l.includes('background ingest running'),
+      );
+    const freshnessIngest = await background(o.backgroundRate);
+    children.push(freshnessIngest);
     await new Promise((r) => setTimeout(r, 2000));
     const pool = new Pool(api.url, { connections: 2 });
     const operatorHeaders = { 'content-type': 'application/json', authorization: `Bearer ${keys.operator}` };
     const today = todayInLagos();
     const fresh: number[] = [];
-    const loaded = verifyLoad();
     for (let i = 0; i < o.samples; i++) {
       const phoneNumber = mtn(9_000_000 + i);
       const put = await pool.request({
@@ -268,8 +267,11 @@ export async function benchFreshness(o: {
       fresh.push(performance.now() - acked);
       await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
     }
-    const verifyUnderIngest = await loaded;
     await pool.close();
+    // The second background producer tops the first up to the verify row's ingest rate.
+    children.push(await background(o.verifyIngestRate - o.backgroundRate));
+    await new Promise((r) => setTimeout(r, 2000));
+    const verifyUnderIngest = await verifyLoad();
     fresh.sort((a, b) => a - b);
     const pct = (q: number) =>
       Math.round((fresh[Math.min(fresh.length - 1, Math.floor(q * fresh.length))] ?? 0) * 10) / 10;
@@ -279,22 +281,25 @@ export async function benchFreshness(o: {
       p99: pct(0.99),
       max: Math.round((fresh.at(-1) ?? 0) * 10) / 10,
       backgroundRate: o.backgroundRate,
+      verifyIngestRate: o.verifyIngestRate,
       verifyIdle,
       verifyUnderIngest,
     };
     const rows: Row[] = [
       {
-        benchmark: `freshness: status update acknowledged → visible to verify`,
+        benchmark: `freshness under ${fmt(o.backgroundRate)} events/s: status update acknowledged → visible to verify`,
         figure: `p99 ${raw.p99} ms`,
         detail: `p50 ${raw.p50} ms, max ${raw.max} ms over ${raw.samples} updates; background ingest ${fmt(o.backgroundRate)} events/s`,
         target: 'p99 ≤ 100 ms',
         met: raw.p99 <= 100,
       },
       {
-        benchmark: `single verify during ingest (${fmt(o.verifyRate)} req/s open loop)`,
+        benchmark: `single verify during ingest (${fmt(o.verifyRate)} req/s open loop, ${fmt(o.verifyIngestRate)} events/s ingest)`,
         figure: `p99 ${verifyUnderIngest.p99} ms`,
-        detail: `p50 ${verifyUnderIngest.p50} ms; same load without ingest: p50 ${verifyIdle.p50} ms, p99 ${verifyIdle.p99} ms`,
+        detail: `p50 ${verifyUnderIngest.p50} ms, achieved ${fmt(verifyUnderIngest.rps)} req/s (oha, latency corrected for coordinated omission); same load without ingest: p50 ${verifyIdle.p50} ms, p99 ${verifyIdle.p99} ms`,
         ratio: verifyIdle.p99 / verifyUnderIngest.p99,
+        target: 'p99 ≤ 10 ms',
+        met: verifyUnderIngest.p99 <= 10,
       },
     ];
     for (const [name, run] of Object.entries({ verifyIdle, verifyUnderIngest })) {

@@ -178,8 +178,8 @@ function replayRows(r: ReplayRaw): Row[] {
       benchmark: `history sink replay (${fmt(r.records)} records over ${r.receivedMonths} received months)`,
       figure: `${fmt(rate)} rows/s`,
       detail: `${fmt(r.stateChanges)} of them state changes; ${r.sinkSeconds.toFixed(1)} s from start to committed; ${fmt(r.rowsStored)} rows stored (${exact ? 'each record once' : 'NOT each record once'}); ${fmt(r.rawParts)} raw-table parts, ${fmt(r.allParts)} in all, before merges`,
-      met: exact,
-      target: 'each record stored once',
+      met: exact && rate >= 100_000,
+      target: '≥ 100,000 rows/s, each record stored once',
     },
   ];
 }

@@ -61,7 +61,8 @@ if (want('freshness')) {
     numbers: quick ? 5_000 : 20_000,
     samples: quick ? 40 : 200,
     backgroundRate: quick ? 1_000 : 2_000,
-    verifyRate: 500,
+    verifyRate: 1_000,
+    verifyIngestRate: 5_000,
     verifyMs: quick ? 5_000 : 15_000,
   });
   rows.push(...r.rows);
