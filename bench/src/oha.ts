@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '@hub/infra';
+import { type Config, repoRoot } from '@hub/infra';
 import { run } from '../../infra/local/process.ts';
 import { ensureTool } from '../../infra/local/tools.ts';
+
 import type { LoadResult } from './load.ts';
 
 export interface OhaOptions {
@@ -29,12 +30,13 @@ interface OhaJson {
 
 let ohaPath: Promise<string> | undefined;
 
-/** The oha executable, built from crates.io with cargo the first time a bench needs it. */
+/**
+ * The oha executable, built from crates.io with cargo the first time a bench needs it, into the
+ * project's data folder (a bench's own data folder goes at its end; the build takes minutes).
+ */
 export function ohaBinary(config: Config): Promise<string> {
-  ohaPath ??= ensureTool(
-    { config, dataDir: config.HUB_DATA_DIR, log: (m) => console.error(`bench: ${m}`) },
-    'oha',
-  );
+  const dataDir = process.env.HUB_DATA_DIR ?? join(repoRoot, '.data');
+  ohaPath ??= ensureTool({ config, dataDir, log: (m) => console.error(`bench: ${m}`) }, 'oha');
   return ohaPath;
 }
 
@@ -83,6 +85,8 @@ export async function runOha(config: Config, o: OhaOptions): Promise<LoadResult>
         '--output-format',
         'json',
         '--latency-correction',
+        // Requests in flight at the deadline are answered, not counted as errors.
+        '--wait-ongoing-requests-after-deadline',
         '-q',
         String(o.rate),
         '-c',
