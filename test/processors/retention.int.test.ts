@@ -115,6 +115,11 @@ describe('the retention job', () => {
         },
       ],
     });
+    // A topic's config change reaches the broker's reads a moment after it is acknowledged.
+    for (let i = 0; (await deadLetterRetention(topics.deadLetters.statusUpdates)) !== '86400000'; i++) {
+      if (i > 100) throw new Error('the dead-letter topic never showed its new retention');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const report = await applyRetention({
       clickhouse,
       database: config.CLICKHOUSE_DATABASE,
