@@ -4,11 +4,11 @@
  * verbatim, before they replaced them): the same outcomes, records, bytes, decoded records and
  * refusals, on generated event streams, the dev-tools sample, altered records and corrupted bytes.
  * The bytes are the stored format, so a digest that changes is a format change: if it is meant,
- * regenerate with `UPDATE_STATE_GOLDEN=1 npx vitest run --project unit state/src/hot-equivalence.test.ts`.
+ * write a new golden file from `goldenOf` of the new code, in the commit that changes the format.
  */
 
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { eventsOf, generatePopulation, type SampleEvent } from '@hub/dev-tools/sample/index';
 import {
   type BvnLinkageEvent,
@@ -294,7 +294,6 @@ const IMPL: Impl = { applyEvent, encodeState, decodeState };
 describe('state functions against the digests of the implementations they replaced', {
   timeout: 60_000,
 }, () => {
-  if (process.env.UPDATE_STATE_GOLDEN === '1') writeFileSync(GOLDEN, `${JSON.stringify(goldenOf(IMPL))}\n`);
   const golden = JSON.parse(readFileSync(GOLDEN, 'utf8')) as ReturnType<typeof goldenOf>;
 
   it('apply the same events to the same records and encode the same bytes', () => {
