@@ -12,7 +12,8 @@ import { createStateTestEnv, groupLag } from './test-env.ts';
  *
  * Produces the events first, then starts the builder (with StateChange publishing, as in
  * production) and times it from start until the group has committed everything. With
- * STATE_BENCH_CPU_PROFILE=<file.cpuprofile> the consuming phase alone is CPU-profiled.
+ * STATE_BENCH_CPU_PROFILE=<file.cpuprofile> the consuming phase alone is CPU-profiled. CPU per event is
+ * this process's (the builder's) over the consuming phase.
  */
 const target = Number(process.argv[2] ?? 200_000);
 const partitions = Number(process.argv[3] ?? 6);
@@ -55,12 +56,14 @@ try {
     await session.post('Profiler.start');
   }
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   await builder.start();
   for (;;) {
     if ((await groupLag(t.admin, t.topics, groupId)) === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   if (session && profileFile) {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(profileFile, JSON.stringify(profile));
@@ -75,6 +78,8 @@ try {
       produceSeconds: Math.round(produceSeconds * 10) / 10,
       seconds: Math.round(seconds * 10) / 10,
       eventsPerSecond: Math.round(all.length / seconds),
+      // This process's CPU (all threads) while the builder consumed, per event.
+      cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / all.length) * 10) / 10,
     })}\n`,
   );
 } finally {
