@@ -41,9 +41,31 @@ interface Endpoint {
   target: { check: Promise<UrlCheck>; until: number } | null;
   /** The last claim found fewer due messages than it asked for: only a poll or new messages look again. */
   drained: boolean;
+  /** Claimed (leased in Redis) and not yet sent, in due order: a free slot sends the next at once. */
+  ready: Leased[];
+  /** Smoothed milliseconds per attempt, which bounds how much is claimed ahead of the slots. */
+  latencyMs: number;
+}
+
+interface Leased {
+  m: QueuedMessage;
+  /** When the claim's lease ends and the message is due again for any worker. */
+  leaseUntil: number;
 }
 
 const SNIPPET = 256;
+/** A claim's lease beyond the attempt's timeout: HOLD_MS of waiting, and a margin for the bookkeeping. */
+const LEASE_MARGIN_MS = 10_000;
+/**
+ * How long a claimed message may wait in an endpoint's ready list before it is sent; its lease
+ * covers this on top of the attempt's timeout. One that waited longer is left to its lease's end
+ * (it is due again then, for any worker), so an attempt never runs past its lease.
+ */
+const HOLD_MS = 5_000;
+/** Claimed ahead of the slots, at most, in rounds of `concurrency`, for a fast endpoint. */
+const AHEAD_ROUNDS = 3;
+/** Ahead of the slots, at most what a healthy endpoint sends in this long at its latency. */
+const AHEAD_MS = 1_000;
 /** How long a target URL's check (its DNS answer against the address rules) is reused. */
 const TARGET_CHECK_MS = 30_000;
 
@@ -89,7 +111,54 @@ export class Dispatcher {
         signers: null,
         target: null,
         drained: false,
+        ready: [],
+        latencyMs: 1,
       });
+  }
+
+  /**
+   * Messages an endpoint may hold (in flight and ready): its slots, and up to AHEAD_ROUNDS more
+   * rounds claimed ahead, fewer the slower it answers, so a slot coming free sends the next message
+   * without waiting for a Redis round trip, and a slow receiver does not sit on leased messages.
+   */
+  private capacityOf(e: Endpoint): number {
+    const c = this.o.concurrency;
+    return c + Math.min(AHEAD_ROUNDS * c, Math.floor((c * AHEAD_MS) / Math.max(1, e.latencyMs)));
+  }
+
+  /** Sends ready messages while the endpoint has free slots (and its circuit lets it). */
+  private pump(e: Endpoint): void {
+    // Not for a stopped dispatcher, nor an endpoint disabled or gone (its queue is purged).
+    if (!this.running || e.disabling || this.endpoints.get(e.sub.id) !== e) return;
+    const now = this.now();
+    const closed = e.openUntil === 0;
+    if (!closed && (now < e.openUntil || e.inflight > 0)) return;
+    const limit = closed ? this.o.concurrency : 1;
+    while (e.inflight < limit && e.ready.length > 0) {
+      const { m, leaseUntil } = e.ready.shift()!;
+      // Waited too long to finish within its lease: it is due again then (same webhook-id).
+      if (leaseUntil - now < this.o.timeoutMs + (LEASE_MARGIN_MS - HOLD_MS)) continue;
+      this.send(e, m);
+    }
+  }
+
+  private send(e: Endpoint, m: QueuedMessage): void {
+    e.inflight++;
+    let released = false;
+    // The slot is the HTTP call: it is free again once the receiver answered, while the
+    // bookkeeping (log record, queue update) finishes on its own.
+    const release = () => {
+      if (released) return;
+      released = true;
+      e.inflight--;
+      this.pump(e);
+      this.refill(e);
+    };
+    const p = this.attempt(e, m, release).finally(() => {
+      release();
+      this.inflight.delete(p);
+    });
+    this.inflight.add(p);
   }
 
   /** Signers for the newest secret and any older one still in its overlap. */
@@ -130,9 +199,12 @@ export class Dispatcher {
     if (this.running) void this.tick();
   }
 
-  /** Claims at once for the endpoints whose queues still had due messages (a slot came free). */
-  private refill(): void {
-    if (this.running) void this.tick();
+  /**
+   * Claims at once for the endpoints whose queues still had due messages, once an endpoint's
+   * ready list is down to one round (a slot came free).
+   */
+  private refill(e: Endpoint): void {
+    if (this.running && !e.drained && e.ready.length < this.o.concurrency) void this.tick();
   }
 
   async stop(): Promise<void> {
@@ -165,42 +237,40 @@ export class Dispatcher {
     this.all = false;
     const wants: { subscriptionId: string; limit: number }[] = [];
     for (const [id, e] of this.endpoints) {
-      if (e.disabling || (e.drained && !all)) continue;
+      if (e.disabling) continue;
+      // A circuit that closed or half-opened since the last answer sends (or drops stale) ready ones.
+      if (e.ready.length > 0) this.pump(e);
+      if (e.drained && !all) continue;
       const halfOpen = e.openUntil !== 0;
       if (halfOpen && now < e.openUntil) continue;
-      const limit = halfOpen ? (e.inflight === 0 ? 1 : 0) : this.o.concurrency - e.inflight;
-      // A busy endpoint is refilled once half its slots are free, so a claim takes several
-      // messages rather than one per answer; an idle one, or a poll, claims whatever is free.
-      if (limit > 0 && (all || e.inflight === 0 || limit >= this.o.concurrency / 2))
+      // A half-open circuit lets one message through, and claims nothing ahead.
+      const limit = halfOpen
+        ? e.inflight === 0 && e.ready.length === 0
+          ? 1
+          : 0
+        : this.capacityOf(e) - e.inflight - e.ready.length;
+      // A busy endpoint is refilled once its ready list is down to one round, so a claim takes
+      // several messages rather than one per answer; an idle one, or a poll, claims what is free.
+      if (limit > 0 && (all || e.inflight === 0 || e.ready.length < this.o.concurrency))
         wants.push({ subscriptionId: id, limit });
     }
     if (wants.length === 0) return;
-    const claimed = await this.o.queue.claim(wants, now, this.o.timeoutMs + 5_000);
+    const leaseUntil = now + this.o.timeoutMs + LEASE_MARGIN_MS;
+    const claimed = await this.o.queue.claim(wants, now, leaseUntil - now);
     const got = new Map<string, number>();
     for (const m of claimed) got.set(m.subscriptionId, (got.get(m.subscriptionId) ?? 0) + 1);
     for (const w of wants) {
       const e = this.endpoints.get(w.subscriptionId);
       if (e) e.drained = (got.get(w.subscriptionId) ?? 0) < w.limit;
     }
+    const touched = new Set<Endpoint>();
     for (const m of claimed) {
       const e = this.endpoints.get(m.subscriptionId);
       if (!e) continue;
-      e.inflight++;
-      let released = false;
-      // The slot is the HTTP call: it is free again once the receiver answered, while the
-      // bookkeeping (log record, queue update) finishes on its own.
-      const release = () => {
-        if (released) return;
-        released = true;
-        e.inflight--;
-        this.refill();
-      };
-      const p = this.attempt(e, m, release).finally(() => {
-        release();
-        this.inflight.delete(p);
-      });
-      this.inflight.add(p);
+      e.ready.push({ m, leaseUntil });
+      touched.add(e);
     }
+    for (const e of touched) this.pump(e);
   }
 
   private async attempt(e: Endpoint, m: QueuedMessage, release: () => void): Promise<void> {
@@ -239,6 +309,7 @@ export class Dispatcher {
       }
     }
     const ended = this.now();
+    e.latencyMs += (ended - started - e.latencyMs) / 8;
     const delivered = status !== null && status >= 200 && status < 300;
     if (!delivered && status !== null) error = `HTTP ${status}`;
     if (delivered) {
