@@ -96,18 +96,83 @@ return values
 const READ_SERVABLE_SHA = createHash('sha1').update(READ_SERVABLE).digest('hex');
 
 /**
+ * One field of a bucket per key (KEYS[i], ARGV[i]), as ONE command: the fields' values in order
+ * (nil for an absent one). The HGETs of a many-number read, without a command per bucket.
+ */
+const READ_MANY = `
+local values = {}
+for i = 1, #KEYS do values[i] = redis.call('HGET', KEYS[i], ARGV[i]) end
+return values
+`;
+
+const READ_MANY_SHA = createHash('sha1').update(READ_MANY).digest('hex');
+
+/** Bucket fields per READ_MANY call: a few hundred kilobytes of reply at most. */
+const READ_MANY_CHUNK = 1000;
+
+/**
  * The script by its SHA, sent whole when Redis does not hold it yet (first use, or after a
  * restart or SCRIPT FLUSH). Plain EVALSHA/EVAL rather than a command defined on the client: a
  * defined command is missing from auto-pipelines the client built before it was defined.
  */
 async function readServable(redis: Redis, keys: string[], fields: string[]): Promise<unknown> {
+  return runScript(redis, READ_SERVABLE, READ_SERVABLE_SHA, keys, fields);
+}
+
+async function runScript(
+  redis: Redis,
+  script: string,
+  sha: string,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
   const r = redis as Redis & ScriptCalls;
   try {
-    return await r.evalshaBuffer(READ_SERVABLE_SHA, keys.length, ...keys, ...fields);
+    return await r.evalshaBuffer(sha, keys.length, ...keys, ...args);
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return r.evalBuffer(READ_SERVABLE, keys.length, ...keys, ...fields);
+    return r.evalBuffer(script, keys.length, ...keys, ...args);
   }
+}
+
+/**
+ * Many bucket fields without the rebuild marker (the state builder's and the rebuild's reads) on
+ * one Redis: READ_MANY per READ_MANY_CHUNK fields instead of a command per bucket, which costs
+ * the client a command object, its arguments and a reply each. Not on Redis Cluster, where a
+ * script may only touch keys of one slot.
+ */
+async function readMany(redis: Redis, buckets: Map<string, string[]>): Promise<Found> {
+  const keys: string[] = [];
+  const fields: string[] = [];
+  for (const [key, wanted] of buckets) {
+    for (const f of wanted) {
+      keys.push(key);
+      fields.push(f);
+    }
+  }
+  const calls: Promise<unknown>[] = [];
+  for (let i = 0; i < keys.length; i += READ_MANY_CHUNK) {
+    const end = Math.min(keys.length, i + READ_MANY_CHUNK);
+    calls.push(runScript(redis, READ_MANY, READ_MANY_SHA, keys.slice(i, end), fields.slice(i, end)));
+  }
+  const replies = await Promise.all(calls);
+  const found: Found = new Map();
+  for (let c = 0; c < replies.length; c++) {
+    const reply = replies[c];
+    const base = c * READ_MANY_CHUNK;
+    const n = Math.min(READ_MANY_CHUNK, keys.length - base);
+    if (!Array.isArray(reply) || reply.length !== n) throw new Error('unexpected reply to the state read');
+    for (let j = 0; j < n; j++) {
+      const key = keys[base + j]!;
+      let values = found.get(key);
+      if (!values) {
+        values = new Map();
+        found.set(key, values);
+      }
+      values.set(fields[base + j]!, (reply[j] as Buffer | null) ?? null);
+    }
+  }
+  return found;
 }
 
 /** Every ioredis command has a …Buffer form (Buffer replies); its typings leave out these two. */
@@ -121,7 +186,8 @@ interface ScriptCalls {
  * issued in the same tick: they leave in one write together with those of concurrent requests,
  * where an explicit pipeline would cost each request a write of its own; with the rebuild marker
  * to check (a servable read), marker and fields go as one script, except on Redis Cluster, where
- * a script may not touch keys of several slots. Many reads (a bulk request), or any on a client
+ * a script may not touch keys of several slots. Many reads without the marker (the state builder,
+ * the rebuild) on one Redis go as READ_MANY scripts. Many reads (a bulk request), or any on a client
  * without auto-pipelining, go as one explicit pipeline. A bucket asked for one field gets HGET,
  * whose reply is a bare string rather than an array.
  */
@@ -131,6 +197,7 @@ async function sendReads(
   marker: string | null,
 ): Promise<Found | typeof REBUILDING> {
   const autoPipelined = redis.options.enableAutoPipelining && buckets.size < PIPELINE_FROM;
+  if (!marker && !redis.isCluster && buckets.size >= PIPELINE_FROM) return readMany(redis, buckets);
   if (autoPipelined && marker && !redis.isCluster) {
     const keys = [marker];
     const fields: string[] = [];

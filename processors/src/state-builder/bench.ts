@@ -46,6 +46,8 @@ try {
     groupId,
     deadLetters: new KafkaDeadLetters(t.producer, t.codec),
     stateChanges: { producer: t.producer },
+    // The chunk size the state builder process runs with (config STATE_BUILDER_CHUNK).
+    maxChunkSize: t.config.STATE_BUILDER_CHUNK,
     log: () => {},
   });
   const profileFile = t.config.STATE_BENCH_CPU_PROFILE;
