@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -51,6 +51,18 @@ function cpuSecondsOf(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+/** The pid of the local service whose command line contains `marker` (Kafka, ClickHouse), if one runs here. */
+function servicePid(marker: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) return Number(entry);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return undefined;
 }
 const msisdnOf = (i: number) => `23480${String(10_000_000 + i).slice(-8)}`;
 
@@ -174,6 +186,11 @@ export async function benchWebhooks(o: {
     const total = o.rate * o.seconds;
     const workerCpuBefore = cpuSecondsOf(worker.pid);
     const redisCpuBefore = await redisCpuSeconds(redis);
+    // The broker and ClickHouse carry the delivery log (every attempt, with its body) too.
+    const kafkaPid = servicePid('kafka.Kafka');
+    const clickhousePid = servicePid('clickhouse-server');
+    const kafkaCpuBefore = cpuSecondsOf(kafkaPid);
+    const clickhouseCpuBefore = cpuSecondsOf(clickhousePid);
     // Once a second: healthy deliveries received and messages queued in Redis (healthy endpoints),
     // to tell a fan-out that lags (little queued) from a dispatcher that lags (a growing queue).
     const keys = outboundKeys(config.REDIS_KEY_PREFIX);
@@ -211,6 +228,8 @@ export async function benchWebhooks(o: {
     const drainedIn = (Date.now() - started) / 1000;
     const workerCpu = (cpuSecondsOf(worker.pid) ?? Number.NaN) - (workerCpuBefore ?? Number.NaN);
     const redisCpu = (await redisCpuSeconds(redis)) - redisCpuBefore;
+    const kafkaCpu = (cpuSecondsOf(kafkaPid) ?? Number.NaN) - (kafkaCpuBefore ?? Number.NaN);
+    const clickhouseCpu = (cpuSecondsOf(clickhousePid) ?? Number.NaN) - (clickhouseCpuBefore ?? Number.NaN);
     const benchCpuUsage = process.cpuUsage(benchCpuBefore);
     const benchCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;
     // Every attempt costs the worker, the failing endpoint's too (few: its breaker opens).
@@ -224,7 +243,7 @@ export async function benchWebhooks(o: {
         figure: `p50 ${percentile(sorted, 0.5)} ms, p99 ${p99} ms`,
         target: 'p99 ≤ 500 ms at 1,000 changes/s, 10 subscribers, one failing',
         met: p99 <= 500 && latencies.length >= expected && o.rate >= 1000 && o.subscribers >= 10,
-        detail: `${total} changes at ${Math.round(total / publishedIn)}/s to ${o.subscribers} endpoints (1 answering 500 after 200 ms); ${latencies.length}/${expected} healthy deliveries; worker CPU ${workerCpu.toFixed(1)} s over ${drainedIn.toFixed(1)} s (≈${cpuPerDeliveryUs} µs per attempt), bench process (publisher + receivers) ${benchCpu.toFixed(1)} s, Redis ${redisCpu.toFixed(1)} s (shared server)`,
+        detail: `${total} changes at ${Math.round(total / publishedIn)}/s to ${o.subscribers} endpoints (1 answering 500 after 200 ms); ${latencies.length}/${expected} healthy deliveries; worker CPU ${workerCpu.toFixed(1)} s over ${drainedIn.toFixed(1)} s (≈${cpuPerDeliveryUs} µs per attempt), bench process (publisher + receivers) ${benchCpu.toFixed(1)} s, Redis ${redisCpu.toFixed(1)} s, Kafka ${kafkaCpu.toFixed(1)} s, ClickHouse ${clickhouseCpu.toFixed(1)} s (shared servers)`,
       },
     ];
     return {
@@ -240,6 +259,9 @@ export async function benchWebhooks(o: {
         workerCpuPerAttemptUs: cpuPerDeliveryUs,
         benchCpuSeconds: benchCpu,
         redisCpuSeconds: redisCpu,
+        kafkaCpuSeconds: kafkaCpu,
+        clickhouseCpuSeconds: clickhouseCpu,
+        attemptsPerSecond: Math.round(attempts / drainedIn),
         maxQueued: Math.max(0, ...progress.map((p) => p.queued)),
         progress,
       },
