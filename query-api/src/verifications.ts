@@ -50,7 +50,7 @@ export class VerificationRecorder {
   record(events: NewVerification[]): void {
     for (const e of events) this.outbox.push(e);
     // One message every few milliseconds, however many requests recorded in them: each message
-    // costs a copy and a wake-up of the worker, which batches for Kafka every 20 ms anyway.
+    // costs a copy and a wake-up of the worker, which batches for Kafka every 50 ms anyway.
     this.posting ??= setTimeout(() => this.post(), POST_EVERY_MS);
   }
 

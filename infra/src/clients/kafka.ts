@@ -1,14 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import {
+  type ICustomPartitioner,
   Kafka,
   type KafkaConfig,
   logLevel,
-  Partitioners,
   type Producer,
   type ProducerBatch,
   type ProducerConfig,
   type ProducerRecord,
 } from 'kafkajs';
 import type { Config, LogLevel } from '../config.ts';
+import { murmur2 } from '../partitioning.ts';
 
 const LOG_LEVELS: Record<LogLevel, logLevel> = {
   debug: logLevel.DEBUG,
@@ -48,7 +50,7 @@ export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Pr
     ...overrides,
     idempotent: true,
     maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: murmur2Partitioner,
   });
   return {
     ...producer,
@@ -56,3 +58,25 @@ export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Pr
     sendBatch: (batch: ProducerBatch) => producer.sendBatch({ ...batch, acks: -1 }),
   };
 }
+
+/**
+ * kafkajs' `DefaultPartitioner`, partition for partition (the Java client's: an explicit partition,
+ * else `toPositive(murmur2(key)) % partitions`, else round robin over the partitions with a
+ * leader), with the 32-bit murmur2 of partitioning.ts: kafkajs hashes through a 64-bit Long per
+ * step and filters the partition list for every record, a tenth of a small record's produce cost.
+ */
+export const murmur2Partitioner: ICustomPartitioner = () => {
+  const counters = new Map<string, number>();
+  return ({ topic, partitionMetadata, message }) => {
+    if (message.partition !== null && message.partition !== undefined) return message.partition;
+    const { key } = message;
+    if (key !== null && key !== undefined)
+      return (murmur2(Buffer.isBuffer(key) ? key : String(key)) & 0x7fffffff) % partitionMetadata.length;
+    const available = partitionMetadata.filter((p) => p.leader >= 0);
+    let counter = counters.get(topic) ?? randomBytes(4).readUInt32BE(0);
+    counter = (counter + 1) | 0;
+    counters.set(topic, counter);
+    if (available.length > 0) return available[(counter & 0x7fffffff) % available.length]!.partitionId;
+    return (counter & 0x7fffffff) % partitionMetadata.length;
+  };
+};
