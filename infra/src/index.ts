@@ -20,7 +20,7 @@ export {
   loadConfig,
   repoRoot,
 } from './config.ts';
-export { createLogger, type Logger } from './logger.ts';
+export { bufferedStdout, createLogger, type Logger } from './logger.ts';
 export { murmur2, partitionFor } from './partitioning.ts';
 export {
   deadLetterTopic,

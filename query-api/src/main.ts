@@ -1,11 +1,12 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { createLogger, loadConfig } from '@hub/infra';
+import { bufferedStdout, createLogger, loadConfig } from '@hub/infra';
 import { createApiApp } from './app.ts';
 import { createApiContext } from './bootstrap.ts';
 
 const config = loadConfig();
-const logger = createLogger(config, 'query-api');
+// A line per request: written in batches (bufferedStdout says what that risks).
+const logger = createLogger(config, 'query-api', bufferedStdout());
 const resources = await createApiContext(config, { log: logger });
 const app = createApiApp({ ...resources.ctx, logger }, resources.probes);
 const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {

@@ -3,6 +3,7 @@ import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { partitionFor } from '../partitioning.ts';
 import { murmur2Partitioner } from './kafka.ts';
+import { javaPartition } from './record-producer.ts';
 
 const metadata = (count: number, leaderless: number[] = []): PartitionMetadata[] =>
   Array.from({ length: count }, (_, partitionId) => ({
@@ -44,13 +45,14 @@ describe('murmur2Partitioner', () => {
   });
 });
 
-describe("the record producer's partitioner", () => {
+describe("the record producer's partitioner, and @platformatic/kafka's Java-compatible one", () => {
   it("places keys as Kafka's Java partitioning does (the client takes its result modulo the partition count)", () => {
     for (let count = 1; count <= 24; count++) {
       for (let i = 0; i < 300; i++) {
         const key = `2348${String(i * 7919).padStart(9, '0')}`.slice(0, 10 + (i % 4));
         const raw = compatibilityPartitioner({ topic: 't', key: Buffer.from(key) }, Buffer.from(key));
         expect(raw % count).toBe(partitionFor(key, count));
+        expect(javaPartition(null, Buffer.from(key))).toBe(raw);
       }
     }
   });

@@ -1,5 +1,6 @@
-import { compatibilityPartitioner, ProduceAcks, Producer } from '@platformatic/kafka';
+import { ProduceAcks, Producer } from '@platformatic/kafka';
 import type { Config } from '../config.ts';
+import { murmur2 } from '../partitioning.ts';
 
 /** A keyed record with its value already encoded (Confluent-framed Avro). */
 export interface KeyedRecord {
@@ -22,6 +23,11 @@ export interface RecordProducer {
  * and Kafka's Java partitioning (`toPositive(murmur2(key)) % partitions`), so a record lands on the
  * partition a kafkajs producer would give its key.
  */
+/** `toPositive(murmur2(key))`, before the modulo (the key is always set: records are keyed). */
+export function javaPartition(_message: unknown, key: Buffer | undefined): number {
+  return key === undefined ? 0 : murmur2(key) & 0x7fffffff;
+}
+
 export function createRecordProducer(
   config: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
 ): RecordProducer {
@@ -30,7 +36,9 @@ export function createRecordProducer(
     bootstrapBrokers: config.KAFKA_BROKERS,
     idempotent: true,
     acks: ProduceAcks.ALL,
-    partitioner: compatibilityPartitioner,
+    // Its `compatibilityPartitioner` gives the same numbers through a slower murmur2 (a tenth of the
+    // client's CPU here); the client takes the result modulo the partition count.
+    partitioner: javaPartition,
     autocreateTopics: false,
   });
   return {
