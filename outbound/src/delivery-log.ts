@@ -33,14 +33,31 @@ export interface DeliveryRecord {
 
 export const DELIVERIES_TABLE = 'webhook_deliveries_v1';
 
+interface Pending {
+  records: DeliveryRecord[];
+  done: Promise<void>;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+function newPending(): Pending {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { records: [], done, resolve, reject };
+}
+
 /**
  * Delivery records onto the webhook-deliveries topic, gathered for up to 20 ms into one send
  * (an attempt's slot is free before its record is written, so the linger costs no throughput); each caller's promise resolves once the broker has its record (acks=all), so an attempt
  * is on record before the queue forgets the message.
  */
 export class DeliveryLog {
-  private pending: { record: DeliveryRecord; resolve: () => void; reject: (e: Error) => void }[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  /** The records of the next send, and the one promise their callers wait on. */
+  private pending: Pending | null = null;
   /** The topic's partition count once known (usePartitions), and each key's partition under it. */
   private partitions = 0;
   private readonly partitionOf = new Map<string, number>();
@@ -74,32 +91,43 @@ export class DeliveryLog {
     return p;
   }
 
+  /**
+   * Resolves once the broker has the record. The caller hands the object over: it is completed
+   * in place (event id, time received) rather than copied, and every record of one send shares
+   * one promise, so an attempt costs no object or promise of its own here.
+   */
   record(record: Omit<DeliveryRecord, 'eventId' | 'receivedAt'>): Promise<void> {
-    const full: DeliveryRecord = { ...record, eventId: randomUUID(), receivedAt: Date.now() };
-    return new Promise((resolve, reject) => {
-      this.pending.push({ record: full, resolve, reject });
-      this.timer ??= setTimeout(() => void this.flush(), this.lingerMs);
-    });
+    const full = record as DeliveryRecord;
+    full.eventId = randomUUID();
+    full.receivedAt = Date.now();
+    let p = this.pending;
+    if (!p) {
+      p = newPending();
+      this.pending = p;
+      setTimeout(() => void this.flush(), this.lingerMs);
+    }
+    p.records.push(full);
+    return p.done;
   }
 
   async flush(): Promise<void> {
-    this.timer = null;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
+    const p = this.pending;
+    this.pending = null;
+    if (!p) return;
     try {
-      await this.producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: batch.map((p) => ({
-          key: p.record.subscriptionId,
-          value: this.codec.encode(p.record),
-          partition: this.partition(p.record.subscriptionId),
-        })),
-      });
-      for (const p of batch) p.resolve();
+      const messages = new Array(p.records.length);
+      for (let i = 0; i < p.records.length; i++) {
+        const r = p.records[i]!;
+        messages[i] = {
+          key: r.subscriptionId,
+          value: this.codec.encode(r),
+          partition: this.partition(r.subscriptionId),
+        };
+      }
+      await this.producer.send({ topic: this.topic, acks: -1, messages });
+      p.resolve();
     } catch (err) {
-      for (const p of batch) p.reject(err as Error);
+      p.reject(err as Error);
     }
   }
 }

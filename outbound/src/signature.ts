@@ -16,6 +16,7 @@ export class Signer {
   }
 
   sign(id: string, timestampSeconds: number, body: string): string {
-    return `v1,${createHmac('sha256', this.key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
+    // In parts, so the body (most of the bytes) is not copied into one more string first.
+    return `v1,${createHmac('sha256', this.key).update(`${id}.${timestampSeconds}.`).update(body).digest('base64')}`;
   }
 }
