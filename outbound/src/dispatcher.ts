@@ -54,14 +54,17 @@ interface Leased {
 }
 
 const SNIPPET = 256;
-/** A claim's lease beyond the attempt's timeout: HOLD_MS of waiting, and a margin for the bookkeeping. */
-const LEASE_MARGIN_MS = 10_000;
 /**
  * How long a claimed message may wait in an endpoint's ready list before it is sent; its lease
  * covers this on top of the attempt's timeout. One that waited longer is left to its lease's end
  * (it is due again then, for any worker), so an attempt never runs past its lease.
  */
-const HOLD_MS = 5_000;
+const HOLD_MS = 2_000;
+/**
+ * A claim's lease beyond the attempt's timeout: HOLD_MS of waiting, and the 5 s margin a claim
+ * sent at once always had. A worker that dies leaves its claims to others this much later.
+ */
+const LEASE_MARGIN_MS = HOLD_MS + 5_000;
 /** Claimed ahead of the slots, at most, in rounds of `concurrency`, for a fast endpoint. */
 const AHEAD_ROUNDS = 3;
 /** Ahead of the slots, at most what a healthy endpoint sends in this long at its latency. */
