@@ -146,7 +146,8 @@ export async function benchWebhooks(o: {
 }) {
   const config: Config = {
     ...benchConfig('webhooks'),
-    WEBHOOK_CONCURRENCY: 16,
+    // Slots per endpoint; BENCH_WEBHOOK_CONCURRENCY tries another (the deployed default is 4).
+    WEBHOOK_CONCURRENCY: Number(process.env.BENCH_WEBHOOK_CONCURRENCY ?? 16),
     WEBHOOK_RETRY_SCHEDULE: [0, 5, 300],
   };
   await createTopics(config);
