@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rawMaxOffsetsQuery, watermarksQuery } from './sink.ts';
+import { rawMaxOffsetsQuery, resumePoint, watermarksQuery } from './sink.ts';
 
 describe('history sink resume points', () => {
   it('are read from the watermark table, per raw table, topic and partition', () => {
@@ -36,5 +36,28 @@ describe('history sink resume points', () => {
     });
     expect(sql).toContain('FROM `hub`.`delink_events_v2`');
     expect(sql).toContain('count() AS n');
+  });
+});
+
+describe('history sink resume point', () => {
+  it('is just after the highest stored offset, or the earliest offset Kafka keeps', () => {
+    expect(resumePoint(41n, 0n, -1n).next).toBe(42n);
+    expect(resumePoint(undefined, 7n, -1n).next).toBe(7n);
+    expect(resumePoint(3n, 10n, -1n).next).toBe(10n);
+  });
+
+  it('needs no seek where the consumer starts by itself: its committed offset, or the earliest without one', () => {
+    expect(resumePoint(41n, 0n, 42n).seek).toBe(false);
+    expect(resumePoint(undefined, 0n, -1n).seek).toBe(false);
+    expect(resumePoint(undefined, 5n, -1n).seek).toBe(false);
+  });
+
+  it('seeks when the committed offset is elsewhere or ClickHouse holds something the group never committed', () => {
+    // The insert landed but the commit did not: skip what ClickHouse has.
+    expect(resumePoint(41n, 0n, 30n)).toEqual({ next: 42n, seek: true });
+    // ClickHouse was dropped for a rebuild: go back to the beginning.
+    expect(resumePoint(undefined, 0n, 42n)).toEqual({ next: 0n, seek: true });
+    // A fresh group over a table that holds rows.
+    expect(resumePoint(41n, 0n, -1n)).toEqual({ next: 42n, seek: true });
   });
 });

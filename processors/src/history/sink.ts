@@ -101,6 +101,24 @@ WHERE kafka_topic = ${sqlString(range.topic)} AND kafka_partition IN (${range.pa
 GROUP BY kafka_topic, kafka_partition`;
 }
 
+/**
+ * Where a partition resumes: just after the highest offset ClickHouse holds, or at the earliest
+ * offset Kafka still has when it holds nothing (ClickHouse may have been dropped for a rebuild) or
+ * less than Kafka keeps. `seek` is false when the consumer would start there by itself: at its
+ * group's committed offset, or, without one, at the earliest offset (the sink consumes from the
+ * beginning). Skipping such a seek changes nothing stored: the sink also drops every record at or
+ * below the held offset, whatever the consumer fetches.
+ */
+export function resumePoint(
+  storedMax: bigint | undefined,
+  earliest: bigint,
+  committed: bigint,
+): { next: bigint; seek: boolean } {
+  const next = storedMax === undefined || storedMax + 1n < earliest ? earliest : storedMax + 1n;
+  const startsAt = committed >= 0n ? committed : earliest;
+  return { next, seek: startsAt !== next };
+}
+
 export interface RetryPolicy {
   /** First back-off delay. */
   initialDelayMs: number;
@@ -133,6 +151,12 @@ export interface HistorySinkOptions {
    */
   fetchMinBytes?: number;
   maxWaitMs?: number;
+  /** Bytes one fetch returns at most, over all partitions (kafkajs `maxBytes`). */
+  maxFetchBytes?: number;
+  /** Bytes one fetch returns at most of one partition (kafkajs `maxBytesPerPartition`). */
+  maxPartitionFetchBytes?: number;
+  /** Tables of one round inserted at the same time at most. */
+  insertConcurrency?: number;
   retry?: Partial<RetryPolicy>;
   sessionTimeoutMs?: number;
   /**
@@ -171,6 +195,7 @@ export class HistorySink {
   private readonly retry: RetryPolicy;
   private readonly log: Log;
   private readonly db: string;
+  private readonly insertConcurrency: number;
   /** Highest offset known to be in ClickHouse, per `topic:partition`; guards against redelivery. */
   private readonly held = new Map<string, bigint>();
   private admin: Admin | null = null;
@@ -189,6 +214,7 @@ export class HistorySink {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.log = options.log ?? jsonLog(NAME);
     this.db = quoteIdentifier(options.database);
+    this.insertConcurrency = options.insertConcurrency ?? 8;
     const decoders = new Map(
       [...this.kinds].map(([topic, kind]) => [topic, historyDecoder(options.codec, kind)] as const),
     );
@@ -205,7 +231,8 @@ export class HistorySink {
       consumerConfig: {
         minBytes: options.fetchMinBytes ?? 256 * 1024,
         maxWaitTimeInMs: options.maxWaitMs ?? 1000,
-        maxBytesPerPartition: 4 * 1024 * 1024,
+        maxBytes: options.maxFetchBytes ?? 16 * 1024 * 1024,
+        maxBytesPerPartition: options.maxPartitionFetchBytes ?? 4 * 1024 * 1024,
         sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       },
       log: this.log,
@@ -248,7 +275,11 @@ export class HistorySink {
     this.admin = null;
   }
 
-  /** Seeks every assigned partition to the first offset ClickHouse does not hold. */
+  /**
+   * Seeks every assigned partition to the first offset ClickHouse does not hold, unless the
+   * consumer starts there anyway (see resumePoint): a seek makes kafkajs drop the fetch it already
+   * has in flight for the partition, which on a fresh replay was most of a second of start-up.
+   */
   private async resume(assignment: PartitionAssignment[], seek: Seek): Promise<void> {
     const started = performance.now();
     const ranges: StoredRange[] = [];
@@ -257,32 +288,47 @@ export class HistorySink {
       if (kind && partitions.length > 0) ranges.push({ table: RAW_TABLES[kind], topic, partitions });
     }
     if (ranges.length === 0) return;
-    const stored = await this.withRetry(SINK_WATERMARKS_TABLE, 'ClickHouse resume-point read', async () => {
-      await this.findWatermarkViews();
-      return this.storedOffsets(ranges);
-    });
     const admin = this.admin;
     if (!admin) throw new Error('history sink is not started');
-    for (const { table, topic, partitions } of ranges) {
+    const topics = ranges.map((r) => r.topic);
+    const [stored, committed, earliest] = await Promise.all([
+      this.withRetry(SINK_WATERMARKS_TABLE, 'ClickHouse resume-point read', async () => {
+        await this.findWatermarkViews();
+        return this.storedOffsets(ranges);
+      }),
       // Leadership may still be moving right after a topic is created or a broker restarts.
-      const offsets = await this.withRetry(table as RawTable, 'Kafka topic-offset read', () =>
-        admin.fetchTopicOffsets(topic),
-      );
-      const low = new Map(offsets.map((p) => [p.partition, BigInt(p.low)] as const));
+      this.withRetry(SINK_WATERMARKS_TABLE, 'Kafka committed-offset read', async () => {
+        const out = new Map<string, bigint>();
+        for (const t of await admin.fetchOffsets({ groupId: this.options.groupId, topics })) {
+          for (const p of t.partitions) out.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+        }
+        return out;
+      }),
+      this.withRetry(SINK_WATERMARKS_TABLE, 'Kafka topic-offset read', async () => {
+        const out = new Map<string, bigint>();
+        await Promise.all(
+          topics.map(async (topic) => {
+            for (const p of await admin.fetchTopicOffsets(topic))
+              out.set(`${topic}:${p.partition}`, BigInt(p.low));
+          }),
+        );
+        return out;
+      }),
+    ]);
+    for (const { topic, partitions } of ranges) {
       for (const partition of partitions) {
         const key = `${topic}:${partition}`;
         const max = stored.get(key);
         if (max === undefined) this.held.delete(key);
         else this.held.set(key, max);
-        // Nothing stored: replay the whole partition (ClickHouse may have been dropped for a rebuild).
-        const earliest = low.get(partition) ?? 0n;
-        const next = max === undefined || max + 1n < earliest ? earliest : max + 1n;
-        seek(topic, partition, next.toString());
+        const point = resumePoint(max, earliest.get(key) ?? 0n, committed.get(key) ?? -1n);
+        if (point.seek) seek(topic, partition, point.next.toString());
         this.log('info', 'resuming partition after what ClickHouse holds', {
           topic,
           partition,
           storedMaxOffset: max?.toString() ?? null,
-          seekTo: next.toString(),
+          seekTo: point.next.toString(),
+          seeked: point.seek,
         });
       }
     }
@@ -366,7 +412,15 @@ WHERE database = ${sqlString(this.options.database)} AND name IN (${tables.map((
       }
       list.push(batch);
     }
-    await Promise.all([...byTable].map(([table, list]) => this.insertTable(table, list)));
+    // A table's insert is mostly ClickHouse writing one part per month and view; more of them at
+    // once than it has cores only makes them contend.
+    const work = [...byTable];
+    const workers = Math.min(work.length, this.insertConcurrency);
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let next = work.shift(); next; next = work.shift()) await this.insertTable(next[0], next[1]);
+      }),
+    );
     return undefined;
   }
 
