@@ -121,72 +121,16 @@ export function linkagesOf(r: StateRecord): { nin: NinLink[]; bvn: BvnLink[] } {
   };
 }
 
+/** The view of a record: its summary (deriveSummary) and its linkage lists, in the view's field order. */
 export function deriveView(msisdn: string, r: StateRecord): StateView {
-  const recycleDate = recycleDateOf(r);
-  const isRecycled = recycleDate !== null;
+  const { droppedNinLinkages, droppedBvnLinkages, ...summary } = deriveSummary(msisdn, r);
   const links = linkagesOf(r);
-  const activeNin = links.nin.filter((l) => l.clearedDate === null);
-  const activeBvn = links.bvn.filter((l) => l.clearedDate === null);
-  const hasStale = [...activeNin, ...activeBvn].some((l) => isOld(l, recycleDate));
-
-  const conflicts: Conflict[] = [];
-  if (hasStale && recycleDate !== null) conflicts.push({ code: 'STALE_LINKAGE', since: recycleDate });
-  if (activeNin.length >= 2) {
-    conflicts.push({
-      code: 'MULTIPLE_ACTIVE_NIN',
-      since: activeNin.reduce((m, l) => maxDate(m, l.linkDate)!, ''),
-    });
-  }
-  if (activeNin.length > 0) {
-    const ninTokens = new Set(activeNin.map((l) => l.token));
-    const mismatching = activeBvn.filter(
-      (b) => b.holderNinToken !== null && !ninTokens.has(b.holderNinToken),
-    );
-    if (mismatching.length > 0) {
-      // Every mismatching BVN pairs with every active NIN: the max over pairs is the max of both sides.
-      const since = [...mismatching, ...activeNin].reduce((m, l) => maxDate(m, l.linkDate)!, '');
-      conflicts.push({ code: 'NIN_BVN_MISMATCH', since });
-    }
-  }
-  if (r.telecomStatus === 'BLACKLISTED' && activeNin.length + activeBvn.length > 0 && r.statusDate !== null) {
-    conflicts.push({ code: 'BLACKLISTED_WITH_LINKAGES', since: r.statusDate });
-  }
-
-  let cleanupStatus: CleanupStatus;
-  if (!isRecycled) cleanupStatus = 'not_required';
-  else if (!hasStale) cleanupStatus = 'completed';
-  else cleanupStatus = r.openDelink?.action === 'APPROVED' ? 'in_progress' : 'pending';
-
-  let lifecycleStatus: LifecycleStatus;
-  if (r.telecomStatus === 'BLACKLISTED') lifecycleStatus = 'BLOCKED';
-  else if (conflicts.some((c) => c.code !== 'STALE_LINKAGE')) lifecycleStatus = 'CONFLICTED';
-  else if (hasStale) lifecycleStatus = 'RECYCLED';
-  else if (isRecycled && r.telecomStatus === 'CHURNED') lifecycleStatus = 'AVAILABLE';
-  else lifecycleStatus = 'ACTIVE';
-
   return {
-    msisdn,
-    version: r.version,
-    operator: r.operator ?? allocatedOperator(msisdn)?.code ?? null,
-    telecomStatus: r.telecomStatus,
-    statusDate: r.statusDate,
-    reassignmentDate: r.reassignmentDate,
-    lastSwappedDate: r.lastSwappedDate,
-    lastChurnedDate: r.lastChurnedDate,
-    lastReassignedDate: r.lastReassignedDate,
-    recycleDate,
-    isRecycled,
-    activeNinLinkages: activeNin.length,
-    activeBvnLinkages: activeBvn.length,
-    conflicts,
-    cleanupStatus,
-    canAssignToNewUser: isRecycled && !hasStale && r.telecomStatus !== 'BLACKLISTED',
-    lifecycleStatus,
-    openDelink: r.openDelink,
+    ...summary,
     ninLinkages: links.nin,
     bvnLinkages: links.bvn,
-    droppedNinLinkages: r.droppedLinkages.nin,
-    droppedBvnLinkages: r.droppedLinkages.bvn,
+    droppedNinLinkages,
+    droppedBvnLinkages,
   };
 }
 
@@ -194,10 +138,10 @@ export function deriveView(msisdn: string, r: StateRecord): StateView {
 export type StateSummary = Omit<StateView, 'ninLinkages' | 'bvnLinkages'>;
 
 /**
- * deriveView's fields other than the linkage lists, with the same values (derive.test.ts compares
- * the two over the sample population), in plain loops over the stored linkages: the state builder
- * derives one per changed number and has no use for the lists, which were most of what deriving
- * cost it.
+ * Everything the view derives but the linkage lists: the one place the conflict, cleanup and
+ * lifecycle rules are computed. Plain loops over the stored linkages (the state builder derives one
+ * per changed number and has no use for the lists, which were most of what deriving cost);
+ * derive.test.ts checks it against the rules stated over the view's linkage lists.
  */
 export function deriveSummary(msisdn: string, r: StateRecord): StateSummary {
   const recycleDate = recycleDateOf(r);
@@ -205,7 +149,7 @@ export function deriveSummary(msisdn: string, r: StateRecord): StateSummary {
   let activeNin = 0;
   let activeBvn = 0;
   let hasStale = false;
-  // Greatest link date of the active NIN linkages ('' while there are none), as deriveView's reduce.
+  // Greatest link date of the active NIN linkages ('' while there are none).
   let ninSince = '';
   for (const l of r.nin) {
     if (l.unlinkedDate !== null || delinkClearedDate(r, 'NIN', l.linkDate) !== null) continue;
