@@ -10,7 +10,7 @@ import {
   type ProducerRecord,
 } from 'kafkajs';
 import type { Config, LogLevel } from '../config.ts';
-import { murmur2 } from '../partitioning.ts';
+import { partitionFor } from '../partitioning.ts';
 
 const LOG_LEVELS: Record<LogLevel, logLevel> = {
   debug: logLevel.DEBUG,
@@ -71,7 +71,7 @@ export const murmur2Partitioner: ICustomPartitioner = () => {
     if (message.partition !== null && message.partition !== undefined) return message.partition;
     const { key } = message;
     if (key !== null && key !== undefined)
-      return (murmur2(Buffer.isBuffer(key) ? key : String(key)) & 0x7fffffff) % partitionMetadata.length;
+      return partitionFor(Buffer.isBuffer(key) ? key : String(key), partitionMetadata.length);
     const available = partitionMetadata.filter((p) => p.leader >= 0);
     let counter = counters.get(topic) ?? randomBytes(4).readUInt32BE(0);
     counter = (counter + 1) | 0;
