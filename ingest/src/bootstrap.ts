@@ -8,6 +8,7 @@ import {
   createRedis,
   createSchemaRegistry,
   type Logger,
+  oneSendAtATime,
   type TopicNames,
   topicNames,
 } from '@hub/infra';
@@ -70,7 +71,8 @@ export async function createIngestContext(
   const topics = topicNames(config.TOPIC_PREFIX);
   const codec = new EventCodec(createSchemaRegistry(config));
   await registerIngestSchemas(codec, topics);
-  const producer = createProducer(createKafka(config));
+  // Its acknowledgements are the API's answers: one send at a time (oneSendAtATime says why).
+  const producer = oneSendAtATime(createProducer(createKafka(config)));
   await producer.connect();
   // Auto-pipelining: the commands of concurrent requests issued in one tick go out in one write.
   const redis = options.redis ?? createRedis(config, { enableAutoPipelining: true });

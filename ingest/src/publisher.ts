@@ -57,8 +57,6 @@ export interface PublisherOptions {
 export class Publisher {
   private readonly chunkSize: number;
   private readonly timeoutMs: number;
-  /** The send in flight (settled or not); the next waits for it. */
-  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly producer: Producer,
@@ -73,7 +71,12 @@ export class Publisher {
     for (let i = 0; i < events.length; i += this.chunkSize) {
       const chunk = events.slice(i, i + this.chunkSize);
       const messages = chunk.map((e) => ({ key: e.key, value: this.codec.encode(kind, e.value) }));
-      const sent = this.oneAtATime(() => this.producer.send({ topic, messages }));
+      let sent: Promise<unknown>;
+      try {
+        sent = this.producer.send({ topic, messages });
+      } catch (err) {
+        throw new PublishIncompleteError(events.length, i, 0, err as Error);
+      }
       try {
         await this.withTimeout(sent);
       } catch (err) {
@@ -83,19 +86,6 @@ export class Publisher {
         throw new PublishIncompleteError(events.length, i, unconfirmed, failure);
       }
     }
-  }
-
-  /**
-   * Starts a send once the previous one has settled. kafkajs' idempotent producer gives a send its
-   * sequence numbers when it builds the request, and sends that overlap (concurrent requests, or a
-   * retry still running after the API answered 503) can reuse them: the broker takes the later
-   * batch for a duplicate, drops it and acknowledges it (kafkajs issue #1005). The Kafka outage
-   * fault scenario met it: acknowledged writes missing from Kafka, as many refused ones on it.
-   */
-  private oneAtATime<T>(send: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(send);
-    this.tail = result.catch(() => undefined);
-    return result;
   }
 
   private async withTimeout(p: Promise<unknown>): Promise<void> {

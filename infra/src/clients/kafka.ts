@@ -80,3 +80,27 @@ export const murmur2Partitioner: ICustomPartitioner = () => {
     return (counter & 0x7fffffff) % partitionMetadata.length;
   };
 };
+
+/**
+ * The producer with one send in flight at a time: a send starts once the previous one has settled.
+ * kafkajs' idempotent producer numbers a send when it builds the request, and sends that overlap
+ * (concurrent requests, or a retry still running after the API answered 503) can reuse sequence
+ * numbers, so the broker drops a later batch as a duplicate and acknowledges it (kafkajs issue
+ * #1005). The Kafka outage fault scenario met it: acknowledged writes missing from Kafka, as many
+ * refused ones on it. For a producer whose acknowledgements are answers (the API's ingest and
+ * workflow writes); a caller that abandons its sends and sends again (the state builder's rounds)
+ * would queue behind its own abandoned ones.
+ */
+export function oneSendAtATime(producer: Producer): Producer {
+  let tail: Promise<unknown> = Promise.resolve();
+  const queued = <T>(send: () => Promise<T>): Promise<T> => {
+    const result = tail.then(send);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+  return {
+    ...producer,
+    send: (record: ProducerRecord) => queued(() => producer.send(record)),
+    sendBatch: (batch: ProducerBatch) => queued(() => producer.sendBatch(batch)),
+  };
+}
