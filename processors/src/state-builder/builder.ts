@@ -54,7 +54,7 @@ const MAX_ATTEMPTS = 10;
  * StateChange records per produce request (a few hundred bytes each, so well under 1 MiB). kafkajs
  * groups a send's records by partition by copying the partition's list for every record, so a
  * send's cost per record grows with its size: at 2,000 that copying was a fifth of everything the
- * builder allocated; at 500 it is a twentieth of that, for four times the (pipelined) requests.
+ * builder allocated; at 500 it is a twentieth of that, for four times the requests (sent one after another, see publishStateChanges).
  */
 const STATE_CHANGES_PER_SEND = 500;
 
@@ -368,17 +368,17 @@ export function createStateBuilder(options: StateBuilderOptions): BatchConsumer<
       return { key: msisdn, value: codec.encode('state-change', value) };
     });
     // A round can change tens of thousands of numbers; the broker refuses a record batch over
-    // message.max.bytes (1 MiB by default), so the changes go out in slices.
-    const sends = [];
+    // message.max.bytes (1 MiB by default), so the changes go out in slices, one after another:
+    // kafkajs' idempotent producer numbers a send when it builds the request, and sends that
+    // overlap (a slice still retrying after another failed the round, and the retried round's
+    // slices) can reuse sequence numbers, so the broker drops one as a duplicate and acknowledges
+    // it (kafkajs issue #1005). A failed slice fails the round with nothing left in flight.
     for (let i = 0; i < messages.length; i += STATE_CHANGES_PER_SEND) {
-      sends.push(
-        producer.send({
-          topic: topics.stateChanges,
-          messages: messages.slice(i, i + STATE_CHANGES_PER_SEND),
-        }),
-      );
+      await producer.send({
+        topic: topics.stateChanges,
+        messages: messages.slice(i, i + STATE_CHANGES_PER_SEND),
+      });
     }
-    await Promise.all(sends);
     stateChangesPublished.inc(messages.length);
   }
 
