@@ -4,7 +4,7 @@ export {
   createDatabase,
   quoteIdentifier,
 } from './clients/clickhouse.ts';
-export { createKafka, createProducer, kafkaLogLevel, oneSendAtATime } from './clients/kafka.ts';
+export { createKafka, createProducer, kafkaLogLevel } from './clients/kafka.ts';
 export { createRecordProducer, type KeyedRecord, type RecordProducer } from './clients/record-producer.ts';
 export { createRedis } from './clients/redis.ts';
 export { createSchemaRegistry } from './clients/registry.ts';

@@ -8,7 +8,6 @@ import {
   createRedis,
   createSchemaRegistry,
   type Logger,
-  oneSendAtATime,
   type TopicNames,
   topicNames,
 } from '@hub/infra';
@@ -71,8 +70,8 @@ export async function createIngestContext(
   const topics = topicNames(config.TOPIC_PREFIX);
   const codec = new EventCodec(createSchemaRegistry(config));
   await registerIngestSchemas(codec, topics);
-  // Its acknowledgements are the API's answers: one send at a time (oneSendAtATime says why).
-  const producer = oneSendAtATime(createProducer(createKafka(config)));
+  // Its acknowledgements are the API's answers; createProducer has one send in flight at a time.
+  const producer = createProducer(createKafka(config));
   await producer.connect();
   // Auto-pipelining: the commands of concurrent requests issued in one tick go out in one write.
   const redis = options.redis ?? createRedis(config, { enableAutoPipelining: true });

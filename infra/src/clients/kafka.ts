@@ -43,7 +43,9 @@ export function createKafka(
  *   request, so more than one request in flight can reorder or fail them;
  * - murmur2 partitioner (same as the Java client): partitioning is part of
  *   the contract between producers and processors;
- * - acks=all on every send (kafkajs takes acks per send, not per producer).
+ * - acks=all on every send (kafkajs takes acks per send, not per producer);
+ * - one send in flight at a time (oneSendAtATime says why): callers that want throughput batch
+ *   their records into fewer sends (the delivery log, the audit backlog, the state builder).
  */
 export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Producer {
   const producer = kafka.producer({
@@ -52,11 +54,11 @@ export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Pr
     maxInFlightRequests: 1,
     createPartitioner: murmur2Partitioner,
   });
-  return {
+  return oneSendAtATime({
     ...producer,
     send: (record: ProducerRecord) => producer.send({ ...record, acks: -1 }),
     sendBatch: (batch: ProducerBatch) => producer.sendBatch({ ...batch, acks: -1 }),
-  };
+  });
 }
 
 /**
@@ -87,9 +89,9 @@ export const murmur2Partitioner: ICustomPartitioner = () => {
  * (concurrent requests, or a retry still running after the API answered 503) can reuse sequence
  * numbers, so the broker drops a later batch as a duplicate and acknowledges it (kafkajs issue
  * #1005). The Kafka outage fault scenario met it: acknowledged writes missing from Kafka, as many
- * refused ones on it. For a producer whose acknowledgements are answers (the API's ingest and
- * workflow writes); a caller that abandons its sends and sends again (the state builder's rounds)
- * would queue behind its own abandoned ones.
+ * refused ones on it. A caller must therefore settle its sends before it retries them: one that
+ * gave up on a send and sent again would queue behind its own abandoned send (the state builder
+ * sends a round's slices one after another, so a failed round leaves none in flight).
  */
 export function oneSendAtATime(producer: Producer): Producer {
   let tail: Promise<unknown> = Promise.resolve();
