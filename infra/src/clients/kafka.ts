@@ -45,19 +45,46 @@ export function createKafka(
  *   the contract between producers and processors;
  * - acks=all on every send (kafkajs takes acks per send, not per producer);
  * - one send in flight at a time (oneSendAtATime says why): callers that want throughput batch
- *   their records into fewer sends (the delivery log, the audit backlog, the state builder).
+ *   their records into fewer sends (the delivery log, the audit backlog, the state builder);
+ * - a new producer (a new producer id) after a failed send, whose outcome is unknown.
  */
 export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Producer {
-  const producer = kafka.producer({
-    ...overrides,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: murmur2Partitioner,
-  });
+  const make = () =>
+    kafka.producer({
+      ...overrides,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: murmur2Partitioner,
+    });
+  const first = make();
+  let current = first;
+  let suspect = false;
+  // kafkajs rolls a partition's sequence number back when a send fails, but a request whose
+  // answer was lost (the broker stopped after appending it) may be on the log: the next batch of
+  // the same length would reuse its sequence numbers and the broker would drop it as a duplicate
+  // while acknowledging it (the Kafka outage fault scenario lost acknowledged writes so). After a
+  // failed send the next one goes through a new producer, with a new producer id.
+  const guarded = async <T>(send: (p: Producer) => Promise<T>): Promise<T> => {
+    if (suspect) {
+      await current.disconnect().catch(() => undefined);
+      current = make();
+      await current.connect(); // Kafka still away: this send fails and the next one tries again
+      suspect = false;
+    }
+    try {
+      return await send(current);
+    } catch (err) {
+      suspect = true;
+      throw err;
+    }
+  };
   return oneSendAtATime({
-    ...producer,
-    send: (record: ProducerRecord) => producer.send({ ...record, acks: -1 }),
-    sendBatch: (batch: ProducerBatch) => producer.sendBatch({ ...batch, acks: -1 }),
+    // `events`, `on` and `logger` are the first producer's: nothing in the hub listens to them.
+    ...first,
+    connect: () => current.connect(),
+    disconnect: () => current.disconnect(),
+    send: (record: ProducerRecord) => guarded((p) => p.send({ ...record, acks: -1 })),
+    sendBatch: (batch: ProducerBatch) => guarded((p) => p.sendBatch({ ...batch, acks: -1 })),
   });
 }
 
