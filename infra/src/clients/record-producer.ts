@@ -10,7 +10,10 @@ export interface KeyedRecord {
 
 /** A producer for one high-volume stream of small keyed records, sent in slices. */
 export interface RecordProducer {
-  /** Resolves once every record of the slice is written with acks=all. */
+  /**
+   * Resolves once every record of the slice is written with acks=all. One send at a time: the
+   * client numbers a batch when it is answered, so overlapping sends can reuse sequence numbers.
+   */
   send(topic: string, records: readonly KeyedRecord[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -31,25 +34,42 @@ export function javaPartition(_message: unknown, key: Buffer | undefined): numbe
 export function createRecordProducer(
   config: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
 ): RecordProducer {
-  const producer = new Producer({
-    clientId: config.KAFKA_CLIENT_ID,
-    bootstrapBrokers: config.KAFKA_BROKERS,
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-    // Its `compatibilityPartitioner` gives the same numbers through a slower murmur2 (a tenth of the
-    // client's CPU here); the client takes the result modulo the partition count.
-    partitioner: javaPartition,
-    autocreateTopics: false,
-  });
+  const make = () =>
+    new Producer({
+      clientId: config.KAFKA_CLIENT_ID,
+      bootstrapBrokers: config.KAFKA_BROKERS,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      // Its `compatibilityPartitioner` gives the same numbers through a slower murmur2 (a tenth of
+      // the client's CPU here); the client takes the result modulo the partition count.
+      partitioner: javaPartition,
+      autocreateTopics: false,
+    });
+  let producer = make();
+  // The client moves a partition's sequence number on success only; a batch whose answer was lost
+  // may be on the log, and the next one of the same length would be dropped by the broker as its
+  // duplicate, and acknowledged. After a failed send, a new producer (a new producer id), as
+  // createProducer does.
+  let suspect = false;
   return {
     async send(topic, records) {
       if (records.length === 0) return;
+      if (suspect) {
+        await producer.close().catch(() => undefined);
+        producer = make();
+        suspect = false;
+      }
       const messages = new Array(records.length);
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
         messages[i] = { topic, key: Buffer.from(r.key), value: r.value };
       }
-      await producer.send({ messages });
+      try {
+        await producer.send({ messages });
+      } catch (err) {
+        suspect = true;
+        throw err;
+      }
     },
     close: () => producer.close(),
   };
