@@ -81,7 +81,13 @@ describe('recycled SIMs and the delink workflow', () => {
     expect(before.body.stale_linkages.map((l: { type: string }) => l.type).sort()).toEqual(['BVN', 'NIN']);
     expect(before.body.stale_linkages[0].masked).toMatch(/^\*{7}\d{4}$/);
 
-    // Idempotent: a second scan flags nothing twice.
+    // Idempotent: a second scan flags nothing twice. The scan reads the registry, which the
+    // workflow projector fills from the recycled-SIMs topic a moment after the first scan's
+    // events are acknowledged: wait until every flag is in it.
+    await d.waitFor(
+      'every first-scan flag in the registry',
+      async () => (await Promise.all(recycled.map((s) => simOf(s.msisdn)))).every(Boolean) || null,
+    );
     const again = await d.call('POST', '/api/v1/recycled-sims/detect', d.tokens.maker);
     const second = await d.waitFor('second detection job', async () => {
       const r = await d.call('GET', `/api/v1/recycled-sims/detect/${again.body.job_id}`, d.tokens.maker);
