@@ -4,11 +4,11 @@ import { stateSlot } from '@hub/state/keys';
 import { readState, readStored, UnreadableStateError } from '@hub/state/read';
 import { emptyRecord, LINKAGE_LIMIT, type StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
-import { createStateBuilder, type StateBuilder } from '../../processors/src/state-builder/builder.ts';
+import type { StateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
+  createTestStateBuilder,
   type StateTestEnv,
   waitForCatchUp,
 } from '../../processors/src/state-builder/test-env.ts';
@@ -84,17 +84,7 @@ async function readLetters(topic: string, expected: number): Promise<DeadLetterE
 beforeAll(async () => {
   t = await createStateTestEnv(3);
   groupId = `${t.config.TOPIC_PREFIX}state-builder`;
-  builder = createStateBuilder({
-    kafka: t.kafka,
-    redis: t.redis,
-    codec: t.codec,
-    topics: t.topics,
-    redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
-    groupId,
-    deadLetters: new KafkaDeadLetters(t.producer, t.codec),
-    stateChanges: { producer: t.producer },
-    log: () => {},
-  });
+  builder = createTestStateBuilder(t, groupId, { stateChanges: { producer: t.producer } });
   await builder.start();
 });
 

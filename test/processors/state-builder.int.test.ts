@@ -2,9 +2,9 @@ import type { DeadLetterEvent, StateChangeEvent } from '@hub/schemas';
 import { readState } from '@hub/state/read';
 import type { StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS, KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
+import { DEAD_LETTER_HEADERS } from '../../processors/src/kafka/dead-letters.ts';
 import { partitionForKey } from '../../processors/src/kafka/decoders.ts';
-import { createStateBuilder, type StateBuilder } from '../../processors/src/state-builder/builder.ts';
+import type { StateBuilder } from '../../processors/src/state-builder/builder.ts';
 import {
   buildStories,
   encodeEvent,
@@ -13,6 +13,7 @@ import {
 } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
+  createTestStateBuilder,
   type StateTestEnv,
   waitForCatchUp,
 } from '../../processors/src/state-builder/test-env.ts';
@@ -44,17 +45,9 @@ async function consumeAll(topic: string, expected: number) {
 beforeAll(async () => {
   t = await createStateTestEnv(3);
   groupId = `${t.config.TOPIC_PREFIX}state-builder`;
-  builder = createStateBuilder({
-    kafka: t.kafka,
-    redis: t.redis,
-    codec: t.codec,
-    topics: t.topics,
-    redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
-    groupId,
-    deadLetters: new KafkaDeadLetters(t.producer, t.codec),
+  builder = createTestStateBuilder(t, groupId, {
     stateChanges: { producer: t.producer },
     maxChunkSize: 200,
-    log: () => {},
   });
   await builder.start();
 });

@@ -1,10 +1,10 @@
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
-import { createStateBuilder, type StateBuilder } from '../../processors/src/state-builder/builder.ts';
+import type { StateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { buildStories, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
+  createTestStateBuilder,
   type StateTestEnv,
   waitForCatchUp,
 } from '../../processors/src/state-builder/test-env.ts';
@@ -36,17 +36,9 @@ function countingSends(producer: Producer): Producer {
 beforeAll(async () => {
   t = await createStateTestEnv(2);
   groupId = `${t.config.TOPIC_PREFIX}state-change-sends`;
-  builder = createStateBuilder({
-    kafka: t.kafka,
-    redis: t.redis,
-    codec: t.codec,
-    topics: t.topics,
-    redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
-    groupId,
-    deadLetters: new KafkaDeadLetters(t.producer, t.codec),
+  builder = createTestStateBuilder(t, groupId, {
     stateChanges: { producer: countingSends(t.producer) },
     maxChunkSize: 5_000,
-    log: () => {},
   });
   await builder.start();
 });

@@ -5,10 +5,11 @@ import { readStored } from '@hub/state/read';
 import type { StateEvent } from '@hub/state/record';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoggedDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
-import { createStateBuilder, type StateBuilder } from '../../processors/src/state-builder/builder.ts';
+import type { StateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { buildStories, predict, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
+  createTestStateBuilder,
   type StateTestEnv,
   waitForCatchUp,
 } from '../../processors/src/state-builder/test-env.ts';
@@ -97,15 +98,9 @@ describe('state builder crash safety', () => {
     const groupId = `${t.config.TOPIC_PREFIX}state-builder`;
     const cleanPrefix = `${t.config.REDIS_KEY_PREFIX}clean:`;
     // The clean run consumes the same topics alongside, with its own group and key prefix.
-    clean = createStateBuilder({
-      kafka: t.kafka,
-      redis: t.redis,
-      codec: t.codec,
-      topics: t.topics,
+    clean = createTestStateBuilder(t, `${groupId}-clean`, {
       redisKeyPrefix: cleanPrefix,
-      groupId: `${groupId}-clean`,
       deadLetters: new LoggedDeadLetters(() => {}),
-      log: () => {},
     });
     await clean.start();
 

@@ -4,12 +4,11 @@ import { stateSlot } from '@hub/state/keys';
 import { readState, readStored } from '@hub/state/read';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunResult, run } from '../../infra/local/process.ts';
-import { KafkaDeadLetters } from '../../processors/src/kafka/dead-letters.ts';
 import { checksumState } from '../../processors/src/rebuild/projection.ts';
-import { createStateBuilder } from '../../processors/src/state-builder/builder.ts';
 import { buildStories, predict, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
+  createTestStateBuilder,
   type StateTestEnv,
   waitForCatchUp,
 } from '../../processors/src/state-builder/test-env.ts';
@@ -41,16 +40,7 @@ describe('rebuild of the Redis state projection', () => {
 
   it('builds the predicted state when delinks are consumed before the linkages they clear', async () => {
     const groupId = `${t.config.TOPIC_PREFIX}state-builder`;
-    const builder = createStateBuilder({
-      kafka: t.kafka,
-      redis: t.redis,
-      codec: t.codec,
-      topics: t.topics,
-      redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
-      groupId,
-      deadLetters: new KafkaDeadLetters(t.producer, t.codec),
-      log: () => {},
-    });
+    const builder = createTestStateBuilder(t, groupId);
     await builder.start();
     try {
       await produceEvents(t.producer, t.codec, t.topics, [

@@ -1,9 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { KafkaDeadLetters } from '../kafka/dead-letters.ts';
-import { createStateBuilder } from './builder.ts';
 import { buildStories, produceEvents } from './scenarios.ts';
-import { createStateTestEnv, groupLag } from './test-env.ts';
+import { createStateTestEnv, createTestStateBuilder, groupLag } from './test-env.ts';
 
 /**
  * Events per second through the state builder, on its own topics and key prefix:
@@ -37,18 +35,10 @@ try {
   const produceSeconds = (performance.now() - produceStart) / 1000;
 
   const groupId = `${t.config.TOPIC_PREFIX}state-builder`;
-  const builder = createStateBuilder({
-    kafka: t.kafka,
-    redis: t.redis,
-    codec: t.codec,
-    topics: t.topics,
-    redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
-    groupId,
-    deadLetters: new KafkaDeadLetters(t.producer, t.codec),
+  const builder = createTestStateBuilder(t, groupId, {
     stateChanges: { producer: t.producer },
     // The chunk size the state builder process runs with (config STATE_BUILDER_CHUNK).
     maxChunkSize: t.config.STATE_BUILDER_CHUNK,
-    log: () => {},
   });
   const profileFile = t.config.STATE_BENCH_CPU_PROFILE;
   const session = profileFile ? new Session() : null;

@@ -14,6 +14,8 @@ import {
 import { EventCodec } from '@hub/schemas';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka, Producer } from 'kafkajs';
+import { KafkaDeadLetters } from '../kafka/dead-letters.ts';
+import { createStateBuilder, type StateBuilder, type StateBuilderOptions } from './builder.ts';
 import { registerInputs } from './scenarios.ts';
 
 /**
@@ -80,6 +82,29 @@ export async function createStateTestEnv(partitions = 3): Promise<StateTestEnv> 
       await redis.quit();
     },
   };
+}
+
+/**
+ * A state builder over the environment's topics, Redis keys and codec, in consumer group
+ * `groupId`, dead letters republished through its producer and nothing logged; `overrides` adds or
+ * replaces options (state changes, chunk size, another key prefix).
+ */
+export function createTestStateBuilder(
+  t: StateTestEnv,
+  groupId: string,
+  overrides: Partial<StateBuilderOptions> = {},
+): StateBuilder {
+  return createStateBuilder({
+    kafka: t.kafka,
+    redis: t.redis,
+    codec: t.codec,
+    topics: t.topics,
+    redisKeyPrefix: t.config.REDIS_KEY_PREFIX,
+    groupId,
+    deadLetters: new KafkaDeadLetters(t.producer, t.codec),
+    log: () => {},
+    ...overrides,
+  });
 }
 
 /** Records in the four input topics the group has not committed past yet. */
