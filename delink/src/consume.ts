@@ -1,6 +1,6 @@
 import type { Logger } from '@hub/infra';
 import type { EventCodec, EventKind, EventTypes } from '@hub/schemas';
-import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import type { Admin, Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 
 export interface Decoded<K extends EventKind> {
   topic: string;
@@ -23,8 +23,28 @@ export interface PartitionConsumerOptions<K extends EventKind> {
    */
   handle(records: Decoded<K>[], topic: string, partition: number): Promise<void>;
   log: Logger;
+  /**
+   * false: a group that has never committed starts at the end of each partition, as it is when the
+   * group first starts; that position is committed then, so a later rebalance or restart resumes
+   * there and never jumps past records that arrived in between. Default true (from the start).
+   */
   fromBeginning?: boolean;
   consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
+}
+
+const PIN_ATTEMPTS = 8;
+
+/** Commits the end of each of the topic's partitions that the group has no offset for. */
+async function pinTopic(admin: Admin, groupId: string, topic: string): Promise<void> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const missing = (committed?.partitions ?? []).filter((p) => p.offset === '-1');
+  if (missing.length === 0) return;
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
+  await admin.setOffsets({
+    groupId,
+    topic,
+    partitions: missing.map((p) => ({ partition: p.partition, offset: ends.get(p.partition) ?? '0' })),
+  });
 }
 
 /**
@@ -51,6 +71,7 @@ export class PartitionConsumer<K extends EventKind> {
   async start(): Promise<void> {
     const { options } = this;
     await this.consumer.connect();
+    if (options.fromBeginning === false) await this.pinStart();
     await this.consumer.subscribe({
       topics: [...options.topics.keys()],
       fromBeginning: options.fromBeginning ?? true,
@@ -96,6 +117,38 @@ export class PartitionConsumer<K extends EventKind> {
         await heartbeat();
       },
     });
+  }
+
+  /**
+   * Commits the current end of every partition the group has no offset for. kafkajs would resolve
+   * "latest" at each join instead, so records that land while a partition is unowned (a rebalance,
+   * a restart after a failed batch) would be skipped. Fails soft: a group that already has members
+   * refuses the commit, and those members started from their own pinned position.
+   */
+  private async pinStart(): Promise<void> {
+    const { kafka, groupId, log } = this.options;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // A topic created a moment ago answers "not the leader" until its partitions have leaders.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          for (const topic of this.options.topics.keys()) await pinTopic(admin, groupId, topic);
+          return;
+        } catch (err) {
+          // A group with running members refuses the commit (non-retriable): they pinned it.
+          if (attempt >= PIN_ATTEMPTS || (err as Error).name === 'KafkaJSNonRetriableError') throw err;
+          await new Promise((r) => setTimeout(r, 100 * 2 ** Math.min(attempt, 5)));
+        }
+      }
+    } catch (err) {
+      log.warn(
+        { groupId, err: (err as Error).message },
+        'start offsets not pinned; kafkajs resolves them at join',
+      );
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Finishes the batch in flight (handler and commit), then leaves the group. */

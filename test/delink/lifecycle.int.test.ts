@@ -330,7 +330,7 @@ describe('recycled SIMs and the delink workflow', () => {
 
   it('flags a number the moment its churn lands (continuous detection), without a scan', async () => {
     await d.seed([LIVE]);
-    const sim = await d.waitFor('continuous detection', () => simOf(LIVE.msisdn), 15_000);
+    const sim = await d.waitFor('continuous detection', () => simOf(LIVE.msisdn));
     const detail = await d.call('GET', `/api/v1/recycled-sims/${sim.id}`, d.tokens.auditor);
     expect(detail.body).toMatchObject({
       origin: 'DETECTED',
@@ -341,7 +341,7 @@ describe('recycled SIMs and the delink workflow', () => {
       actor: 'system:continuous-detection',
       to: 'pending',
     });
-  }, 30_000);
+  }, 60_000);
 
   it('adds the workflow figures to the dashboard stats, from the ClickHouse history', async () => {
     const stats = await d.waitFor(
