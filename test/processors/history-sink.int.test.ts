@@ -291,6 +291,23 @@ async function snapshot(): Promise<Record<string, number>> {
   return out;
 }
 
+/**
+ * The snapshot once every rollup counts `n` events of its kind (conflicts: n + n/2, see makeEvent),
+ * or the last one read after 20 s. ClickHouse shows an insert's raw rows before its materialised
+ * views' rows, so raw counts alone do not say the rollups are in.
+ */
+async function rollupsAt(n: number): Promise<Record<string, number>> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const snap = await snapshot();
+    const done = Object.values(ROLLUP_TABLES).every(
+      (table) => snap[`${table}.events`] === (table.startsWith('conflicts') ? n + n / 2 : n),
+    );
+    if (done || Date.now() > deadline) return snap;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const N = 120;
 const ALL_KINDS = Object.keys(TOPIC_OF) as Kind[];
 
@@ -390,7 +407,7 @@ describe('history sink', () => {
     await waitForAll();
     await waitForRows(RAW_TABLES['status-update'], N + 1);
 
-    const snap = await snapshot();
+    const snap = await rollupsAt(N);
     for (const kind of ALL_KINDS) {
       expect(snap[`${RAW_TABLES[kind]}.events`], kind).toBe(N);
     }
@@ -428,7 +445,7 @@ describe('history sink', () => {
     const first = await startSink();
     await produceAll(run);
     await waitForAll();
-    const before = await snapshot();
+    const before = await rollupsAt(N);
     await stopSink(first);
 
     const admin = h.kafka.admin();
@@ -632,7 +649,7 @@ describe('history sink resume points and latest states', () => {
     const first = await startSink();
     await produceAll(run);
     await waitForAll();
-    await new Promise((r) => setTimeout(r, 500));
+    await rollupsAt(N);
     const db = h.config.CLICKHOUSE_DATABASE;
     const reads = async () => ({
       snapshot: await snapshot(),
