@@ -34,3 +34,4 @@ export {
   topicNames,
   topicSpecs,
 } from './topics.ts';
+export { startWorkerThread } from './worker-thread.ts';

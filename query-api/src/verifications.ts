@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import type { Config } from '@hub/infra';
+import type { Worker } from 'node:worker_threads';
+import { type Config, startWorkerThread } from '@hub/infra';
 import type { DropReason } from '@hub/ingest';
 import type { NewVerification } from './verification-queue.ts';
 import type { FromWorker, ToWorker } from './verification-worker.ts';
@@ -82,7 +82,7 @@ export class VerificationRecorder {
 
   private started(): Promise<void> {
     this.ready ??= new Promise<void>((resolve, reject) => {
-      const worker = startWorker(new URL('./verification-worker.ts', import.meta.url), {
+      const worker = startWorkerThread(new URL('./verification-worker.ts', import.meta.url), {
         config: this.config,
         topic: this.topic,
         maxQueued: this.options.maxQueued,
@@ -121,15 +121,4 @@ export class VerificationRecorder {
       worker.postMessage({ type, id } satisfies ToWorker);
     });
   }
-}
-
-/**
- * A worker thread running `entry`. Run from TypeScript sources, the thread registers tsx's loader
- * first: loader hooks registered in the main thread do not reach worker threads.
- */
-function startWorker(entry: URL, workerData: unknown): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const script = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(script, { eval: true, workerData });
 }

@@ -23,8 +23,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-function runRebuild(): Promise<RunResult> {
-  return run(process.execPath, ['--import', 'tsx', 'processors/src/rebuild/cli.ts', 'redis'], {
+function runRebuild(...args: string[]): Promise<RunResult> {
+  return run(process.execPath, ['--import', 'tsx', 'processors/src/rebuild/cli.ts', 'redis', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...t.env },
   });
@@ -93,6 +93,19 @@ describe('rebuild of the Redis state projection', () => {
     expect(report.replayed).toBe(all.reduce((n, s) => n + s.phase1.length + s.phase2.length, 0));
     expect(run.stderr).toMatch(/replay \[#+\] 100\.0%/);
     expect(await t.redis.get(sentinel)).toBe('kept');
+  });
+
+  it('replays with three members on worker threads (partition p of every topic to one) into the same bytes', async () => {
+    const before = await checksumState(t.redis, t.config.REDIS_KEY_PREFIX);
+    const run = await runRebuild('--threads', '3');
+    expect(run.code, run.stderr.slice(-2000)).toBe(0);
+    const report = JSON.parse(run.stdout) as { equal: boolean; after: unknown };
+    expect(report.equal).toBe(true);
+    expect(report.after).toEqual(before);
+    expect(run.stderr).toContain('3 threads');
+    const bad = await runRebuild('--threads', 'two');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--threads must be a whole number from 1 to 64, got 'two'");
   });
 
   it('reports "not equal" and exits 1 when the projection had drifted from the topics', async () => {

@@ -280,4 +280,18 @@ describe('rebuild fold state', () => {
     state.commit(folded([A, 4]));
     expect(state.toRead(chunk)).toEqual([B]);
   });
+
+  it('after its partitions changed, forgets what it held and reads every number it has not written since', () => {
+    const state = new FoldedState(10);
+    state.commit(folded([A, 1]));
+    state.distrust();
+    const chunk = [
+      batch(topics.statusUpdates, [status(A, 'NORMAL', '2024-01-01'), status(B, 'NORMAL', '2024-01-01')]),
+    ];
+    expect(state.toRead(chunk)).toEqual([A, B]);
+    expect(state.start(A)).toEqual({ record: null, unreadable: null });
+    state.commit(folded([B, 5]));
+    expect(state.toRead(chunk)).toEqual([A]);
+    expect(state.start(B)).toEqual({ record: rec(5), unreadable: null });
+  });
 });

@@ -236,6 +236,8 @@ function reapplyStorable(
 export class FoldedState {
   private readonly records = new Map<string, StateRecord>();
   private readonly evicted = new Set<string>();
+  /** Set once another member may have written numbers this one has not seen: read them all. */
+  private shared = false;
 
   constructor(private readonly limit = 1_000_000) {
     if (!Number.isInteger(limit) || limit < 1)
@@ -244,15 +246,25 @@ export class FoldedState {
 
   /** Numbers of the chunk that must be read from Redis first: seen before, no longer in memory. */
   toRead(batches: readonly PartitionBatch<BuilderInput>[]): string[] {
-    if (this.evicted.size === 0) return [];
+    if (this.evicted.size === 0 && !this.shared) return [];
     const read = new Set<string>();
     for (const b of batches) {
       for (const r of b.records) {
         const m = r.value.event.msisdn;
-        if (this.evicted.has(m) && !this.records.has(m)) read.add(m);
+        if ((this.shared || this.evicted.has(m)) && !this.records.has(m)) read.add(m);
       }
     }
     return [...read];
+  }
+
+  /**
+   * Forgets every record and reads each number from Redis from now on: after this member's
+   * partitions changed, another member may have written a number this one held or never saw.
+   */
+  distrust(): void {
+    this.records.clear();
+    this.evicted.clear();
+    this.shared = true;
   }
 
   /** A number's record before the chunk: in memory, else read back (`read`), else empty. */

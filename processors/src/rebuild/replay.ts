@@ -5,6 +5,7 @@ import {
   createRedis,
   createSchemaRegistry,
   ensureTopics,
+  startWorkerThread,
   topicNames,
   topicSpecs,
 } from '@hub/infra';
@@ -15,6 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { ErasureFollower } from '../data-subject/follower.ts';
 import { BatchConsumer, type PartitionBatch } from '../kafka/batch-consumer.ts';
+import { coPartitionedAssigner } from '../kafka/co-partitioned.ts';
 import { LoggedDeadLetters, STATE_BUILDER } from '../kafka/dead-letters.ts';
 import type { Log } from '../kafka/logger.ts';
 import type { RecordRejection } from '../kafka/results.ts';
@@ -34,11 +36,32 @@ export interface ReplayOptions {
   groupId: string;
   log: Log;
   onProgress?: (p: ReplayProgress) => void;
+  /** Called once every member has started (joined its group, its erasures read). */
+  onReady?: () => void;
   pollMs?: number;
   /** Records of one partition folded at once (default 100,000: a whole fetched batch). */
   maxChunkSize?: number;
-  /** Numbers whose records stay in memory between chunks (default 1,000,000). */
+  /** Numbers whose records stay in memory between chunks, per member (default 1,000,000). */
   memoryLimit?: number;
+  /**
+   * Members of the replay's group, each on a worker thread of its own, each holding partition p
+   * of every input topic for p mod threads (default 1: one member, on this thread).
+   */
+  threads?: number;
+}
+
+export interface ReplayMemberOptions {
+  groupId: string;
+  log: Log;
+  maxChunkSize?: number;
+  memoryLimit?: number;
+  /** Members the group waits for before any is given a partition (the replay's `threads`). */
+  members: number;
+}
+
+export interface ReplayMember {
+  /** Finishes the round in flight (writes and commit), leaves the group, closes its clients. */
+  stop(): Promise<void>;
 }
 
 interface Range {
@@ -109,14 +132,110 @@ async function writeNumbers(redis: Redis, prefix: string, numbers: ReadonlyMap<s
  */
 export async function replayIntoRedis(config: Config, options: ReplayOptions): Promise<ReplayProgress> {
   const topics = topicNames(config.TOPIC_PREFIX);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`threads must be a positive integer, got ${threads}`);
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  const members: ReplayMember[] = [];
+  try {
+    await ensureTopics(admin, topicSpecs(config.TOPIC_PREFIX, config.KAFKA_PARTITIONS));
+    const ranges: Range[] = [];
+    for (const topic of inputTopics(topics)) {
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        ranges.push({ topic, partition: p.partition, start: BigInt(p.low), end: BigInt(p.high) });
+      }
+    }
+    const memberOptions: ReplayMemberOptions = {
+      groupId: options.groupId,
+      log: options.log,
+      members: threads,
+      ...(options.maxChunkSize === undefined ? {} : { maxChunkSize: options.maxChunkSize }),
+      ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
+    };
+    let failed: Promise<never> = new Promise(() => {});
+    if (threads === 1) members.push(await startReplayMember(config, memberOptions));
+    else {
+      const started = await Promise.all(
+        Array.from({ length: threads }, () => startReplayThread(config, memberOptions)),
+      );
+      for (const t of started) members.push(t);
+      // A member that dies leaves its partitions unassigned (the group waits for all): fail the replay.
+      failed = Promise.race(started.map((t) => t.failed));
+      failed.catch(() => undefined);
+    }
+    options.onReady?.();
+    for (;;) {
+      const progress = await progressOf(admin, options.groupId, ranges);
+      options.onProgress?.(progress);
+      if (progress.done >= progress.total) return progress;
+      await Promise.race([new Promise((r) => setTimeout(r, options.pollMs ?? 500)), failed]);
+    }
+  } finally {
+    await Promise.all(members.map((m) => m.stop()));
+    await admin.disconnect();
+  }
+}
+
+function inputTopics(topics: ReturnType<typeof topicNames>): string[] {
   // The data-subject topic too: erasure orders are one of the builder's inputs.
-  const inputs = [
-    topics.statusUpdates,
-    topics.ninLinkages,
-    topics.bvnLinkages,
-    topics.delink,
-    topics.dataSubject,
-  ];
+  return [topics.statusUpdates, topics.ninLinkages, topics.bvnLinkages, topics.delink, topics.dataSubject];
+}
+
+interface ReplayThread extends ReplayMember {
+  /** Rejects if the thread fails or exits before it is stopped. */
+  failed: Promise<never>;
+}
+
+/** A member on a worker thread (replay-thread.ts); resolves once the member is consuming. */
+async function startReplayThread(config: Config, options: ReplayMemberOptions): Promise<ReplayThread> {
+  const { log, ...data } = options;
+  const worker = startWorkerThread(new URL('./replay-thread.ts', import.meta.url), { config, options: data });
+  let stopping = false;
+  const failed = new Promise<never>((_, reject) => {
+    worker.on('error', (err) => reject(err));
+    worker.on('message', (m: ReplayThreadMessage) => {
+      if (m.type === 'failed') reject(new Error(`replay member failed: ${m.error}`));
+    });
+    worker.on('exit', (code) => {
+      if (!stopping) reject(new Error(`replay member exited (${code}) before the replay ended`));
+    });
+  });
+  failed.catch(() => undefined);
+  await Promise.race([
+    new Promise<void>((resolve) =>
+      worker.on('message', (m: ReplayThreadMessage) => m.type === 'ready' && resolve()),
+    ),
+    failed,
+  ]);
+  let stopped: Promise<void> | null = null;
+  return {
+    failed,
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        stopping = true;
+        worker.once('exit', () => resolve());
+        // Its clients are closed once it says so; nothing it still holds needs a graceful end.
+        worker.on('message', (m: ReplayThreadMessage) => m.type === 'stopped' && void worker.terminate());
+        worker.postMessage({ type: 'stop' });
+      });
+      return stopped;
+    },
+  };
+}
+
+export type ReplayThreadMessage = { type: 'ready' } | { type: 'stopped' } | { type: 'failed'; error: string };
+
+/**
+ * One member of the replay's group. It folds each round of its partitions in memory (fold.ts) and
+ * writes every number it changed once per round; the co-partitioned assigner gives it partition p
+ * of every input topic, so it holds every event of its numbers, and assigns nothing until all
+ * `members` have joined, so no partition moves between members under a fold. Should one move all
+ * the same (a member dropped by the group), the member forgets what it held and reads every number
+ * back from Redis from then on.
+ */
+export async function startReplayMember(config: Config, options: ReplayMemberOptions): Promise<ReplayMember> {
+  const topics = topicNames(config.TOPIC_PREFIX);
   const kafka = createKafka(config);
   const admin = kafka.admin();
   await admin.connect();
@@ -124,14 +243,13 @@ export async function replayIntoRedis(config: Config, options: ReplayOptions): P
   let producer: Producer | null = null;
   let stopFollower: (() => Promise<void>) | null = null;
   let consumer: BatchConsumer<BuilderInput> | null = null;
+  const close = async () => {
+    await Promise.all([consumer?.stop(), stopFollower?.()]);
+    await (producer as Producer | null)?.disconnect();
+    await redis.quit();
+    await admin.disconnect();
+  };
   try {
-    await ensureTopics(admin, topicSpecs(config.TOPIC_PREFIX, config.KAFKA_PARTITIONS));
-    const ranges: Range[] = [];
-    for (const topic of inputs) {
-      for (const p of await admin.fetchTopicOffsets(topic)) {
-        ranges.push({ topic, partition: p.partition, start: BigInt(p.low), end: BigInt(p.high) });
-      }
-    }
     const registry = createSchemaRegistry(config);
     const codec = new EventCodec(registry);
     const dataSubjectCodec = new DataSubjectCodec(registry);
@@ -156,6 +274,7 @@ export async function replayIntoRedis(config: Config, options: ReplayOptions): P
 
     const prefix = config.REDIS_KEY_PREFIX;
     const state = new FoldedState(options.memoryLimit);
+    let held: string | null = null;
     const handle = async (batches: readonly PartitionBatch<BuilderInput>[]): Promise<RecordRejection[][]> => {
       await caughtUp;
       const toRead = state.toRead(batches);
@@ -192,24 +311,28 @@ export async function replayIntoRedis(config: Config, options: ReplayOptions): P
       deadLetters: new LoggedDeadLetters(options.log),
       maxChunkSize: options.maxChunkSize ?? 100_000,
       log: options.log,
+      onAssigned: async (assignment) => {
+        const now = JSON.stringify(
+          assignment.map((a) => [a.topic, [...a.partitions].sort((x, y) => x - y)]).sort(),
+        );
+        if (assignment.every((a) => a.partitions.length === 0)) return;
+        if (held !== null && held !== now) state.distrust();
+        held = now;
+      },
       // Large fetches make large rounds: fewer writes of a number, fewer commits.
       consumerConfig: {
         maxWaitTimeInMs: FETCH_WAIT_MS,
         maxBytesPerPartition: 8 * 1024 * 1024,
         maxBytes: 64 * 1024 * 1024,
+        partitionAssigners: [coPartitionedAssigner(options.members)],
+        // A member learns of the next member's join at its next heartbeat: the group forms sooner.
+        heartbeatInterval: 500,
       },
     });
     await Promise.all([caughtUp, consumer.start()]);
-    for (;;) {
-      const progress = await progressOf(admin, options.groupId, ranges);
-      options.onProgress?.(progress);
-      if (progress.done >= progress.total) return progress;
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
-    }
-  } finally {
-    await Promise.all([consumer?.stop(), stopFollower?.()]);
-    await (producer as Producer | null)?.disconnect();
-    await redis.quit();
-    await admin.disconnect();
+    return { stop: close };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
   }
 }
