@@ -4,7 +4,9 @@ import { stateSlot } from '@hub/state/keys';
 import { readState, readStored } from '@hub/state/read';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunResult, run } from '../../infra/local/process.ts';
+import { jsonLog } from '../../processors/src/kafka/logger.ts';
 import { checksumState } from '../../processors/src/rebuild/projection.ts';
+import { replayIntoRedis } from '../../processors/src/rebuild/replay.ts';
 import { buildStories, predict, produceEvents } from '../../processors/src/state-builder/scenarios.ts';
 import {
   createStateTestEnv,
@@ -106,6 +108,17 @@ describe('rebuild of the Redis state projection', () => {
     const bad = await runRebuild('--threads', 'two');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--threads must be a whole number from 1 to 64, got 'two'");
+  });
+
+  it('fails, naming the member, when a member on a worker thread cannot start', async () => {
+    const config = { ...t.config, SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1' };
+    await expect(
+      replayIntoRedis(config, {
+        groupId: `${t.config.TOPIC_PREFIX}rebuild-unstartable`,
+        log: jsonLog('rebuild-test', 'error'),
+        threads: 2,
+      }),
+    ).rejects.toThrow(/replay member failed/);
   });
 
   it('reports "not equal" and exits 1 when the projection had drifted from the topics', async () => {

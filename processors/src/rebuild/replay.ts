@@ -156,13 +156,12 @@ export async function replayIntoRedis(config: Config, options: ReplayOptions): P
     let failed: Promise<never> = new Promise(() => {});
     if (threads === 1) members.push(await startReplayMember(config, memberOptions));
     else {
-      const started = await Promise.all(
-        Array.from({ length: threads }, () => startReplayThread(config, memberOptions)),
-      );
-      for (const t of started) members.push(t);
+      const started = Array.from({ length: threads }, () => startReplayThread(config, memberOptions));
+      members.push(...started);
       // A member that dies leaves its partitions unassigned (the group waits for all): fail the replay.
       failed = Promise.race(started.map((t) => t.failed));
       failed.catch(() => undefined);
+      await Promise.all(started.map((t) => t.ready));
     }
     options.onReady?.();
     for (;;) {
@@ -183,42 +182,63 @@ function inputTopics(topics: ReturnType<typeof topicNames>): string[] {
 }
 
 interface ReplayThread extends ReplayMember {
+  /** Resolves once the member is consuming; rejects as `failed` does. */
+  ready: Promise<void>;
   /** Rejects if the thread fails or exits before it is stopped. */
   failed: Promise<never>;
 }
 
-/** A member on a worker thread (replay-thread.ts); resolves once the member is consuming. */
-async function startReplayThread(config: Config, options: ReplayMemberOptions): Promise<ReplayThread> {
+/** A member on a worker thread (replay-thread.ts). */
+function startReplayThread(config: Config, options: ReplayMemberOptions): ReplayThread {
   const { log, ...data } = options;
   const worker = startWorkerThread(new URL('./replay-thread.ts', import.meta.url), { config, options: data });
   let stopping = false;
+  let isReady = false;
+  let exited = false;
+  const gone = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const failed = new Promise<never>((_, reject) => {
     worker.on('error', (err) => reject(err));
     worker.on('message', (m: ReplayThreadMessage) => {
       if (m.type === 'failed') reject(new Error(`replay member failed: ${m.error}`));
     });
-    worker.on('exit', (code) => {
-      if (!stopping) reject(new Error(`replay member exited (${code}) before the replay ended`));
+    void gone.then(() => {
+      if (!stopping) reject(new Error('replay member exited before the replay ended'));
     });
   });
   failed.catch(() => undefined);
-  await Promise.race([
+  const ready = Promise.race([
     new Promise<void>((resolve) =>
-      worker.on('message', (m: ReplayThreadMessage) => m.type === 'ready' && resolve()),
+      worker.on('message', (m: ReplayThreadMessage) => {
+        if (m.type !== 'ready') return;
+        isReady = true;
+        resolve();
+      }),
     ),
     failed,
   ]);
+  ready.catch(() => undefined);
   let stopped: Promise<void> | null = null;
   return {
+    ready,
     failed,
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
+      stopped ??= (async () => {
         stopping = true;
-        worker.once('exit', () => resolve());
-        // Its clients are closed once it says so; nothing it still holds needs a graceful end.
-        worker.on('message', (m: ReplayThreadMessage) => m.type === 'stopped' && void worker.terminate());
-        worker.postMessage({ type: 'stop' });
-      });
+        if (exited) return;
+        // Not consuming yet (or never will be): nothing of it needs a graceful end.
+        if (!isReady) await worker.terminate();
+        else {
+          // Its clients are closed once it says so.
+          worker.on('message', (m: ReplayThreadMessage) => m.type === 'stopped' && void worker.terminate());
+          worker.postMessage({ type: 'stop' });
+        }
+        await gone;
+      })();
       return stopped;
     },
   };
