@@ -171,21 +171,38 @@ export const poisonScenario: Scenario = {
           `${table}: ${stored} of ${new Set(ids).size} valid events stored`,
         );
       }
-      await sleep(2000);
-
-      // Every poison record must be in its topic's dead-letter topic with provenance.
-      const letters = new Map<string, { headers: Record<string, string>; value: Buffer | null }[]>();
-      for (const [topic] of inputs) {
-        const dlq = `${topic}.dlq`;
-        for (const m of await scanTopic(env.kafka, env.admin, dlq).catch(() => [])) {
-          const h: Record<string, string> = {};
-          for (const [k, v] of Object.entries(m.message.headers ?? {})) h[k] = String(v ?? '');
-          const id = `${h[DEAD_LETTER_HEADERS.sourceTopic]}/${h[DEAD_LETTER_HEADERS.sourcePartition]}/${h[DEAD_LETTER_HEADERS.sourceOffset]}`;
-          const list = letters.get(id) ?? [];
-          list.push({ headers: h, value: m.message.value });
-          letters.set(id, list);
+      // Every poison record must be in its topic's dead-letter topic with provenance. The history
+      // sink owns the dead letters of the topics with no valid event behind the poison (verifications,
+      // audit), so nothing above waited for it there: read until every letter is in, or 60 s.
+      const readLetters = async () => {
+        const letters = new Map<string, { headers: Record<string, string>; value: Buffer | null }[]>();
+        for (const [topic] of inputs) {
+          for (const m of await scanTopic(env.kafka, env.admin, `${topic}.dlq`)) {
+            const h: Record<string, string> = {};
+            for (const [k, v] of Object.entries(m.message.headers ?? {})) h[k] = String(v ?? '');
+            const id = `${h[DEAD_LETTER_HEADERS.sourceTopic]}/${h[DEAD_LETTER_HEADERS.sourcePartition]}/${h[DEAD_LETTER_HEADERS.sourceOffset]}`;
+            const list = letters.get(id) ?? [];
+            list.push({ headers: h, value: m.message.value });
+            letters.set(id, list);
+          }
         }
+        return letters;
+      };
+      const lettersDeadline = Date.now() + 60_000;
+      let letters = new Map<string, { headers: Record<string, string>; value: Buffer | null }[]>();
+      for (;;) {
+        letters = await readLetters().catch(() => letters);
+        const missing = poisons.filter(
+          (p) =>
+            p.kind !== 'valid event on the wrong partition' &&
+            !letters.has(`${p.topic}/${p.partition}/${p.offset}`),
+        );
+        if (missing.length === 0 || Date.now() > lettersDeadline) break;
+        await sleep(1000);
       }
+      // A letter written twice would show by now.
+      await sleep(2000);
+      letters = await readLetters();
       const { EventCodec } = await import('@hub/schemas');
       const { createSchemaRegistry } = await import('@hub/infra');
       const codec = new EventCodec(createSchemaRegistry(env.config));
